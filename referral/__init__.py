@@ -1,0 +1,52 @@
+"""The referral engine service: Flask app, database, web UI, REST API, scheduler, CLI."""
+
+import os
+import secrets
+
+from flask import Flask
+
+from . import config as settings
+from .api import register_api
+from .auth.views import bp as auth_bp
+from .auth.admin_views import bp as users_admin_bp
+from .audit.views import bp as audit_bp
+from .directory.views import bp as directory_bp
+from .errors import register_error_handlers
+from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from .i18n import init_i18n
+from .web.navigation import init_navigation
+from .web.views import bp as web_bp
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; ``config`` overrides the environment (tests pass a mapping)."""
+    instance_path = os.path.abspath(os.environ.get("REFERRAL_INSTANCE_PATH", "instance"))
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.config.from_mapping(settings.DEFAULTS)
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    app.config.from_mapping(config or {})
+    if not app.config.get("SECRET_KEY") and app.config.get("REFERRAL_CLI"):
+        # Commands other than serving use no sessions; serving checks the real key.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    settings.check(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", MIGRATIONS_DIR),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    init_i18n(app, babel)
+    init_navigation(app)
+
+    app.register_blueprint(web_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(users_admin_bp)
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(audit_bp)
+    register_api(app)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,41 @@
+"""Who is acting: the value every service function receives instead of the request."""
+
+from dataclasses import dataclass
+
+from agencies import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A user (or the system) acting from an address."""
+
+    user: object | None
+    remote_addr: str | None = None
+    #: For system actors: ``scheduler``, ``cli``, ``demo``.
+    system: str | None = None
+
+    @classmethod
+    def of(cls, user, remote_addr: str | None = None) -> "Actor":
+        """Return the actor for a signed-in user."""
+        return cls(user=user, remote_addr=remote_addr)
+
+    @classmethod
+    def system_actor(cls, name: str) -> "Actor":
+        """Return the actor for a process acting on its own (scheduler, CLI)."""
+        return cls(user=None, system=name)
+
+    @property
+    def user_id(self) -> int | None:
+        return self.user.id if self.user is not None else None
+
+    @property
+    def label(self) -> str:
+        return self.user.email if self.user is not None else f"system:{self.system}"
+
+    @property
+    def role(self) -> Role | None:
+        return self.user.role if self.user is not None else None
+
+    @property
+    def agency_id(self) -> int | None:
+        return self.user.agency_id if self.user is not None else None

@@ -1,0 +1,26 @@
+"""Forms of sign-in, profile and user administration."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class TokenForm(FlaskForm):
+    label = StringField(_l("Label (what the token is for)"), validators=[Optional(), Length(max=100)])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    agency = SelectField(_l("Agency"), validators=[DataRequired()])
+    role = SelectField(_l("Role"), validators=[DataRequired()])
+    locale = SelectField(_l("Language"), choices=[("en", "English"), ("ru", "Русский"), ("kk", "Қазақша")])
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=10, max=1000)],
+                             description=_l("At least 10 characters. Leave empty to keep the current one."))
+    is_active = BooleanField(_l("Active"), default=True)

@@ -1,0 +1,69 @@
+"""Users and their API tokens."""
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from agencies import Role
+
+from ..directory.models import Agency
+from ..extensions import UTCDateTime, db, enum_type, utcnow
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        sa.CheckConstraint("email = lower(email)", name="email_lowercase"),
+        sa.CheckConstraint("failed_login_count >= 0", name="failed_login_count_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored lower-cased so that logins are case-insensitive.
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"))
+    #: Preferred interface language: en, ru or kk.
+    locale: Mapped[str] = mapped_column(sa.String(5), default="en")
+    #: IANA time zone to show times in; null means the service default.
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Argon2 hash; null until a password is set (the user cannot log in).
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    is_active_account: Mapped[bool] = mapped_column("is_active", default=True)
+    #: Failed logins counted since ``failed_login_window_started_at``.
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    failed_login_window_started_at = mapped_column(UTCDateTime)
+    locked_until = mapped_column(UTCDateTime)
+    last_login_at = mapped_column(UTCDateTime)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    agency: Mapped[Agency] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        return self.is_active_account and self.agency.is_active
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The first characters of the token, so its owner can tell tokens apart.
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    last_used_at = mapped_column(UTCDateTime)
+    revoked_at = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

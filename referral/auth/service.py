@@ -1,0 +1,281 @@
+"""Accounts: passwords, login with lockout, API tokens, user management."""
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+
+from agencies import Role
+
+from ..actors import Actor
+from ..audit.service import record
+from ..directory.models import Agency
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db, utcnow
+from .models import ApiToken, User
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so both failures take as long.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+TOKEN_PREFIX = "rfl_"
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+LOCALES = ("en", "ru", "kk")
+
+LOGIN_FAILED = _l("The e-mail or password is wrong, or the account is locked for a while after too many attempts.")
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    threshold: int = 5
+    window: timedelta = timedelta(minutes=15)
+    duration: timedelta = timedelta(minutes=15)
+
+
+def hash_password(password: str) -> str:
+    """Return the Argon2 hash of a password."""
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str | None) -> None:
+    """Raise Invalid if a password is too weak to set."""
+    if not password or len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            errors={"password": [str(_l("Too short."))]},
+        )
+
+
+def normalize_email(email: str) -> str:
+    """Return an e-mail address trimmed and lower-cased."""
+    return (email or "").strip().lower()
+
+
+def authenticate(email: str, password: str, remote_addr: str | None, policy: LockoutPolicy) -> User | None:
+    """Return the user for good credentials, or None; count failures and lock after too many."""
+    now = utcnow()
+    email = normalize_email(email)
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        _verify(_DUMMY_HASH, password or "")
+        record(Actor(user=None, remote_addr=remote_addr, system="anonymous"),
+               "auth.login_failed", "user", None, {"email": email[:254], "reason": "unknown_email"})
+        return None
+    actor = Actor.of(user, remote_addr)
+    if user.locked_until is not None and user.locked_until > now:
+        _verify(_DUMMY_HASH, password or "")
+        record(actor, "auth.login_refused_locked", "user", user.id)
+        return None
+    good = user.password_hash is not None and _verify(user.password_hash, password or "")
+    if not good or not user.is_active:
+        _count_failure(user, now, policy, actor, reason="bad_password" if not good else "inactive")
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_login_count = 0
+    user.failed_login_window_started_at = None
+    user.locked_until = None
+    user.last_login_at = now
+    record(actor, "auth.login", "user", user.id)
+    return user
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _count_failure(user: User, now, policy: LockoutPolicy, actor: Actor, reason: str) -> None:
+    started = user.failed_login_window_started_at
+    if started is None or now - started > policy.window:
+        user.failed_login_window_started_at = now
+        user.failed_login_count = 1
+    else:
+        user.failed_login_count += 1
+    record(actor, "auth.login_failed", "user", user.id,
+           {"reason": reason, "failures": user.failed_login_count})
+    if user.failed_login_count >= policy.threshold:
+        user.locked_until = now + policy.duration
+        user.failed_login_count = 0
+        user.failed_login_window_started_at = None
+        record(actor, "auth.locked", "user", user.id,
+               {"until": user.locked_until.isoformat(), "threshold": policy.threshold})
+
+
+def logout(user: User, remote_addr: str | None) -> None:
+    """Record that a user signed out."""
+    record(Actor.of(user, remote_addr), "auth.logout", "user", user.id)
+
+
+# -- API tokens ---------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, actor: Actor, label: str = "") -> tuple[ApiToken, str]:
+    """Create an API token for a user; return the row and the token, shown only now."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, token_hash=_token_hash(secret), prefix=secret[:10],
+                     label=(label or "").strip()[:100])
+    db.session.add(token)
+    db.session.flush()
+    record(actor, "token.create", "user", user.id, {"token_id": token.id, "prefix": token.prefix})
+    return token, secret
+
+
+def user_for_token(secret: str) -> User | None:
+    """Return the active user owning an unrevoked token, or None."""
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    if token is None or token.is_revoked or not token.user.is_active:
+        return None
+    now = utcnow()
+    # Writing on every call would serialize API traffic on one row; a minute is precise enough.
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+    return token.user
+
+
+def revoke_token(token_id: int, actor: Actor) -> ApiToken:
+    """Revoke one of the actor's tokens (or any token, for an admin); raise NotFound otherwise."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None or (token.user_id != actor.user_id and actor.role is not Role.admin):
+        raise NotFound(_l("No such token."))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(actor, "token.revoke", "user", token.user_id, {"token_id": token.id, "prefix": token.prefix})
+    return token
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    """Return a user's tokens, newest first."""
+    return list(db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ))
+
+
+# -- users --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UserData:
+    email: str
+    name: str
+    agency_code: str
+    role: str
+    locale: str = "en"
+    password: str | None = None
+    is_active: bool = True
+
+
+def _agency_by_code(code: str) -> Agency:
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == (code or "").strip()))
+    if agency is None:
+        raise Invalid(_l("There is no agency with the code %(code)s.", code=code),
+                      errors={"agency": [str(_l("Unknown agency."))]})
+    return agency
+
+
+def _validate_user_data(data: UserData) -> dict:
+    errors = {}
+    if not EMAIL_RE.match(normalize_email(data.email)):
+        errors["email"] = [str(_l("Enter a valid e-mail address."))]
+    if not (data.name or "").strip():
+        errors["name"] = [str(_l("Enter a name."))]
+    if data.role not in {role.value for role in Role}:
+        errors["role"] = [str(_l("Choose one of: staff, supervisor, coordinator, admin."))]
+    if data.locale not in LOCALES:
+        errors["locale"] = [str(_l("Choose English, Russian or Kazakh."))]
+    return errors
+
+
+def create_user(data: UserData, actor: Actor) -> User:
+    """Create a user; raise Invalid for bad fields and Conflict for a taken e-mail."""
+    errors = _validate_user_data(data)
+    if errors:
+        raise Invalid(_l("The user could not be saved."), errors=errors)
+    agency = _agency_by_code(data.agency_code)
+    email = normalize_email(data.email)
+    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
+        raise Conflict(_l("A user with this e-mail already exists."),
+                       errors={"email": [str(_l("Already in use."))]})
+    if data.password is not None:
+        check_password_strength(data.password)
+    user = User(email=email, name=data.name.strip(), agency_id=agency.id, agency=agency,
+                role=Role(data.role), locale=data.locale, is_active_account=data.is_active,
+                password_hash=hash_password(data.password) if data.password else None)
+    db.session.add(user)
+    db.session.flush()
+    record(actor, "user.create", "user", user.id,
+           {"agency": agency.code, "role": user.role.value})
+    return user
+
+
+def update_user(user_id: int, data: UserData, actor: Actor) -> User:
+    """Change a user's details; raise NotFound, Invalid or Conflict."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    errors = _validate_user_data(data)
+    if errors:
+        raise Invalid(_l("The user could not be saved."), errors=errors)
+    agency = _agency_by_code(data.agency_code)
+    email = normalize_email(data.email)
+    clash = db.session.scalar(sa.select(User.id).where(User.email == email, User.id != user.id))
+    if clash is not None:
+        raise Conflict(_l("A user with this e-mail already exists."),
+                       errors={"email": [str(_l("Already in use."))]})
+    if user.id == actor.user_id and (Role(data.role) is not Role.admin or not data.is_active):
+        raise Invalid(_l("You cannot remove your own administrator rights or deactivate yourself."))
+    before = {"email": user.email, "name": user.name, "agency": user.agency.code,
+              "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account}
+    user.email, user.name, user.agency_id, user.agency = email, data.name.strip(), agency.id, agency
+    user.role, user.locale, user.is_active_account = Role(data.role), data.locale, data.is_active
+    if data.password:
+        check_password_strength(data.password)
+        user.password_hash = hash_password(data.password)
+    after = {"email": user.email, "name": user.name, "agency": user.agency.code,
+             "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account}
+    changed = sorted(key for key in after if after[key] != before[key])
+    if data.password:
+        changed.append("password")
+    if changed:
+        record(actor, "user.update", "user", user.id, {"changed": changed})
+    return user
+
+
+def unlock_user(user_id: int, actor: Actor) -> User:
+    """Lift a login lockout; raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    user.locked_until = None
+    user.failed_login_count = 0
+    user.failed_login_window_started_at = None
+    record(actor, "user.unlock", "user", user.id)
+    return user
+
+
+def set_locale(user: User, locale: str, actor: Actor) -> None:
+    """Remember a user's interface language; raise Invalid for an unknown one."""
+    if locale not in LOCALES:
+        raise Invalid(_l("Choose English, Russian or Kazakh."))
+    user.locale = locale
+
+
+def find_user_by_email(email: str) -> User:
+    """Return the user with this e-mail; raise NotFound."""
+    user = db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise NotFound(_l("There is no user with the e-mail %(email)s.", email=email))
+    return user

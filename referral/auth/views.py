@@ -1,0 +1,93 @@
+"""Sign in, sign out, and the user's own profile with API tokens."""
+
+from datetime import timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..actors import Actor
+from ..extensions import db, login_manager
+from . import service
+from .forms import LoginForm, TokenForm
+from .models import User
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None
+login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.is_active else None
+
+
+def policy() -> service.LockoutPolicy:
+    config = current_app.config
+    return service.LockoutPolicy(
+        threshold=config["LOCKOUT_THRESHOLD"],
+        window=timedelta(minutes=config["LOCKOUT_WINDOW_MINUTES"]),
+        duration=timedelta(minutes=config["LOCKOUT_DURATION_MINUTES"]),
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data, request.remote_addr, policy())
+        db.session.commit()
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        flash(str(service.LOGIN_FAILED), "danger")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("web.home")
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Sign out."""
+    service.logout(current_user, request.remote_addr)
+    db.session.commit()
+    logout_user()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    """Show the user's profile and API tokens; create a token."""
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        _, new_token = service.create_token(current_user, Actor.of(current_user, request.remote_addr),
+                                            form.label.data or "")
+        db.session.commit()
+        form = TokenForm(formdata=None)
+    return render_template("auth/profile.html", form=form, new_token=new_token,
+                           tokens=service.tokens_of(current_user))
+
+
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    """Revoke one of the user's API tokens."""
+    service.revoke_token(token_id, Actor.of(current_user, request.remote_addr))
+    db.session.commit()
+    flash(_("The token has been revoked."), "success")
+    return redirect(url_for("auth.profile"))

@@ -1,0 +1,215 @@
+"""The ``referral`` command: a Flask CLI group over create_app."""
+
+import functools
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from agencies import REGIONS, AgencyType, Role
+
+from . import config as settings
+from . import create_app
+from .actors import Actor
+from .auth import service as accounts
+from .demo import load_demo_data
+from .directory import service as directory
+from .directory import transfer
+from .errors import ServiceError
+from .extensions import db
+from .server import serve as run_server
+
+
+def _app_for_cli(info=None):
+    return create_app({"REFERRAL_CLI": True})
+
+
+def fail(message: str) -> None:
+    """Print one line on stderr and exit with status 1."""
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def clean_errors(command):
+    """Turn refusals into one line on stderr and a non-zero exit, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ServiceError as error:
+            db.session.rollback()
+            details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.errors.items())
+            fail(f"{error.message}" + (f" ({details})" if details else ""))
+        except settings.ConfigurationError as error:
+            fail(str(error))
+        except OSError as error:
+            fail(f"{error.strerror}: {error.filename}" if error.filename else str(error))
+
+    return wrapper
+
+
+cli = FlaskGroup(create_app=_app_for_cli, add_default_commands=False, add_version_option=False,
+                 help="The referral engine: multi-agency referral workflows.")
+
+
+def main() -> None:
+    """Entry point of the ``referral`` console script."""
+    try:
+        cli.main(prog_name="referral")
+    except settings.ConfigurationError as error:
+        fail(str(error))
+
+
+# -- serving --------------------------------------------------------------------
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+def serve_command(host, port, workers, threads):
+    """Serve the web UI and API with gunicorn (several worker processes)."""
+    create_app()  # fails here, in one clear line, if the configuration is unusable
+    run_server(create_app, host, port, workers, threads)
+
+
+# -- users ----------------------------------------------------------------------
+
+@cli.group("users")
+def users_group():
+    """Manage user accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--agency", "agency_code", required=True, help="The agency's code.")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role]))
+@click.option("--password", default=None, help="At least 10 characters; asked for when omitted.")
+@click.option("--locale", default="en", type=click.Choice(["en", "ru", "kk"]))
+@with_appcontext
+@clean_errors
+def users_create(email, name, agency_code, role, password, locale):
+    """Create a user."""
+    if password is None and sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    user = accounts.create_user(
+        accounts.UserData(email=email, name=name, agency_code=agency_code, role=role, locale=locale,
+                          password=password),
+        Actor.system_actor("cli"),
+    )
+    db.session.commit()
+    click.echo(f"Created user {user.email} ({user.role.value}) at {user.agency.code}.")
+
+
+@users_group.command("token")
+@click.argument("email")
+@click.option("--label", default="cli")
+@with_appcontext
+@clean_errors
+def users_token(email, label):
+    """Print a new API token for a user on stdout, and nothing else."""
+    user = accounts.find_user_by_email(email)
+    _, secret = accounts.create_token(user, Actor.system_actor("cli"), label)
+    db.session.commit()
+    click.echo(secret)
+
+
+# -- agencies -------------------------------------------------------------------
+
+@cli.group("agencies")
+def agencies_group():
+    """Manage the agency directory."""
+
+
+@agencies_group.command("create")
+@click.option("--code", required=True)
+@click.option("--name", required=True)
+@click.option("--type", "type_", required=True, type=click.Choice([t.value for t in AgencyType]))
+@click.option("--region", required=True, type=click.Choice([r.code for r in REGIONS]))
+@click.option("--email", default=None)
+@click.option("--district", default=None)
+@with_appcontext
+@clean_errors
+def agencies_create(code, name, type_, region, email, district):
+    """Create an agency."""
+    agency = directory.create_agency(
+        {"code": code, "name": name, "type": type_, "region": region, "email": email, "district": district},
+        Actor.system_actor("cli"),
+    )
+    db.session.commit()
+    click.echo(f"Created agency {agency.code}.")
+
+
+@agencies_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+@clean_errors
+def agencies_import(file):
+    """Import a directory file; a file with any problem changes nothing."""
+    text = Path(file).read_bytes()
+    try:
+        result = transfer.import_text(text, Actor.system_actor("cli"))
+    except transfer.DirectoryRejected as rejected:
+        db.session.rollback()
+        for problem in rejected.problems:
+            where = problem["path"] or "file"
+            click.echo(f"{file}: {where}: {problem['message']}", err=True)
+        fail(f"{len(rejected.problems)} problem(s); nothing was imported.")
+    db.session.commit()
+    click.echo(f"Imported: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+
+
+@agencies_group.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+@clean_errors
+def agencies_export(file):
+    """Write the whole directory to a file ('-' for stdout)."""
+    document = transfer.export_document(Actor.system_actor("cli"))
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if file == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(file).write_text(text, encoding="utf-8")
+    db.session.commit()
+    if file != "-":
+        click.echo(f"Exported {len(document['organizations'])} agencies to {file}.", err=True)
+
+
+# -- demo -----------------------------------------------------------------------
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the database and demo data, then exit.")
+def demo_command(host, port, no_serve):
+    """Set up a demo database under ./instance with demo data and serve it."""
+    from_env = os.environ.get("REFERRAL_DATABASE_URL")
+    instance = Path(current_app.instance_path)
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    overrides = {"SECRET_KEY": key_file.read_text().strip(), "SESSION_COOKIE_SECURE": False,
+                 "REMEMBER_COOKIE_SECURE": False, "REFERRAL_BASE_URL": f"http://{host}:{port}"}
+    if not from_env:
+        overrides["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(instance / "demo.sqlite3")
+    app = create_app(overrides)
+    with app.app_context():
+        upgrade()
+        summary = load_demo_data()
+        db.session.commit()
+    click.echo(f"Demo database: {app.config['SQLALCHEMY_DATABASE_URI']}")
+    click.echo(summary)
+    if no_serve:
+        return
+    click.echo(f"Open http://{host}:{port}/ — stop with Ctrl+C.")
+    run_server(lambda: create_app(overrides), host, port, workers=1, threads=8)

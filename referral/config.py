@@ -1,0 +1,74 @@
+"""Configuration read from the environment."""
+
+import os
+import zoneinfo
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """The service cannot start with the configuration it was given."""
+
+
+def from_environment(instance_path: str) -> dict:
+    """Return the settings taken from ``REFERRAL_*`` environment variables."""
+    default_db = "sqlite:///" + str(Path(instance_path) / "referral.sqlite3")
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("REFERRAL_DATABASE_URL", default_db),
+        "SECRET_KEY": os.environ.get("REFERRAL_SECRET_KEY"),
+        "REFERRAL_TIMEZONE": os.environ.get("REFERRAL_TIMEZONE", "Asia/Almaty"),
+        "REFERRAL_SMTP_URL": os.environ.get("REFERRAL_SMTP_URL"),
+        "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
+        "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
+    }
+    if os.environ.get("REFERRAL_INSECURE_COOKIES") == "1":
+        settings["SESSION_COOKIE_SECURE"] = False
+        settings["REMEMBER_COOKIE_SECURE"] = False
+    return settings
+
+
+DEFAULTS = {
+    # Parameters may hold personal data: keep them out of error messages and logs.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Production sits behind HTTPS; the demo and tests turn this off.
+    "SESSION_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_SECURE": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "BOOTSTRAP_SERVE_LOCAL": True,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_TRANSLATION_DIRECTORIES": "translations",
+    "LANGUAGES": ("en", "ru", "kk"),
+    "API_TITLE": "Referral engine",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.1.0",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+        },
+        "security": [{"bearer": []}],
+    },
+    #: Failed logins within LOCKOUT_WINDOW that lock an account for LOCKOUT_DURATION.
+    "LOCKOUT_THRESHOLD": 5,
+    "LOCKOUT_WINDOW_MINUTES": 15,
+    "LOCKOUT_DURATION_MINUTES": 15,
+    "PER_PAGE": 50,
+    "MAX_PER_PAGE": 200,
+}
+
+
+def check(config) -> None:
+    """Raise ConfigurationError for a configuration the service cannot run with."""
+    if not config.get("SECRET_KEY"):
+        raise ConfigurationError(
+            "REFERRAL_SECRET_KEY is not set: set it to a long random string "
+            "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    try:
+        zoneinfo.ZoneInfo(config["REFERRAL_TIMEZONE"])
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise ConfigurationError(
+            f"REFERRAL_TIMEZONE={config['REFERRAL_TIMEZONE']!r} is not a known time zone"
+        ) from error

@@ -1,0 +1,44 @@
+"""Agencies of the directory."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from agencies import AgencyType
+
+from ..extensions import UTCDateTime, db, enum_type, utcnow
+
+
+class Agency(db.Model):
+    __tablename__ = "agencies"
+    __table_args__ = (
+        sa.CheckConstraint("code <> ''", name="code_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable slug used by files, the API and other systems; never reused.
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    #: The agency's name in Russian, when it differs from ``name``.
+    name_ru: Mapped[str | None] = mapped_column(sa.String(200))
+    type: Mapped[AgencyType] = mapped_column(
+        enum_type(AgencyType, "agency_type"),
+        index=True,
+    )
+    #: ISO 3166-2:KZ code of the region or city of republican significance.
+    region: Mapped[str] = mapped_column(sa.String(5), index=True)
+    district: Mapped[str | None] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(50))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    city: Mapped[str | None] = mapped_column(sa.String(100))
+    #: People to call at the agency: a list of {name, title, email, phone}.
+    contacts: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: Services offered: a list of {name, description}.
+    services: Mapped[list] = mapped_column(sa.JSON, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.code}>"

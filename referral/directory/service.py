@@ -1,0 +1,141 @@
+"""The agency directory: create, change, deactivate, import and export agencies."""
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from agencies import AgencyType, is_region_code
+
+from ..actors import Actor
+from ..audit.service import record
+from ..errors import Conflict, Invalid, NotFound
+from ..extensions import db
+from .models import Agency
+
+CODE_RE = re.compile(r"^[a-z0-9-]+$")
+EDITABLE = ("name", "name_ru", "type", "region", "district", "description", "email", "phone",
+            "address", "city", "contacts", "services", "is_active")
+
+
+@dataclass(frozen=True)
+class AgencyFilter:
+    text: str = ""
+    type: str | None = None
+    region: str | None = None
+    is_active: bool | None = None
+
+
+def agencies_query(criteria: AgencyFilter) -> sa.Select:
+    """Return a select of agencies matching a filter, ordered by name."""
+    statement = sa.select(Agency).order_by(Agency.name, Agency.id)
+    text = (criteria.text or "").strip().lower()
+    if text:
+        pattern = f"%{text}%"
+        statement = statement.where(sa.or_(
+            sa.func.lower(Agency.name).like(pattern),
+            sa.func.lower(Agency.name_ru).like(pattern),
+            sa.func.lower(Agency.code).like(pattern),
+            sa.func.lower(Agency.district).like(pattern),
+        ))
+    if criteria.type:
+        statement = statement.where(Agency.type == AgencyType(criteria.type))
+    if criteria.region:
+        statement = statement.where(Agency.region == criteria.region)
+    if criteria.is_active is not None:
+        statement = statement.where(Agency.is_active.is_(criteria.is_active))
+    return statement
+
+
+def get_agency(agency_id: int) -> Agency:
+    """Return an agency by id; raise NotFound."""
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound(_l("No such agency."))
+    return agency
+
+
+def agency_by_code(code: str) -> Agency | None:
+    """Return the agency with a code, or None."""
+    return db.session.scalar(sa.select(Agency).where(Agency.code == code))
+
+
+def check_values(values: dict, creating: bool) -> dict:
+    """Return field errors for agency values (empty when they are acceptable)."""
+    errors: dict[str, list[str]] = {}
+    if creating or "code" in values:
+        code = values.get("code") or ""
+        if not CODE_RE.match(code) or len(code) > 64:
+            errors["code"] = [str(_l("Use lower-case letters, digits and hyphens only."))]
+    if creating or "name" in values:
+        if not (values.get("name") or "").strip():
+            errors["name"] = [str(_l("Enter a name."))]
+    if creating or "type" in values:
+        if values.get("type") not in {member.value for member in AgencyType}:
+            errors["type"] = [str(_l("Choose one of the agency types."))]
+    if creating or "region" in values:
+        if not is_region_code(values.get("region") or ""):
+            errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
+    return errors
+
+
+def create_agency(values: dict, actor: Actor) -> Agency:
+    """Create an agency from plain values; raise Invalid or Conflict (taken code)."""
+    errors = check_values(values, creating=True)
+    if errors:
+        raise Invalid(_l("The agency could not be saved."), errors=errors)
+    if agency_by_code(values["code"]) is not None:
+        raise Conflict(_l("An agency with the code %(code)s already exists.", code=values["code"]),
+                       errors={"code": [str(_l("Already in use."))]})
+    agency = Agency(code=values["code"])
+    assign_values(agency, values)
+    db.session.add(agency)
+    db.session.flush()
+    record(actor, "agency.create", "agency", agency.id, {"code": agency.code})
+    return agency
+
+
+def update_agency(agency_id: int, values: dict, actor: Actor) -> Agency:
+    """Change an agency's fields (the code never changes); raise NotFound or Invalid."""
+    agency = get_agency(agency_id)
+    if "code" in values and values["code"] != agency.code:
+        raise Invalid(_l("An agency's code cannot be changed."),
+                      errors={"code": [str(_l("Cannot be changed."))]})
+    values = {key: value for key, value in values.items() if key != "code"}
+    errors = check_values(values, creating=False)
+    if errors:
+        raise Invalid(_l("The agency could not be saved."), errors=errors)
+    changed = assign_values(agency, values)
+    if changed:
+        action = "agency.update"
+        if changed == ["is_active"]:
+            action = "agency.activate" if agency.is_active else "agency.deactivate"
+        record(actor, action, "agency", agency.id, {"code": agency.code, "changed": changed})
+    return agency
+
+
+def set_active(agency_id: int, is_active: bool, actor: Actor) -> Agency:
+    """Activate or deactivate an agency; raise NotFound."""
+    return update_agency(agency_id, {"is_active": is_active}, actor)
+
+
+def assign_values(agency: Agency, values: dict) -> list[str]:
+    """Set editable fields of an agency from plain values; return the names of those that changed."""
+    changed = []
+    for key in EDITABLE:
+        if key not in values:
+            continue
+        value = values[key]
+        if key == "type":
+            value = AgencyType(value)
+        elif key == "name":
+            value = value.strip()
+        elif isinstance(value, str):
+            value = value.strip() or None
+        elif key in ("contacts", "services"):
+            value = list(value or [])
+        if getattr(agency, key) != value:
+            setattr(agency, key, value)
+            changed.append(key)
+    return changed

@@ -1,0 +1,146 @@
+"""Directory pages: list, search, create, edit, deactivate, import and export agencies."""
+
+import json
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from agencies import REGIONS, AgencyType, Permission
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..i18n import select_locale
+from ..web.access import page_number, requires, show_service_errors, web_actor
+from . import service, transfer
+from .forms import AgencyForm, ImportForm
+
+bp = Blueprint("directory", __name__, url_prefix="/agencies")
+
+
+def _fill_choices(form: AgencyForm) -> None:
+    locale = select_locale()
+    form.type.choices = [(member.value, _(member.label)) for member in AgencyType]
+    form.region.choices = [(region.code, f"{region.name(locale)} ({region.code})") for region in REGIONS]
+
+
+@bp.route("/")
+@login_required
+def index():
+    """List and search agencies, filtered by type, region and state."""
+    args = request.args
+    state = args.get("state", "active")
+    criteria = service.AgencyFilter(
+        text=args.get("q", ""),
+        type=args.get("type") if args.get("type") in {t.value for t in AgencyType} else None,
+        region=args.get("region") or None,
+        is_active={"active": True, "inactive": False}.get(state),
+    )
+    pagination = db.paginate(service.agencies_query(criteria), page=page_number(), per_page=50, error_out=False)
+    return render_template("directory/index.html", pagination=pagination, args=args, state=state,
+                           types=list(AgencyType), regions=REGIONS, locale=select_locale())
+
+
+@bp.route("/<int:agency_id>")
+@login_required
+def show(agency_id: int):
+    """Show one agency."""
+    return render_template("directory/show.html", agency=service.get_agency(agency_id), locale=select_locale())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.manage_agencies)
+def create():
+    """Create an agency."""
+    form = AgencyForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            agency = service.create_agency({**_values(form), "code": form.code.data}, web_actor())
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Agency %(code)s created.", code=agency.code), "success")
+            return redirect(url_for(".show", agency_id=agency.id))
+    return render_template("directory/form.html", form=form, agency=None), 422 if form.errors else 200
+
+
+@bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
+@requires(Permission.manage_agencies)
+def edit(agency_id: int):
+    """Change an agency."""
+    agency = service.get_agency(agency_id)
+    form = AgencyForm(obj=agency) if request.method == "GET" else AgencyForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        form.type.data = agency.type.value
+        form.services.data = "\n".join(item.get("name", "") for item in agency.services or [])
+    form.code.data = agency.code
+    if form.validate_on_submit():
+        try:
+            service.update_agency(agency.id, _values(form), web_actor())
+        except ServiceError as error:
+            db.session.rollback()
+            show_service_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".show", agency_id=agency.id))
+    return render_template("directory/form.html", form=form, agency=agency), 422 if form.errors else 200
+
+
+@bp.route("/<int:agency_id>/active", methods=["POST"])
+@requires(Permission.manage_agencies)
+def set_active(agency_id: int):
+    """Deactivate or reactivate an agency."""
+    is_active = request.form.get("is_active") == "1"
+    agency = service.set_active(agency_id, is_active, web_actor())
+    db.session.commit()
+    flash(_("%(name)s is now active.", name=agency.name) if is_active
+          else _("%(name)s is now inactive: it receives no new referrals and its users cannot sign in.",
+                 name=agency.name), "success")
+    return redirect(url_for(".show", agency_id=agency_id))
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@requires(Permission.manage_agencies)
+def import_file():
+    """Import a directory file; a file with any error changes nothing."""
+    form = ImportForm()
+    result = problems = None
+    if form.validate_on_submit():
+        raw = form.file.data.read()
+        try:
+            result = transfer.import_text(raw.decode("utf-8"), web_actor())
+        except UnicodeDecodeError:
+            problems = [{"path": "", "message": _("The file is not UTF-8 text.")}]
+        except transfer.DirectoryRejected as rejected:
+            db.session.rollback()
+            problems = rejected.problems
+        else:
+            db.session.commit()
+    status = 422 if problems else 200
+    return render_template("directory/import.html", form=form, result=result, problems=problems), status
+
+
+@bp.route("/export")
+@requires(Permission.manage_agencies)
+def export_file():
+    """Download the whole directory as an Open Referral-style JSON file."""
+    document = transfer.export_document(web_actor())
+    db.session.commit()
+    return Response(json.dumps(document, ensure_ascii=False, indent=2), mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=agencies.json"})
+
+
+def _values(form: AgencyForm) -> dict:
+    services = [{"name": line.strip()} for line in (form.services.data or "").splitlines() if line.strip()]
+    return {
+        "name": form.name.data, "name_ru": form.name_ru.data, "type": form.type.data,
+        "region": form.region.data, "district": form.district.data, "address": form.address.data,
+        "email": form.email.data, "phone": form.phone.data, "description": form.description.data,
+        "services": services, "is_active": form.is_active.data,
+    }
+

@@ -1,0 +1,40 @@
+"""The production WSGI server (gunicorn), started by ``referral serve`` and ``referral demo``."""
+
+from collections.abc import Callable
+
+from gunicorn.app.base import BaseApplication
+
+
+class Server(BaseApplication):
+    """Gunicorn with its options given in code; each worker builds its own app."""
+
+    def __init__(self, app_factory: Callable, options: dict):
+        self.app_factory = app_factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.app_factory()
+
+
+def serve(app_factory: Callable, host: str, port: int, workers: int, threads: int, **extra) -> None:
+    """Serve the app until stopped."""
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "accesslog": "-",
+        # Query strings may carry search terms; log the path only.
+        "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+        "errorlog": "-",
+        "timeout": 60,
+        "forwarded_allow_ips": extra.pop("forwarded_allow_ips", "127.0.0.1"),
+        **extra,
+    }
+    Server(app_factory, options).run()

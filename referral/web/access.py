@@ -1,0 +1,46 @@
+"""Role checks and small helpers shared by the web views."""
+
+from functools import wraps
+
+from flask import abort, flash, request
+from flask_login import current_user, login_required
+
+from agencies import Permission, has_permission
+
+from ..actors import Actor
+
+
+def requires(permission: Permission):
+    """Decorate a view so that only signed-in users whose role grants ``permission`` reach it."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if not has_permission(current_user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def web_actor() -> Actor:
+    """Return the actor of the current browser request."""
+    return Actor.of(current_user._get_current_object(), request.remote_addr)
+
+
+def page_number() -> int:
+    """Return the ``page`` query argument as a positive integer."""
+    value = request.args.get("page", "1")
+    return max(int(value), 1) if value.isdigit() else 1
+
+
+def show_service_errors(form, error) -> None:
+    """Flash a service's refusal and attach its field errors to the form's fields."""
+    flash(str(error.message), "danger")
+    for name, messages in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)

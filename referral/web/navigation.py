@@ -1,0 +1,56 @@
+"""The main navigation: each signed-in user sees what their role can do."""
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from agencies import Permission, has_permission, is_region_code, region
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: object
+    #: None: every signed-in user.
+    permission: Permission | None = None
+
+
+NAV_ITEMS = (
+    NavItem("web.home", _l("Home")),
+    NavItem("directory.index", _l("Agencies")),
+    NavItem("users_admin.index", _l("Users"), Permission.manage_users),
+    NavItem("audit.index", _l("Audit log"), Permission.view_audit),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    url: str
+    label: str
+    prefix: str
+    badge: int | None = None
+
+
+def navigation() -> list[NavLink]:
+    """Return the navigation links for the signed-in user."""
+    links = []
+    for item in NAV_ITEMS:
+        if item.endpoint not in current_app.view_functions:
+            continue
+        if item.permission is not None and not has_permission(current_user.role, item.permission):
+            continue
+        links.append(NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + "."))
+    return links
+
+
+def region_name(code: str, locale: str) -> str:
+    """Return a region's name in a language, or the code if it is unknown."""
+    return region(code).name(locale) if is_region_code(code) else code
+
+
+def init_navigation(app: Flask) -> None:
+    """Make the navigation and role checks available to templates."""
+    app.jinja_env.globals.update(navigation=navigation, has_permission=has_permission,
+                                 region_name=region_name)

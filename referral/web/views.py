@@ -1,0 +1,45 @@
+"""Home page, language switcher and health check."""
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..actors import Actor
+from ..auth.service import set_locale
+from ..extensions import db
+
+bp = Blueprint("web", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    """Show what the signed-in user can do."""
+    return render_template("home.html")
+
+
+@bp.route("/language", methods=["POST"])
+def language():
+    """Switch the interface language and remember it for the user."""
+    locale = request.form.get("locale", "")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            set_locale(current_user, locale, Actor.of(current_user, request.remote_addr))
+            db.session.commit()
+    target = request.form.get("next") or url_for("web.home")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("web.home")
+    return redirect(target)
+
+
+@bp.route("/healthz")
+def healthz():
+    """Report whether the service and its database answer."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.exception("health check: database unreachable")
+        return jsonify({"status": "error", "database": _("unreachable")}), 503
+    return jsonify({"status": "ok", "database": "ok"})
