@@ -8,27 +8,23 @@ from agencies import Permission, has_permission
 
 from ..actors import Actor
 from ..auth.service import user_for_token
-from ..extensions import csrf, db
+from ..extensions import db
 
 
-def protect(blueprint) -> None:
-    """Require a valid bearer token on every view of an API blueprint."""
-    csrf.exempt(blueprint)
-
-    @blueprint.before_request
-    def authenticate_token():
-        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-        user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            error = Unauthorized()
-            error.data = {
-                "message": str(_l("Authentication is required: send a valid API token "
-                                  "as 'Authorization: Bearer <token>'.")),
-                "headers": {"WWW-Authenticate": 'Bearer realm="referral"'},
-            }
-            raise error
-        db.session.commit()  # keeps last_used_at even when the view only reads
-        g.api_user = user
+def authenticate_token() -> None:
+    """Set ``g.api_user`` from the request's bearer token; raise 401 without a valid one."""
+    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+    user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        error = Unauthorized()
+        error.data = {
+            "message": str(_l("Authentication is required: send a valid API token "
+                              "as 'Authorization: Bearer <token>'.")),
+            "headers": {"WWW-Authenticate": 'Bearer realm="referral"'},
+        }
+        raise error
+    db.session.commit()  # keeps last_used_at even when the view only reads
+    g.api_user = user
 
 
 def api_actor() -> Actor:

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from wtforms import SelectChoice
 
 from agencies import Permission, Role
 
@@ -21,8 +22,8 @@ PER_PAGE = 50
 
 def _fill_choices(form: UserForm) -> None:
     agencies = db.session.execute(sa.select(Agency.code, Agency.name).order_by(Agency.name)).all()
-    form.agency.choices = [(code, f"{name} ({code})") for code, name in agencies]
-    form.role.choices = [(role.value, _(role.label)) for role in Role]
+    form.agency.choices = [SelectChoice(code, f"{name} ({code})") for code, name in agencies]
+    form.role.choices = [SelectChoice(role.value, _(role.label)) for role in Role]
 
 
 @bp.route("/")
@@ -48,17 +49,21 @@ def create():
     """Create a user."""
     form = UserForm()
     _fill_choices(form)
+    status = 200
     if form.validate_on_submit():
         try:
             user = service.create_user(_user_data(form), web_actor())
         except ServiceError as error:
             db.session.rollback()
             show_service_errors(form, error)
+            status = error.status
         else:
             db.session.commit()
             flash(_("User %(email)s created.", email=user.email), "success")
             return redirect(url_for(".index"))
-    return render_template("admin/user_form.html", form=form, user=None), 422 if form.errors else 200
+    elif form.errors:
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=None), status
 
 
 @bp.route("/<int:user_id>", methods=["GET", "POST"])
@@ -72,17 +77,21 @@ def edit(user_id: int):
         form.agency.data = user.agency.code
         form.role.data = user.role.value
         form.is_active.data = user.is_active_account
+    status = 200
     if form.validate_on_submit():
         try:
             service.update_user(user.id, _user_data(form), web_actor())
         except ServiceError as error:
             db.session.rollback()
             show_service_errors(form, error)
+            status = error.status
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")
             return redirect(url_for(".index"))
-    return render_template("admin/user_form.html", form=form, user=user), 422 if form.errors else 200
+    elif form.errors:
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=user), status
 
 
 @bp.route("/<int:user_id>/unlock", methods=["POST"])

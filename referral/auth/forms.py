@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 
@@ -20,7 +20,8 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     agency = SelectField(_l("Agency"), validators=[DataRequired()])
     role = SelectField(_l("Role"), validators=[DataRequired()])
-    locale = SelectField(_l("Language"), choices=[("en", "English"), ("ru", "Русский"), ("kk", "Қазақша")])
+    locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ru", "Русский"),
+                                                     SelectChoice("kk", "Қазақша")])
     password = PasswordField(_l("Password"), validators=[Optional(), Length(min=10, max=1000)],
                              description=_l("At least 10 characters. Leave empty to keep the current one."))
     is_active = BooleanField(_l("Active"), default=True)

@@ -5,6 +5,7 @@ import json
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from wtforms import SelectChoice
 
 from agencies import REGIONS, AgencyType, Permission
 
@@ -20,8 +21,9 @@ bp = Blueprint("directory", __name__, url_prefix="/agencies")
 
 def _fill_choices(form: AgencyForm) -> None:
     locale = select_locale()
-    form.type.choices = [(member.value, _(member.label)) for member in AgencyType]
-    form.region.choices = [(region.code, f"{region.name(locale)} ({region.code})") for region in REGIONS]
+    form.type.choices = [SelectChoice(member.value, _(member.label)) for member in AgencyType]
+    form.region.choices = [SelectChoice(region.code, f"{region.name(locale)} ({region.code})")
+                           for region in REGIONS]
 
 
 @bp.route("/")
@@ -54,17 +56,21 @@ def create():
     """Create an agency."""
     form = AgencyForm()
     _fill_choices(form)
+    status = 200
     if form.validate_on_submit():
         try:
             agency = service.create_agency({**_values(form), "code": form.code.data}, web_actor())
         except ServiceError as error:
             db.session.rollback()
             show_service_errors(form, error)
+            status = error.status
         else:
             db.session.commit()
             flash(_("Agency %(code)s created.", code=agency.code), "success")
             return redirect(url_for(".show", agency_id=agency.id))
-    return render_template("directory/form.html", form=form, agency=None), 422 if form.errors else 200
+    elif form.errors:
+        status = 422
+    return render_template("directory/form.html", form=form, agency=None), status
 
 
 @bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
@@ -78,17 +84,21 @@ def edit(agency_id: int):
         form.type.data = agency.type.value
         form.services.data = "\n".join(item.get("name", "") for item in agency.services or [])
     form.code.data = agency.code
+    status = 200
     if form.validate_on_submit():
         try:
             service.update_agency(agency.id, _values(form), web_actor())
         except ServiceError as error:
             db.session.rollback()
             show_service_errors(form, error)
+            status = error.status
         else:
             db.session.commit()
             flash(_("Changes saved."), "success")
             return redirect(url_for(".show", agency_id=agency.id))
-    return render_template("directory/form.html", form=form, agency=agency), 422 if form.errors else 200
+    elif form.errors:
+        status = 422
+    return render_template("directory/form.html", form=form, agency=agency), status
 
 
 @bp.route("/<int:agency_id>/active", methods=["POST"])

@@ -1,0 +1,163 @@
+"""Fixtures shared by the service tests: an app on a fresh database per test, and factories."""
+
+import os
+import shutil
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from referral import create_app
+from referral.actors import Actor
+from referral.auth import service as accounts
+from referral.auth.models import User
+from referral.directory.models import Agency
+from referral.extensions import db
+
+PG_URL = os.environ.get("REFERRAL_TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+BASE_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key",
+    "WTF_CSRF_ENABLED": False,
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SECURE": False,
+}
+
+
+def _migrated(url: str) -> None:
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """Build the schema once per session through the migrations; return how to get a fresh copy."""
+    if PG_URL:
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
+        engine.dispose()
+        _migrated(PG_URL)
+        return PG_URL
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    _migrated(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path):
+    """Return the URL of an empty, migrated database for one test."""
+    if PG_URL:
+        yield PG_URL
+        engine = sa.create_engine(PG_URL)
+        with engine.begin() as connection:
+            tables = connection.exec_driver_sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            ).scalars().all()
+            if tables:
+                connection.exec_driver_sql(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+        engine.dispose()
+    else:
+        path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
+        shutil.copyfile(template_database, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path):
+    """Return a factory of apps on this test's database, with config overrides."""
+    apps = []
+
+    def factory(**overrides):
+        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    app = make_app()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_agency(app):
+    """Create an agency; unique code by default."""
+    counter = iter(range(1, 10_000))
+
+    def factory(type="social", region="KZ-71", code=None, is_active=True, **values) -> Agency:
+        number = next(counter)
+        agency = Agency(code=code or f"{type.replace('_', '-')}-{number}", name=values.pop("name", f"Agency {number}"),
+                        type=type, region=region, is_active=is_active, contacts=[], services=[], **values)
+        db.session.add(agency)
+        db.session.commit()
+        return agency
+
+    return factory
+
+
+@pytest.fixture
+def make_user(app, make_agency):
+    """Create a user with a known password (PASSWORD)."""
+    counter = iter(range(1, 10_000))
+
+    def factory(role="staff", agency=None, email=None, password=PASSWORD, **values) -> User:
+        agency = agency or make_agency()
+        user = accounts.create_user(
+            accounts.UserData(email=email or f"user{next(counter)}@example.org", name=values.pop("name", "Test User"),
+                              agency_code=agency.code, role=role, password=password, **values),
+            Actor.system_actor("test"),
+        )
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign a user in on the test client."""
+
+    def login(user, password=PASSWORD):
+        response = client.post("/login", data={"email": user.email, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def token_for(app):
+    """Return Authorization headers with a fresh API token for a user."""
+
+    def make(user) -> dict:
+        _, secret = accounts.create_token(user, Actor.system_actor("test"))
+        db.session.commit()
+        return {"Authorization": f"Bearer {secret}"}
+
+    return make
