@@ -7,9 +7,9 @@ from flask import Flask
 
 from . import config as settings
 from .api import register_api
-from .auth.views import bp as auth_bp
-from .auth.admin_views import bp as users_admin_bp
 from .audit.views import bp as audit_bp
+from .auth.admin_views import bp as users_admin_bp
+from .auth.views import bp as auth_bp
 from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate

@@ -4,6 +4,8 @@ import os
 import zoneinfo
 from pathlib import Path
 
+import sqlalchemy as sa
+
 
 class ConfigurationError(RuntimeError):
     """The service cannot start with the configuration it was given."""
@@ -13,9 +15,9 @@ def from_environment(instance_path: str) -> dict:
     """Return the settings taken from ``REFERRAL_*`` environment variables."""
     default_db = "sqlite:///" + str(Path(instance_path) / "referral.sqlite3")
     settings = {
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("REFERRAL_DATABASE_URL", default_db),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("REFERRAL_DATABASE_URL") or default_db,
         "SECRET_KEY": os.environ.get("REFERRAL_SECRET_KEY"),
-        "REFERRAL_TIMEZONE": os.environ.get("REFERRAL_TIMEZONE", "Asia/Almaty"),
+        "REFERRAL_TIMEZONE": os.environ.get("REFERRAL_TIMEZONE") or "Asia/Almaty",
         "REFERRAL_SMTP_URL": os.environ.get("REFERRAL_SMTP_URL"),
         "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
         "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
@@ -66,6 +68,13 @@ def check(config) -> None:
             "REFERRAL_SECRET_KEY is not set: set it to a long random string "
             "(for example: python -c 'import secrets; print(secrets.token_hex(32))')"
         )
+    try:
+        sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    except sa.exc.ArgumentError as error:
+        raise ConfigurationError(
+            "REFERRAL_DATABASE_URL is not a database URL "
+            "(expected e.g. postgresql+psycopg://user@host:5432/name or sqlite:///path)"
+        ) from error
     try:
         zoneinfo.ZoneInfo(config["REFERRAL_TIMEZONE"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:

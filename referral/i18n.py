@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_datetime
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "kk": "Қазақша
 
 def reader():
     """Return the user reading the current page or API response, if any."""
+    if not has_request_context():
+        return None
     api_user = g.get("api_user")
     if api_user is not None:
         return api_user
@@ -24,6 +26,8 @@ def reader():
 def select_locale() -> str:
     """Return the language for the current request: the user's, the session's, the browser's."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     user = reader()
     if user is not None and user.locale in languages:
         return user.locale

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from referral import create_app
@@ -24,6 +25,18 @@ BASE_CONFIG = {
     "SESSION_COOKIE_SECURE": False,
     "REMEMBER_COOKIE_SECURE": False,
 }
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Tests keep an app context open for factories and assertions; without this,
+    requests would share its ``g`` (the signed-in user, the cached locale).
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 def _migrated(url: str) -> None:
@@ -78,6 +91,7 @@ def make_app(database_url, tmp_path):
 
     def factory(**overrides):
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app.test_client_class = FreshContextClient
         apps.append(app)
         return app
 
@@ -112,8 +126,9 @@ def make_agency(app):
 
     def factory(type="social", region="KZ-71", code=None, is_active=True, **values) -> Agency:
         number = next(counter)
-        agency = Agency(code=code or f"{type.replace('_', '-')}-{number}", name=values.pop("name", f"Agency {number}"),
-                        type=type, region=region, is_active=is_active, contacts=[], services=[], **values)
+        values = {"name": f"Agency {number}", "contacts": [], "services": [], **values}
+        agency = Agency(code=code or f"{type.replace('_', '-')}-{number}", type=type, region=region,
+                        is_active=is_active, **values)
         db.session.add(agency)
         db.session.commit()
         return agency

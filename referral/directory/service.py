@@ -64,19 +64,15 @@ def agency_by_code(code: str) -> Agency | None:
 def check_values(values: dict, creating: bool) -> dict:
     """Return field errors for agency values (empty when they are acceptable)."""
     errors: dict[str, list[str]] = {}
-    if creating or "code" in values:
-        code = values.get("code") or ""
-        if not CODE_RE.match(code) or len(code) > 64:
-            errors["code"] = [str(_l("Use lower-case letters, digits and hyphens only."))]
-    if creating or "name" in values:
-        if not (values.get("name") or "").strip():
-            errors["name"] = [str(_l("Enter a name."))]
-    if creating or "type" in values:
-        if values.get("type") not in {member.value for member in AgencyType}:
-            errors["type"] = [str(_l("Choose one of the agency types."))]
-    if creating or "region" in values:
-        if not is_region_code(values.get("region") or ""):
-            errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
+    code = values.get("code") or ""
+    if (creating or "code" in values) and (not CODE_RE.match(code) or len(code) > 64):
+        errors["code"] = [str(_l("Use lower-case letters, digits and hyphens only."))]
+    if (creating or "name" in values) and not (values.get("name") or "").strip():
+        errors["name"] = [str(_l("Enter a name."))]
+    if (creating or "type" in values) and values.get("type") not in {member.value for member in AgencyType}:
+        errors["type"] = [str(_l("Choose one of the agency types."))]
+    if (creating or "region" in values) and not is_region_code(values.get("region") or ""):
+        errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
     return errors
 
 

@@ -1,0 +1,5 @@
+"""Allow ``python -m referral``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,136 @@
+"""The ``referral`` command line."""
+
+import json
+import os
+import subprocess
+import sys
+
+import sqlalchemy as sa
+
+from referral.auth.models import User
+from referral.cli import cli
+from referral.directory.models import Agency
+from referral.extensions import db
+
+
+def invoke(runner, *args):
+    return runner.invoke(cli, list(args))
+
+
+def test_users_create_and_token_give_api_access(app, runner, client, make_agency):
+    agency = make_agency(code="cli-agency")
+    result = invoke(runner, "users", "create", "--email", "cli@example.org", "--name", "CLI User",
+                    "--agency", agency.code, "--role", "coordinator", "--password", "long-enough-pw")
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(sa.select(User).where(User.email == "cli@example.org"))
+    assert user.role.value == "coordinator"
+
+    result = invoke(runner, "users", "token", "cli@example.org")
+    assert result.exit_code == 0
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n" and token.startswith("rfl_")
+    response = client.get("/api/v1/agencies", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert [a["code"] for a in response.json] == ["cli-agency"]
+
+
+def test_users_create_refuses_bad_input_in_one_line(app, runner, make_agency):
+    agency = make_agency()
+    result = invoke(runner, "users", "create", "--email", "x@example.org", "--name", "X",
+                    "--agency", "no-such-agency", "--role", "staff", "--password", "long-enough-pw")
+    assert result.exit_code == 1
+    assert "no agency with the code no-such-agency" in result.stderr
+    assert "Traceback" not in result.output
+    result = invoke(runner, "users", "create", "--email", "x@example.org", "--name", "X",
+                    "--agency", agency.code, "--role", "staff", "--password", "short")
+    assert result.exit_code == 1 and "at least 10 characters" in result.stderr
+    assert db.session.scalar(sa.select(User).where(User.email == "x@example.org")) is None
+
+
+def test_token_for_unknown_user_fails_cleanly(app, runner):
+    result = invoke(runner, "users", "token", "ghost@example.org")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "no user with the e-mail ghost@example.org" in result.stderr
+
+
+def test_agencies_create_import_and_export(app, runner, tmp_path):
+    result = invoke(runner, "agencies", "create", "--code", "cli-clinic", "--name", "CLI Clinic",
+                    "--type", "health", "--region", "KZ-71", "--email", "clinic@example.kz")
+    assert result.exit_code == 0, result.output
+    exported = tmp_path / "agencies.json"
+    assert invoke(runner, "agencies", "export", str(exported)).exit_code == 0
+    document = json.loads(exported.read_text())
+    assert [o["id"] for o in document["organizations"]] == ["cli-clinic"]
+
+    document["organizations"][0]["name"] = "Renamed Clinic"
+    document["organizations"].append({**document["organizations"][0], "id": "cli-second", "name": "Second"})
+    exported.write_text(json.dumps(document))
+    result = invoke(runner, "agencies", "import", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "1 created, 1 updated, 0 unchanged" in result.output
+    assert db.session.scalar(sa.select(Agency.name).where(Agency.code == "cli-clinic")) == "Renamed Clinic"
+
+
+def test_bad_import_file_lists_problems_and_changes_nothing(app, runner, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "hsds-referral-directory", "version": 1, "organizations": [
+        {"id": "Not A Code", "name": "X", "x_agency_type": "health", "active": True,
+         "locations": [{"x_region": "KZ-71"}]},
+        {"id": "fine", "name": "Fine", "x_agency_type": "spaceship", "active": True,
+         "locations": [{"x_region": "KZ-71"}]},
+    ]}))
+    result = invoke(runner, "agencies", "import", str(bad))
+    assert result.exit_code == 1
+    assert "organizations[0].id" in result.stderr and "organizations[1].x_agency_type" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) == 0
+
+
+def test_missing_file_is_one_line(app, runner, tmp_path):
+    result = invoke(runner, "agencies", "import", str(tmp_path / "missing.json"))
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def run_referral(args, env, cwd):
+    return subprocess.run([sys.executable, "-m", "referral", *args], check=False, capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=cwd, timeout=120)
+
+
+def test_serving_without_a_secret_key_is_one_clear_line(tmp_path):
+    env = {"REFERRAL_SECRET_KEY": "", "REFERRAL_DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    result = run_referral(["serve", "--port", "1"], env, tmp_path)
+    assert result.returncode == 1
+    assert "REFERRAL_SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_db_upgrade_builds_an_empty_database(tmp_path):
+    env = {"REFERRAL_DATABASE_URL": f"sqlite:///{tmp_path}/fresh.sqlite3"}
+    result = run_referral(["db", "upgrade"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = sa.create_engine(env["REFERRAL_DATABASE_URL"])
+    assert {"agencies", "users", "audit_entries", "api_tokens"} <= set(sa.inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_demo_prepares_database_idempotently(tmp_path):
+    env = {"REFERRAL_DATABASE_URL": ""}
+    first = run_referral(["demo", "--no-serve"], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "admin@demo.kz" in first.stdout and "demo-password" in first.stdout
+    second = run_referral(["demo", "--no-serve"], env, tmp_path)
+    assert second.returncode == 0, second.stderr
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'instance' / 'demo.sqlite3'}")
+    with engine.connect() as connection:
+        agencies = connection.execute(sa.text("SELECT type, region FROM agencies")).all()
+        users = connection.execute(sa.text("SELECT role FROM users")).scalars().all()
+        user_agencies = connection.execute(sa.text("SELECT DISTINCT agency_id FROM users")).scalars().all()
+    engine.dispose()
+    assert len(agencies) >= 15
+    assert {t for t, _ in agencies} == {"justice", "health", "education", "social", "civil_society"}
+    assert len({r for _, r in agencies}) >= 8
+    assert set(users) == {"staff", "supervisor", "coordinator", "admin"}
+    assert len(user_agencies) >= 5
+    assert (tmp_path / "instance" / "secret_key").exists()
