@@ -161,10 +161,10 @@ def test_unknown_names_are_value_errors(status, action, party):
 
 
 def test_status_groups():
-    assert OPEN_STATUSES == {S.requested, S.accepted, S.in_progress, S.on_hold}
-    assert ACTIVE_STATUSES == {S.accepted, S.in_progress, S.on_hold}
-    assert TERMINAL_STATUSES == {S.rejected, S.completed, S.failed, S.cancelled}
-    assert OPEN_STATUSES | TERMINAL_STATUSES == set(S)
+    assert {S.requested, S.accepted, S.in_progress, S.on_hold} == OPEN_STATUSES
+    assert {S.accepted, S.in_progress, S.on_hold} == ACTIVE_STATUSES
+    assert {S.rejected, S.completed, S.failed, S.cancelled} == TERMINAL_STATUSES
+    assert set(S) == OPEN_STATUSES | TERMINAL_STATUSES
     assert not OPEN_STATUSES & TERMINAL_STATUSES
 
 

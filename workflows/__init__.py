@@ -1,0 +1,70 @@
+"""Where a case may go: the workflow definition format, its validation and layout.
+
+Pure Python over plain data; no Flask, no database.
+"""
+
+from .definition import (
+    AGENCY_TYPES,
+    GUARDS,
+    KEY_MAX_LENGTH,
+    Definition,
+    Mode,
+    OnTimeout,
+    Stage,
+    Transition,
+    load_definition,
+    load_document,
+    parse_document,
+)
+from .diff import DefinitionDiff, FieldChange, StageChange, TransitionChange, diff
+from .durations import (
+    DEFAULT_TIMEZONE,
+    RISK_LEVELS,
+    Duration,
+    DurationError,
+    DurationSpec,
+    is_working_day,
+    parse_duration,
+    shift_working_days,
+)
+from .i18n import N_
+from .layout import EdgePath, Layout, NodeBox, layout
+from .problems import CODES, Problem, Severity, is_valid
+from .validation import validate
+
+__all__ = [
+    "AGENCY_TYPES",
+    "CODES",
+    "DEFAULT_TIMEZONE",
+    "GUARDS",
+    "KEY_MAX_LENGTH",
+    "N_",
+    "RISK_LEVELS",
+    "Definition",
+    "DefinitionDiff",
+    "Duration",
+    "DurationError",
+    "DurationSpec",
+    "EdgePath",
+    "FieldChange",
+    "Layout",
+    "Mode",
+    "NodeBox",
+    "OnTimeout",
+    "Problem",
+    "Severity",
+    "Stage",
+    "StageChange",
+    "Transition",
+    "TransitionChange",
+    "diff",
+    "is_valid",
+    "is_working_day",
+    "layout",
+    "load_definition",
+    "load_document",
+    "parse_document",
+    "parse_duration",
+    "shift_working_days",
+    "validate",
+]

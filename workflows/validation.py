@@ -1,0 +1,249 @@
+"""Validation of a workflow definition (DESIGN.md section 5).
+
+The graph questions are answered on a NetworkX digraph of the stages, with
+transitions to unknown stages and self-loops left out (each is reported on its
+own): descendants of the start for reachability, strongly connected components
+for traps (a component no edge leaves) and loops (one that can be left), and
+the ancestors of a node every terminal leads to for who can still finish.
+
+Each stage is reported under the most specific code: a stage with no way out
+is a ``dead_end``; the members of a cycle with no way out are one ``trap_cycle``;
+only the remaining stages that cannot reach a terminal are ``no_path_to_terminal``.
+A cycle closed by a transition marked ``return: true`` is intended and is not
+a ``loop`` warning.
+"""
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+
+from .definition import AGENCY_TYPES, Definition, Stage, load_definition
+from .durations import Duration
+from .i18n import N_
+from .problems import CODES, Problem, make_problem
+
+DUPLICATE_STAGE = N_("%(count)s stages share the key %(stage)s; stage keys must be unique.")
+UNKNOWN_STAGE = N_("The transition %(from)s → %(to)s names the stage %(stage)s, which does not exist.")
+NO_START = N_("No stage is marked as the start; mark exactly one stage with start: true.")
+MULTIPLE_STARTS = N_("%(count)s stages are marked as the start (%(stage_list)s); mark exactly one.")
+NO_TERMINAL = N_("No stage is marked as terminal, so a case could never be closed.")
+UNREACHABLE_STAGE = N_("No path from the start stage leads to stage %(stage)s.")
+DEAD_END = N_("Stage %(stage)s is not terminal but has no transition to another stage.")
+TRAP_CYCLE = N_(
+    "Stages %(stage_list)s form a cycle that no transition leaves and that holds no terminal stage; "
+    "a case that enters it could never close."
+)
+NO_PATH_TO_TERMINAL = N_("No path leads from stage %(stage)s to a terminal stage.")
+TERMINAL_HAS_EXIT = N_("Terminal stage %(stage)s has a transition to %(to)s; a terminal stage must not lead anywhere.")
+SELF_LOOP = N_("The transition %(from)s → %(to)s leads from a stage back to itself.")
+DUPLICATE_TRANSITION = N_("The transition %(from)s → %(to)s is defined %(count)s times.")
+UNKNOWN_AGENCY_TYPE = N_(
+    "Stage %(stage)s has agency type %(agency_type)s; use justice, health, education, social or civil_society."
+)
+DURATION_SYNTAX = N_(
+    '%(path)s: %(value)s is not a duration; write ISO 8601 such as PT24H, P3D or P1DT12H, or "N working days".'
+)
+DURATION_NOT_POSITIVE = N_("%(path)s: %(value)s is not positive; a duration must be longer than zero.")
+REMINDER_NOT_BEFORE_DEADLINE = N_(
+    "%(path)s: the reminder %(reminder)s is not shorter than the deadline %(deadline_path)s (%(deadline)s), "
+    "so it could not come before it."
+)
+LOOP = N_(
+    "Stages %(stage_list)s form a loop that a case can go round more than once; "
+    "if that is intended, mark the route back with return: true."
+)
+NO_RESPONSE_DEADLINE = N_(
+    "Stage %(stage)s receives referrals but has no respond_within, so a referral could wait forever."
+)
+NO_AGENCY_FOR_STAGE = N_("No active agency of type %(agency_type)s can take stage %(stage)s.")
+
+
+def validate(definition: Definition | Mapping[str, Any] | Any, directory: Iterable[str] | None = None) -> list[Problem]:
+    """Return every problem of a Definition or a parsed document, errors first by code. Never raises.
+
+    ``directory`` holds the agency types that have at least one active agency;
+    without it the ``no_agency_for_stage`` check is skipped.
+    """
+    if not isinstance(definition, Definition):
+        definition, problems = load_definition(definition)
+        if definition is None:
+            return problems
+    return _Checker(definition, directory).run()
+
+
+# Where nothing stands in for "reaches a terminal": an extra node every terminal leads to.
+_TERMINUS = ("terminus",)
+
+
+class _Checker:
+    def __init__(self, definition: Definition, directory: Iterable[str] | None) -> None:
+        self.definition = definition
+        self.directory = None if directory is None else frozenset(directory)
+        self.found: dict[str, list[Problem]] = {code: [] for code in CODES}
+        self.order = {key: index for index, key in enumerate(definition.stage_keys)}
+        self.firsts = [definition.stage(key) for key in definition.stage_keys]
+        self.terminals = definition.terminal_keys
+
+    def add(self, code: str, template: str, params: Mapping[str, Any] | None = None, **where: Any) -> None:
+        self.found[code].append(make_problem(code, template, params, **where))
+
+    def run(self) -> list[Problem]:
+        self.check_stages()
+        self.check_transitions()
+        self.check_graph()
+        return [problem for code in CODES for problem in self.found[code]]
+
+    def check_stages(self) -> None:
+        definition = self.definition
+        if len(self.order) < len(definition.stages):
+            counts = Counter(stage.key for stage in definition.stages)
+            for key in definition.stage_keys:
+                if counts[key] > 1:
+                    self.add("duplicate_stage", DUPLICATE_STAGE, {"stage": key, "count": counts[key]}, stages=[key])
+
+        starts = [stage.key for stage in definition.stages if stage.is_start]
+        if not starts:
+            self.add("no_start", NO_START)
+        elif len(starts) > 1:
+            params = {"count": len(starts), "stage_list": _listing(starts)}
+            self.add("multiple_starts", MULTIPLE_STARTS, params, stages=starts)
+        if not self.terminals:
+            self.add("no_terminal", NO_TERMINAL)
+
+        for index, stage in enumerate(definition.stages):
+            if stage.agency_type not in AGENCY_TYPES:
+                params = {"stage": stage.key, "agency_type": stage.agency_type}
+                self.add("unknown_agency_type", UNKNOWN_AGENCY_TYPE, params, stages=[stage.key])
+            self.check_durations(index, stage)
+
+        if self.directory is not None:
+            for stage in self.firsts:
+                if stage.agency_type in AGENCY_TYPES and stage.agency_type not in self.directory:
+                    params = {"stage": stage.key, "agency_type": stage.agency_type}
+                    self.add("no_agency_for_stage", NO_AGENCY_FOR_STAGE, params, stages=[stage.key])
+
+    def check_durations(self, index: int, stage: Stage) -> None:
+        shortest = None
+        for path, duration in stage.deadlines():
+            if duration.error is not None:
+                self.invalid_duration(index, stage, path, duration)
+            elif shortest is None or duration.nominal < shortest[1].nominal:
+                shortest = (path, duration)
+        for number, reminder in enumerate(stage.reminders):
+            path = f"reminders[{number}]"
+            if reminder.error is not None:
+                self.invalid_duration(index, stage, path, reminder)
+            elif shortest is not None and reminder.nominal >= shortest[1].nominal:
+                params = {
+                    "path": f"stages[{index}].{path}",
+                    "reminder": reminder.text,
+                    "deadline_path": shortest[0],
+                    "deadline": shortest[1].text,
+                }
+                self.add("reminder_not_before_deadline", REMINDER_NOT_BEFORE_DEADLINE, params, stages=[stage.key])
+
+    def invalid_duration(self, index: int, stage: Stage, path: str, duration: Duration) -> None:
+        template = DURATION_NOT_POSITIVE if duration.error == "not_positive" else DURATION_SYNTAX
+        params = {"path": f"stages[{index}].{path}", "value": duration.text}
+        self.add("invalid_duration", template, params, stages=[stage.key])
+
+    def check_transitions(self) -> None:
+        order, terminals = self.order, self.terminals
+        pairs = [(transition.from_stage, transition.to_stage) for transition in self.definition.transitions]
+        counts = Counter(pairs) if len(set(pairs)) < len(pairs) else None
+        reported: set[tuple[str, str]] = set()
+        for pair in pairs:
+            source, target = pair
+            suspect = (
+                source not in order
+                or target not in order
+                or source in terminals
+                or source == target
+                or (counts is not None and counts[pair] > 1)
+            )
+            if not suspect or pair in reported:
+                continue
+            reported.add(pair)
+            where = {"stages": [key for key in pair if key in order], "transition": pair}
+            for key in dict.fromkeys(pair):
+                if key not in order:
+                    self.add("unknown_stage", UNKNOWN_STAGE, {"from": source, "to": target, "stage": key}, **where)
+            if source in terminals:
+                self.add("terminal_has_exit", TERMINAL_HAS_EXIT, {"stage": source, "to": target}, **where)
+            if source == target:
+                self.add("self_loop", SELF_LOOP, {"from": source, "to": target}, **where)
+            if counts is not None and counts[pair] > 1:
+                params = {"from": source, "to": target, "count": counts[pair]}
+                self.add("duplicate_transition", DUPLICATE_TRANSITION, params, **where)
+
+    def check_graph(self) -> None:
+        order = self.order
+        edges = []
+        returns = []
+        for transition in self.definition.transitions:
+            source, target = transition.from_stage, transition.to_stage
+            if source != target and source in order and target in order:
+                edges.append((source, target))
+                if transition.is_return:
+                    returns.append((source, target))
+        graph = nx.DiGraph()
+        graph.add_nodes_from(order)
+        graph.add_edges_from(edges)
+        has_exit = {source for source, _ in edges}
+        has_entry = {target for _, target in edges}
+
+        components = [members for members in nx.strongly_connected_components(graph) if len(members) > 1]
+        traps = [
+            members
+            for members in components
+            if self.terminals.isdisjoint(members)
+            and all(after in members for key in members for after in graph.successors(key))
+        ]
+        in_trap = set().union(*traps)
+
+        starts = list(dict.fromkeys(stage.key for stage in self.definition.stages if stage.is_start))
+        reached: set[str] = set()
+        for start in starts:
+            if start not in reached:
+                reached.add(start)
+                reached.update(nx.descendants(graph, start))
+        unreachable = [key for key in order if key not in reached] if starts else []
+
+        dead_ends = [key for key in order if key not in self.terminals and key not in has_exit]
+        no_path: list[str] = []
+        if self.terminals:
+            graph.add_edges_from((key, _TERMINUS) for key in self.terminals)
+            reaches_terminal = nx.ancestors(graph, _TERMINUS)
+            graph.remove_node(_TERMINUS)
+            no_path = [key for key in order if key not in reaches_terminal and key not in in_trap]
+            no_path = [key for key in no_path if key not in self.terminals and key in has_exit]
+        silent = [stage.key for stage in self.firsts if stage.respond_within is None and stage.key in has_entry]
+
+        for key in unreachable:
+            self.add("unreachable_stage", UNREACHABLE_STAGE, {"stage": key}, stages=[key])
+        for key in dead_ends:
+            self.add("dead_end", DEAD_END, {"stage": key}, stages=[key])
+        for members in self._in_order(traps):
+            self.add("trap_cycle", TRAP_CYCLE, {"stage_list": _listing(members)}, stages=members)
+        for key in no_path:
+            self.add("no_path_to_terminal", NO_PATH_TO_TERMINAL, {"stage": key}, stages=[key])
+
+        loops = [members for members in components if members.isdisjoint(in_trap)]
+        if returns and loops:
+            # Only the cycles that survive without the intended routes back are warnings.
+            rest = graph.subgraph(set().union(*loops)).copy()
+            rest.remove_edges_from(returns)
+            loops = [members for members in nx.strongly_connected_components(rest) if len(members) > 1]
+        for members in self._in_order(loops):
+            self.add("loop", LOOP, {"stage_list": _listing(members)}, stages=members)
+        for key in silent:
+            self.add("no_response_deadline", NO_RESPONSE_DEADLINE, {"stage": key}, stages=[key])
+
+    def _in_order(self, groups: Iterable[set[str]]) -> list[set[str]]:
+        return sorted(groups, key=lambda members: min(self.order[key] for key in members))
+
+
+def _listing(keys: Iterable[str]) -> str:
+    return ", ".join(sorted(set(keys)))
