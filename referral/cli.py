@@ -13,12 +13,14 @@ from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
 
 from agencies import REGIONS, AgencyType, Role
+from workflows import Severity, is_valid, load_document, validate
 
 from . import config as settings
 from . import create_app
 from .actors import Actor
 from .auth import service as accounts
 from .demo import load_demo_data
+from .designer import service as designer
 from .directory import service as directory
 from .directory import transfer
 from .errors import ServiceError
@@ -182,6 +184,93 @@ def agencies_export(file):
     db.session.commit()
     if file != "-":
         click.echo(f"Exported {len(document['organizations'])} agencies to {file}.", err=True)
+
+
+# -- workflows ------------------------------------------------------------------
+
+@cli.group("workflows")
+def workflows_group():
+    """Validate, import and export workflow definitions."""
+
+
+def _read(file: str) -> str:
+    return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
+
+
+def _format_of(file: str) -> str | None:
+    suffix = Path(file).suffix.lower()
+    return {".json": "json", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
+
+
+@workflows_group.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--directory", "use_directory", is_flag=True,
+              help="Also check that the database's directory has an active agency for every stage.")
+@clean_errors
+def workflows_validate(file, use_directory):
+    """Validate a JSON or YAML definition: exit 0 if it has no errors, 1 with the problems listed."""
+    text = _read(file)
+    definition, problems = load_document(text, _format_of(file))
+    if definition is not None:
+        problems = designer.check_definition(definition) if use_directory else validate(definition)
+    for problem in problems:
+        stages = ",".join(problem.stages) or "-"
+        click.echo(f"{problem.severity}\t{problem.code}\t{stages}\t{problem.message}")
+    errors = sum(problem.severity is Severity.error for problem in problems)
+    warnings = len(problems) - errors
+    click.echo(f"{file}: {errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(0 if is_valid(problems) else 1)
+
+
+@workflows_group.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--publish", "publish_it", is_flag=True, help="Publish the definition as the next version.")
+@with_appcontext
+@clean_errors
+def workflows_import(file, publish_it):
+    """Save a definition as its workflow's draft, and publish it with --publish."""
+    try:
+        result = designer.import_text(_read(file), Actor.system_actor("cli"), _format_of(file), publish_it)
+    except ServiceError as error:
+        db.session.rollback()
+        for problem in error.problems:
+            click.echo(f"error\t{problem['code']}\t{','.join(problem.get('stages') or []) or '-'}\t"
+                       f"{problem['message']}", err=True)
+        raise
+    db.session.commit()
+    workflow = result.workflow
+    if publish_it:
+        click.echo(f"Published {workflow.key} version {workflow.latest_version}.")
+    else:
+        errors = sum(problem.is_error for problem in result.problems)
+        click.echo(f"Saved the draft of {workflow.key} ({errors} error(s), "
+                   f"{len(result.problems) - errors} warning(s)).")
+
+
+@workflows_group.command("export")
+@click.argument("key")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--version", "number", type=int, default=None, help="A published version (default: the latest).")
+@click.option("--draft", is_flag=True, help="Export the draft instead of a published version.")
+@with_appcontext
+@clean_errors
+def workflows_export(key, file, number, draft):
+    """Write a workflow definition to a JSON or YAML file ('-' for JSON on stdout)."""
+    workflow = designer.get_workflow(key)
+    if draft:
+        if workflow.draft is None:
+            fail(f"workflow {key} has no draft")
+        document = workflow.draft
+    else:
+        if number is None and not workflow.latest_version:
+            fail(f"workflow {key} has no published version; use --draft")
+        document = designer.get_version(key, number or workflow.latest_version).document
+    text = designer.render_document(document, "json" if file == "-" else (_format_of(file) or "json"))
+    if file == "-":
+        click.echo(text, nl=False)
+    else:
+        Path(file).write_text(text, encoding="utf-8")
+        click.echo(f"Exported {key} to {file}.", err=True)
 
 
 # -- demo -----------------------------------------------------------------------

@@ -3,11 +3,12 @@
 from flask import Flask, request
 from flask_smorest import Api
 
+from ..designer.api import blp as workflows_blp
 from ..directory.api import blp as agencies_blp
 from ..extensions import csrf
 from .auth import authenticate_token
 
-API_BLUEPRINTS = (agencies_blp,)
+API_BLUEPRINTS = (agencies_blp, workflows_blp)
 
 
 def register_api(app: Flask) -> Api:

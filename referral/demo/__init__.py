@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from ..actors import Actor
 from ..auth import service as accounts
 from ..auth.models import User
+from ..designer.service import ensure_default_workflow
 from ..directory.models import Agency
 from ..directory.service import assign_values, create_agency
 from ..extensions import db
@@ -87,6 +88,7 @@ def load_demo_data() -> str:
             accounts.create_user(accounts.UserData(email=email, name=name, agency_code=agency_code, role=role,
                                                    password=DEMO_PASSWORD), actor)
     db.session.flush()
+    ensure_default_workflow(actor)
     lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {role:<12} {email:<28} {agency_code}" for email, _, agency_code, role in USERS]
     return "\n".join(lines)

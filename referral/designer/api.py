@@ -1,0 +1,98 @@
+"""API v1: workflow validation, drafts, publication and versions."""
+
+from flask import request
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from agencies import Permission
+from workflows import is_valid
+
+from ..api.auth import api_actor, require_permission
+from ..errors import Invalid
+from ..extensions import db
+from . import service
+from .schemas import (
+    DefinitionDocumentSchema,
+    PublishArgsSchema,
+    PublishedSchema,
+    ValidationResultSchema,
+    VersionSchema,
+    WorkflowSchema,
+    WorkflowSummarySchema,
+)
+
+blp = Blueprint("workflows_api", __name__, url_prefix="/workflows",
+                description="Workflow definitions: validate, draft, publish (coordinators), read versions.")
+
+
+def _document():
+    """Return the JSON body as sent; raise Invalid when it is not JSON."""
+    data = request.get_json(silent=True)
+    if data is None:
+        raise Invalid(_l("The body must be a workflow definition in JSON."))
+    return data
+
+
+def workflow_view(workflow) -> dict:
+    latest = workflow.versions[-1] if workflow.versions else None
+    return {
+        "key": workflow.key, "name": workflow.name, "latest_version": workflow.latest_version,
+        "has_draft": workflow.has_draft, "draft_updated_at": workflow.draft_updated_at,
+        "versions": workflow.versions, "draft": workflow.draft,
+        "draft_problems": service.problem_dicts(service.check_definition(workflow.draft))
+        if workflow.draft is not None else [],
+        "definition": latest.document if latest else None,
+    }
+
+
+@blp.route("/validate", methods=["POST"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": DefinitionDocumentSchema}}})
+@blp.response(200, ValidationResultSchema)
+def validate_definition():
+    """Validate a definition; every problem is listed, nothing is stored."""
+    problems = service.check_definition(_document())
+    return {"valid": is_valid(problems), "problems": service.problem_dicts(problems)}
+
+
+@blp.route("")
+@blp.response(200, WorkflowSummarySchema(many=True))
+def list_workflows():
+    """List workflows with their latest version and draft state."""
+    return service.list_workflows()
+
+
+@blp.route("", methods=["POST"])
+@blp.doc(requestBody={"content": {"application/json": {"schema": DefinitionDocumentSchema}}})
+@blp.response(200, WorkflowSchema, description="The draft replaced an earlier one.")
+@blp.alt_response(201, schema=WorkflowSchema, description="A new workflow was created with this draft.")
+def save_draft():
+    """Create or replace the draft of the workflow the definition names (coordinator, admin)."""
+    require_permission(Permission.design_workflows)
+    result = service.save_draft(_document(), api_actor())
+    db.session.commit()
+    return workflow_view(result.workflow), 201 if result.created else 200
+
+
+@blp.route("/<key>")
+@blp.response(200, WorkflowSchema)
+def get_workflow(key):
+    """Show a workflow: its versions, its draft with the draft's problems, the latest definition."""
+    return workflow_view(service.get_workflow(key))
+
+
+@blp.route("/<key>/publish", methods=["POST"])
+@blp.arguments(PublishArgsSchema, required=False)
+@blp.response(201, PublishedSchema)
+def publish(args, key):
+    """Publish the draft as the next version (coordinator, admin); 422 with the problems if it has errors."""
+    require_permission(Permission.publish_workflows)
+    version = service.publish(key, api_actor(), note=(args or {}).get("note"))
+    db.session.commit()
+    return {"key": key, "version": version.number}
+
+
+@blp.route("/<key>/versions/<int:number>")
+@blp.response(200, VersionSchema)
+def get_version(key, number):
+    """Show one published version; it never changes."""
+    return service.get_version(key, number)

@@ -1,0 +1,236 @@
+"""Workflow drafts and publication: validate, save a draft, publish a version, import and export."""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from agencies import AgencyType, Permission, has_permission
+from workflows import Definition, Problem, is_valid, load_definition, parse_document, validate
+from workflows.library import DEFAULT_WORKFLOW_KEY, load_default_workflow_text
+
+from ..actors import Actor
+from ..audit.service import record
+from ..directory.models import Agency
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..extensions import db, utcnow
+from .models import Workflow, WorkflowVersion
+
+KEY_RE = re.compile(r"^[a-z0-9-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    """A saved draft, whether the key was new, and the draft's problems."""
+
+    workflow: Workflow
+    created: bool
+    problems: list[Problem]
+
+
+def translate(problem: Problem) -> str:
+    """Return a problem's message in the reader's language."""
+    if not problem.template:
+        return problem.message
+    template = gettext(problem.template)
+    return template % problem.params if problem.params else template
+
+
+def problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
+    """Return problems as the JSON objects of DESIGN.md section 5, messages translated."""
+    return [{**problem.as_dict(), "message": translate(problem)} for problem in problems]
+
+
+def active_agency_types() -> set[str]:
+    """Return the types of which at least one active agency exists."""
+    return {str(kind.value if isinstance(kind, AgencyType) else kind)
+            for kind in db.session.scalars(sa.select(Agency.type).where(Agency.is_active.is_(True)).distinct())}
+
+
+def check_definition(document: Any) -> list[Problem]:
+    """Return every problem of a document, with the directory's agencies as they are now."""
+    return validate(document, active_agency_types())
+
+
+def _require(actor: Actor, permission: Permission) -> None:
+    if actor.user is not None and not has_permission(actor.role, permission):
+        raise Forbidden(_l("Your role does not allow this."))
+
+
+def list_workflows() -> list[Workflow]:
+    """Return every workflow, by key."""
+    return list(db.session.scalars(sa.select(Workflow).order_by(Workflow.key)))
+
+
+def find_workflow(key: str) -> Workflow | None:
+    """Return the workflow with a key, or None."""
+    return db.session.scalar(sa.select(Workflow).where(Workflow.key == key))
+
+
+def get_workflow(key: str) -> Workflow:
+    """Return the workflow with a key; raise NotFound."""
+    workflow = find_workflow(key)
+    if workflow is None:
+        raise NotFound(_l("No workflow has the key %(key)s.", key=key))
+    return workflow
+
+
+def get_version(key: str, number: int) -> WorkflowVersion:
+    """Return one published version of a workflow; raise NotFound."""
+    version = db.session.scalar(
+        sa.select(WorkflowVersion).join(Workflow).where(Workflow.key == key, WorkflowVersion.number == number)
+    )
+    if version is None:
+        raise NotFound(_l("Workflow %(key)s has no version %(number)s.", key=key, number=number))
+    return version
+
+
+def latest_version(key: str) -> WorkflowVersion | None:
+    """Return the newest published version of a workflow, or None."""
+    return db.session.scalar(
+        sa.select(WorkflowVersion).join(Workflow).where(Workflow.key == key)
+        .order_by(WorkflowVersion.number.desc()).limit(1)
+    )
+
+
+def published_definition(version: WorkflowVersion) -> Definition:
+    """Return the definition of a published version (it loaded without errors when published)."""
+    definition, problems = load_definition(version.document)
+    if definition is None:  # pragma: no cover - publication refuses documents that do not load
+        raise RuntimeError(f"published workflow version {version.id} does not load: {problems}")
+    return definition
+
+
+def editable_document(workflow: Workflow) -> dict | None:
+    """Return what the editor starts from: the draft, or else the latest published version."""
+    if workflow.draft is not None:
+        return workflow.draft
+    if workflow.versions:
+        return workflow.versions[-1].document
+    return None
+
+
+def _key_of(document: Any) -> str:
+    if not isinstance(document, Mapping):
+        raise Invalid(_l("A workflow definition must be a mapping with key, name, stages and transitions."),
+                      errors={"key": [str(_l("A workflow definition must be a mapping."))]})
+    key = document.get("key")
+    if not isinstance(key, str) or not KEY_RE.match(key):
+        raise Invalid(
+            _l("The definition needs a key of 1 to 64 lowercase letters, digits and hyphens before it can be saved."),
+            errors={"key": [str(_l("1 to 64 lowercase letters, digits and hyphens."))]},
+        )
+    return key
+
+
+def _name_of(document: Mapping, key: str) -> str:
+    name = document.get("name")
+    return name.strip()[:300] if isinstance(name, str) and name.strip() else key
+
+
+def save_draft(document: Any, actor: Actor) -> DraftResult:
+    """Create or replace the draft of the workflow the document names; raise Invalid without a usable key."""
+    _require(actor, Permission.design_workflows)
+    key = _key_of(document)
+    workflow = db.session.scalar(sa.select(Workflow).where(Workflow.key == key).with_for_update())
+    created = workflow is None
+    if created:
+        workflow = Workflow(key=key, latest_version=0)
+        db.session.add(workflow)
+    workflow.name = _name_of(document, key)
+    workflow.draft = dict(document)
+    workflow.draft_updated_at = utcnow()
+    workflow.draft_updated_by_id = actor.user_id
+    db.session.flush()
+    problems = check_definition(document)
+    record(actor, "workflow.draft_saved", "workflow", key,
+           {"created": created, "errors": sum(p.is_error for p in problems)})
+    return DraftResult(workflow, created, problems)
+
+
+def discard_draft(key: str, actor: Actor) -> Workflow:
+    """Throw the draft away, keeping the published versions; raise NotFound or Conflict."""
+    _require(actor, Permission.design_workflows)
+    workflow = get_workflow(key)
+    if workflow.draft is None:
+        raise Conflict(_l("Workflow %(key)s has no draft.", key=key))
+    if not workflow.versions:
+        raise Conflict(_l("Workflow %(key)s has never been published; its draft is all there is.", key=key))
+    workflow.draft = None
+    workflow.draft_updated_at = None
+    workflow.draft_updated_by_id = None
+    workflow.name = _name_of(workflow.versions[-1].document, key)
+    db.session.flush()
+    record(actor, "workflow.draft_discarded", "workflow", key)
+    return workflow
+
+
+def publish(key: str, actor: Actor, note: str | None = None) -> WorkflowVersion:
+    """Publish the draft of a workflow as its next version.
+
+    Raise NotFound for an unknown key, Conflict when there is no draft, and
+    Invalid (with the problems) when the draft has any error.
+    """
+    _require(actor, Permission.publish_workflows)
+    # The row lock makes two publications at once number their versions one after the other.
+    workflow = db.session.scalar(sa.select(Workflow).where(Workflow.key == key).with_for_update())
+    if workflow is None:
+        raise NotFound(_l("No workflow has the key %(key)s.", key=key))
+    if workflow.draft is None:
+        raise Conflict(_l("Workflow %(key)s has no draft to publish; edit it first.", key=key))
+    problems = check_definition(workflow.draft)
+    if not is_valid(problems):
+        errors = [problem for problem in problems if problem.is_error]
+        raise Invalid(
+            _l("The workflow cannot be published: it has %(count)s error(s).", count=len(errors)),
+            problems=problem_dicts(errors),
+        )
+    version = WorkflowVersion(workflow=workflow, number=workflow.latest_version + 1, document=workflow.draft,
+                              published_by_id=actor.user_id, note=(note or "").strip() or None)
+    db.session.add(version)
+    workflow.latest_version = version.number
+    workflow.draft = None
+    workflow.draft_updated_at = None
+    workflow.draft_updated_by_id = None
+    db.session.flush()
+    record(actor, "workflow.published", "workflow", key,
+           {"version": version.number, "warnings": len(problems)})
+    return version
+
+
+def render_document(document: Mapping, fmt: str = "yaml") -> str:
+    """Return a document as JSON or YAML text, keys in definition order."""
+    if fmt == "json":
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    return yaml.safe_dump(dict(document), allow_unicode=True, sort_keys=False, width=100)
+
+
+def parse_text(text: str | bytes, fmt: str | None = None) -> dict:
+    """Parse a JSON or YAML document; raise Invalid with its schema problems if it does not parse."""
+    data, problems = parse_document(text, fmt)
+    if data is None:
+        raise Invalid(_l("The file is not a workflow definition."), problems=problem_dicts(problems))
+    return data
+
+
+def import_text(text: str | bytes, actor: Actor, fmt: str | None = None, publish_it: bool = False) -> DraftResult:
+    """Save a file as a workflow's draft, and publish it if asked; raise Invalid as save_draft and publish do."""
+    result = save_draft(parse_text(text, fmt), actor)
+    if publish_it:
+        publish(result.workflow.key, actor)
+    return result
+
+
+def ensure_default_workflow(actor: Actor) -> WorkflowVersion:
+    """Publish the bundled returned-child workflow unless a version of it exists; return its latest version."""
+    existing = latest_version(DEFAULT_WORKFLOW_KEY)
+    if existing is not None:
+        return existing
+    save_draft(parse_text(load_default_workflow_text(), "yaml"), actor)
+    return publish(DEFAULT_WORKFLOW_KEY, actor, note="Bundled default workflow")
