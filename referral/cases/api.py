@@ -1,0 +1,127 @@
+"""API v1: cases, their routes, consents and timeline."""
+
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from agencies import Visibility
+
+from ..api.auth import api_actor
+from ..api.pagination import PageArgs, paginate
+from ..errors import NotFound
+from ..extensions import db
+from ..referrals import service as referrals
+from ..referrals.schemas import ReferralCreateSchema, ReferralSchema, RouteSchema, referral_view
+from . import service as cases
+from .schemas import (
+    CaseCreateSchema,
+    CaseQuerySchema,
+    CaseSchema,
+    CaseSummarySchema,
+    ConsentCreateSchema,
+    ConsentSchema,
+    EventSchema,
+)
+
+blp = Blueprint("cases_api", __name__, url_prefix="/cases",
+                description="Cases: register, read as far as need to know allows, route, refer.")
+
+
+class CaseListArgs(CaseQuerySchema, PageArgs):
+    pass
+
+
+def full_view(case) -> dict:
+    """Return the full record of a case as CaseSchema dumps it."""
+    return {"id": case.id, "number": case.number, "workflow": case.workflow_key,
+            "workflow_version": case.workflow_version.number, "status": case.status,
+            "risk_level": case.risk_level, "child": case, "active_stages": cases.active_stages(case),
+            "registered_by": case.registered_by_agency.code, "consents": case.consents,
+            "created_at": case.created_at, "closed_at": case.closed_at}
+
+
+def summary_view(case, actor) -> dict:
+    """Return what an agency that has only been asked may see of a case."""
+    asked = [r for r in case.referrals if r.to_agency_id == actor.agency_id and r.reason]
+    return {"id": case.id, "number": case.number, "status": case.status, "risk_level": case.risk_level,
+            "child": {"age": cases.age_of(case), "sex": case.sex, "region": case.region},
+            "reason": asked[-1].reason if asked else None}
+
+
+def case_body(case, visibility, actor) -> dict:
+    if visibility is Visibility.full:
+        return CaseSchema().dump(full_view(case))
+    return CaseSummarySchema().dump(summary_view(case, actor))
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CaseCreateSchema)
+@blp.response(201, CaseSchema)
+def register(values):
+    """Register a case on the latest published version of a workflow."""
+    child = cases.ChildData(**values["child"])
+    case = cases.register_case(values["workflow"], values["risk_level"], child, api_actor())
+    db.session.commit()
+    return full_view(case)
+
+
+@blp.route("")
+@blp.arguments(CaseListArgs, location="query")
+@blp.response(200, description="Cases the caller may see: full records, or summaries where only asked.")
+def list_cases(args):
+    """List the cases the caller may see, newest first."""
+    actor = api_actor()
+    items, headers = paginate(cases.cases_query(actor, text=args["q"], status=args["status"]), args)
+    return [case_body(case, cases.visibility_of(case, actor), actor) for case in items], 200, headers
+
+
+@blp.route("/<int:case_id>")
+@blp.response(200, description="A Case (full record), or a CaseSummary for an agency only asked.")
+def get_case(case_id):
+    """Show a case as far as the caller may see it; the read is audited."""
+    actor = api_actor()
+    case, visibility = cases.get_case(case_id, actor)
+    db.session.commit()
+    return case_body(case, visibility, actor)
+
+
+@blp.route("/<int:case_id>/routes")
+@blp.response(200, RouteSchema(many=True))
+def routes(case_id):
+    """List the next stages the caller's agency may refer the case to, each with candidate agencies."""
+    actor = api_actor()
+    case, visibility = cases.get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        return []
+    return referrals.routes_for(case, actor)
+
+
+@blp.route("/<int:case_id>/referrals", methods=["POST"])
+@blp.arguments(ReferralCreateSchema)
+@blp.response(201, ReferralSchema)
+def refer(values, case_id):
+    """Refer the case to an agency for a stage; rule violations are 422 with problems."""
+    referral = referrals.refer(case_id, values["to_stage"], values["to_agency"], values["reason"], api_actor(),
+                               from_stage=values.get("from_stage"))
+    db.session.commit()
+    return referral_view(referral)
+
+
+@blp.route("/<int:case_id>/consents", methods=["POST"])
+@blp.arguments(ConsentCreateSchema)
+@blp.response(201, ConsentSchema)
+def record_consent(values, case_id):
+    """Record a consent given for the child."""
+    consent = cases.record_consent(case_id, cases.ConsentData(**values), api_actor())
+    db.session.commit()
+    return consent
+
+
+@blp.route("/<int:case_id>/timeline")
+@blp.response(200, EventSchema(many=True))
+def timeline(case_id):
+    """List the case's events, oldest first (full readers only)."""
+    actor = api_actor()
+    case, visibility = cases.get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        raise NotFound(_l("No such case."))
+    return cases.timeline(case)

@@ -1,0 +1,136 @@
+"""Cases, their consents and their append-only timeline."""
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import UTCDateTime, db, enum_type, utcnow
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    unknown = "unknown"
+
+
+class RiskLevel(StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class CaseStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class Case(db.Model):
+    """A child, and the workflow version the case runs on. Never keyed by a national ID."""
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_closed_at"),
+        sa.CheckConstraint("birth_date IS NOT NULL OR estimated_age IS NOT NULL", name="has_age"),
+        sa.CheckConstraint("estimated_age IS NULL OR (estimated_age >= 0 AND estimated_age < 25)",
+                           name="estimated_age_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Human-readable, e.g. ``KZ-2026-000123``; safe to put in messages.
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    workflow_version_id: Mapped[int] = mapped_column(sa.ForeignKey("workflow_versions.id"), index=True)
+    given_name: Mapped[str] = mapped_column(sa.String(100))
+    family_name: Mapped[str] = mapped_column(sa.String(100))
+    patronymic: Mapped[str | None] = mapped_column(sa.String(100))
+    birth_date = mapped_column(sa.Date)
+    #: Years, when the birth date is not known.
+    estimated_age: Mapped[int | None]
+    sex: Mapped[Sex] = mapped_column(enum_type(Sex, "child_sex"))
+    #: ISO 3166-2:KZ code of the region the child lives in.
+    region: Mapped[str] = mapped_column(sa.String(5), index=True)
+    #: Languages the child speaks, as ISO 639-1 codes.
+    languages: Mapped[list] = mapped_column(sa.JSON, default=list)
+    risk_level: Mapped[RiskLevel] = mapped_column(enum_type(RiskLevel, "risk_level"))
+    status: Mapped[CaseStatus] = mapped_column(enum_type(CaseStatus, "case_status"), default=CaseStatus.open,
+                                               index=True)
+    registered_by_agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    registered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+    closed_at = mapped_column(UTCDateTime)
+
+    workflow_version = relationship("WorkflowVersion", lazy="joined")
+    registered_by_agency = relationship("Agency", lazy="joined")
+    referrals = relationship("Referral", back_populates="case", order_by="Referral.id",
+                             lazy="selectin", foreign_keys="Referral.case_id")
+    consents = relationship("Consent", back_populates="case", order_by="Consent.id", lazy="selectin")
+
+    @property
+    def workflow_key(self) -> str:
+        return self.workflow_version.workflow.key
+
+    def __repr__(self) -> str:
+        return f"<Case {self.number}>"
+
+
+class CaseNumberSequence(db.Model):
+    """The last case number given out in a year; locked while a number is taken."""
+
+    __tablename__ = "case_number_sequences"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Consent(db.Model):
+    """Consent to share the case with agencies of some types, given by someone for the child."""
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        sa.CheckConstraint("expires_on IS NULL OR expires_on >= given_on", name="expires_after_given"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: Who gave consent (a guardian, the child), as written on the form.
+    given_by: Mapped[str] = mapped_column(sa.String(200))
+    #: Their relationship to the child, e.g. ``mother``, ``guardian``, ``self``.
+    relationship_to_child: Mapped[str] = mapped_column(sa.String(100))
+    #: Agency types the consent covers.
+    agency_types: Mapped[list] = mapped_column(sa.JSON)
+    given_on = mapped_column(sa.Date, nullable=False)
+    expires_on = mapped_column(sa.Date)
+    withdrawn_at = mapped_column(UTCDateTime)
+    recorded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    recorded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    case = relationship(Case, back_populates="consents")
+
+    def covers(self, agency_type: str, on_day) -> bool:
+        """Return whether the consent covers an agency type on a day."""
+        return (self.withdrawn_at is None and agency_type in self.agency_types and self.given_on <= on_day
+                and (self.expires_on is None or on_day <= self.expires_on))
+
+
+class Event(db.Model):
+    """One row of a case's timeline: who changed what, from which state to which. Append-only."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    occurred_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    actor_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who acted, as shown on the timeline (a user's name, or ``scheduler``).
+    actor_label: Mapped[str] = mapped_column(sa.String(254))
+    actor_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"))
+    #: Dotted kind, e.g. ``case.registered``, ``referral.accepted``, ``consent.recorded``.
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    from_status: Mapped[str | None] = mapped_column(sa.String(32))
+    to_status: Mapped[str | None] = mapped_column(sa.String(32))
+    #: Stage keys, agency codes, the reason or outcome as written.
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    actor_agency = relationship("Agency", lazy="joined")

@@ -1,0 +1,273 @@
+"""Registering cases, consents, the timeline, and need-to-know reads."""
+
+import functools
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from agencies import Permission, Viewer, Visibility, case_facts, case_visibility, has_permission, is_region_code
+from agencies.visibility import ASKED_STATUSES, HOLDING_STATUSES
+from workflows import Definition
+from workflows.durations import RISK_LEVELS
+from workflows.lifecycle import ACTIVE_STATUSES, ReferralStatus
+
+from ..actors import Actor
+from ..audit.service import record
+from ..designer import service as designer
+from ..designer.models import WorkflowVersion
+from ..directory.models import Agency
+from ..errors import Forbidden, Invalid, NotFound
+from ..extensions import db, utcnow
+from ..referrals.models import Referral
+from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, RiskLevel, Sex
+
+AGENCY_TYPES = ("justice", "health", "education", "social", "civil_society")
+
+
+@dataclass(frozen=True)
+class ChildData:
+    given_name: str
+    family_name: str
+    sex: str
+    region: str
+    birth_date: date | None = None
+    estimated_age: int | None = None
+    patronymic: str | None = None
+    languages: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ConsentData:
+    given_by: str
+    relationship_to_child: str
+    agency_types: list[str]
+    given_on: date
+    expires_on: date | None = None
+
+
+@functools.lru_cache(maxsize=256)
+def _definition_of_version(version_id: int) -> Definition:
+    # Published versions never change, so their loaded definitions can be kept.
+    return designer.published_definition(db.session.get(WorkflowVersion, version_id))
+
+
+def definition_of(case: Case) -> Definition:
+    """Return the workflow definition the case runs on."""
+    return _definition_of_version(case.workflow_version_id)
+
+
+def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None = None,
+              from_status: str | None = None, to_status: str | None = None, **detail) -> Event:
+    """Append one row to the case's timeline."""
+    event = Event(case_id=case.id, referral_id=referral.id if referral is not None else None,
+                  actor_user_id=actor.user_id,
+                  actor_label=actor.user.name if actor.user is not None else actor.system,
+                  actor_agency_id=actor.agency_id, kind=kind,
+                  from_status=getattr(from_status, "value", from_status),
+                  to_status=getattr(to_status, "value", to_status), detail=detail)
+    db.session.add(event)
+    return event
+
+
+def _next_number(year: int) -> str:
+    table = CaseNumberSequence.__table__
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(insert(table).values(year=year, last_number=0).on_conflict_do_nothing())
+    number = db.session.execute(
+        sa.update(table).where(table.c.year == year).values(last_number=table.c.last_number + 1)
+        .returning(table.c.last_number)
+    ).scalar_one()
+    return f"KZ-{year}-{number:06d}"
+
+
+def _check_child(child: ChildData) -> None:
+    errors = {}
+    if not child.given_name.strip():
+        errors["given_name"] = [str(_l("The given name is required."))]
+    if not child.family_name.strip():
+        errors["family_name"] = [str(_l("The family name is required."))]
+    if child.sex not in {s.value for s in Sex}:
+        errors["sex"] = [str(_l("Choose female, male or unknown."))]
+    if not is_region_code(child.region):
+        errors["region"] = [str(_l("Choose one of Kazakhstan's regions (an ISO 3166-2:KZ code)."))]
+    if child.birth_date is None and child.estimated_age is None:
+        errors["birth_date"] = [str(_l("Give the birth date or, if it is not known, an estimated age."))]
+    if child.birth_date is not None and child.birth_date > date.today():
+        errors["birth_date"] = [str(_l("The birth date cannot be in the future."))]
+    if child.estimated_age is not None and not 0 <= child.estimated_age < 25:
+        errors["estimated_age"] = [str(_l("The estimated age must be between 0 and 24 years."))]
+    if errors:
+        raise Invalid(_l("The child's record has errors."), errors={"child": errors})
+
+
+def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: Actor) -> Case:
+    """Register a case on the latest published version of a workflow, with its first referral.
+
+    The registering agency owns the start stage, already in progress. Raise
+    Invalid for bad data, an unpublished workflow or an agency of the wrong type.
+    """
+    if actor.user is None or not has_permission(actor.role, Permission.register_cases):
+        raise Forbidden(_l("Your role does not allow this."))
+    if risk_level not in RISK_LEVELS:
+        raise Invalid(_l("The request contains invalid data."),
+                      errors={"risk_level": [str(_l("Choose high, medium or low."))]})
+    _check_child(child)
+    version = designer.latest_version(workflow_key) if isinstance(workflow_key, str) else None
+    if version is None:
+        raise Invalid(_l("No published workflow has the key %(key)s.", key=workflow_key),
+                      errors={"workflow": [str(_l("Unknown or unpublished workflow."))]})
+    definition = _definition_of_version(version.id)
+    start = definition.start_stage
+    agency = actor.user.agency
+    if agency.type.value != start.agency_type:
+        raise Invalid(
+            _l("Cases of this workflow are registered by agencies of type %(type)s.", type=start.agency_type),
+            problems=[{"code": "agency_type_mismatch",
+                       "message": _l("Your agency's type does not own the start stage %(stage)s.",
+                                     stage=start.key)}],
+        )
+    now = utcnow()
+    case = Case(number=_next_number(now.year), workflow_version_id=version.id, given_name=child.given_name.strip(),
+                family_name=child.family_name.strip(), patronymic=(child.patronymic or "").strip() or None,
+                birth_date=child.birth_date, estimated_age=child.estimated_age, sex=Sex(child.sex),
+                region=child.region, languages=list(child.languages or []), risk_level=RiskLevel(risk_level),
+                status=CaseStatus.open, registered_by_agency_id=agency.id, registered_by_user_id=actor.user_id,
+                created_at=now)
+    db.session.add(case)
+    db.session.flush()
+    first = Referral(case_id=case.id, to_stage=start.key, to_agency_id=agency.id, mode="handover",
+                     status=ReferralStatus.in_progress, created_by_user_id=actor.user_id, created_at=now,
+                     responded_at=now)
+    db.session.add(first)
+    db.session.flush()
+    add_event(case, actor, "case.registered", referral=first, to_status=ReferralStatus.in_progress,
+              stage=start.key, agency=agency.code, workflow=workflow_key, workflow_version=version.number)
+    record(actor, "case.create", "case", case.id, {"number": case.number, "workflow": workflow_key})
+    db.session.flush()
+    return case
+
+
+# -- need to know -------------------------------------------------------------------
+
+
+def viewer_of(actor: Actor) -> Viewer:
+    """Return the need-to-know viewer for an acting user."""
+    return Viewer(agency_id=actor.agency_id, role=actor.role, region=actor.user.agency.region)
+
+
+def visibility_of(case: Case, actor: Actor) -> Visibility:
+    """Return how much of a case an actor may see (the system sees everything)."""
+    if actor.user is None:
+        return Visibility.full
+    facts = case_facts(case.region, [(r.to_agency_id, r.status) for r in case.referrals],
+                       registered_by=case.registered_by_agency_id)
+    return case_visibility(viewer_of(actor), facts)
+
+
+def visible_cases_filter(actor: Actor):
+    """Return a SQL condition on Case for the cases an actor may see at all."""
+    if actor.user is None or has_permission(actor.role, Permission.view_all_cases):
+        return sa.true()
+    seen = [s for s in HOLDING_STATUSES | ASKED_STATUSES]
+    own = sa.or_(
+        Case.registered_by_agency_id == actor.agency_id,
+        sa.exists().where(Referral.case_id == Case.id, Referral.to_agency_id == actor.agency_id,
+                          Referral.status.in_([ReferralStatus(s) for s in seen])),
+    )
+    if has_permission(actor.role, Permission.view_region_cases):
+        return sa.or_(own, Case.region == actor.user.agency.region)
+    return own
+
+
+def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, Visibility]:
+    """Return a case and how much of it the actor may see; raise NotFound if nothing.
+
+    A full read is audited.
+    """
+    case = db.session.get(Case, case_id)
+    visibility = visibility_of(case, actor) if case is not None else Visibility.none
+    if visibility is Visibility.none:
+        raise NotFound(_l("No such case."))
+    if audit:
+        record(actor, "case.read" if visibility is Visibility.full else "case.read_summary", "case", case.id)
+    return case, visibility
+
+
+def cases_query(actor: Actor, *, text: str = "", status: str | None = None) -> sa.Select:
+    """Return a select of the cases an actor may see, newest first, filtered by number and status."""
+    statement = sa.select(Case).where(visible_cases_filter(actor)).order_by(Case.created_at.desc(), Case.id.desc())
+    text = (text or "").strip().upper()
+    if text:
+        statement = statement.where(sa.func.upper(Case.number).like(f"%{text}%"))
+    if status in (CaseStatus.open.value, CaseStatus.closed.value):
+        statement = statement.where(Case.status == CaseStatus(status))
+    return statement
+
+
+def active_stages(case: Case) -> list[str]:
+    """Return the stages where an agency holds the case now, in workflow order."""
+    held = {r.to_stage for r in case.referrals if r.status in ACTIVE_STATUSES}
+    order = {key: index for index, key in enumerate(definition_of(case).stage_keys)}
+    return sorted(held, key=lambda key: order.get(key, len(order)))
+
+
+def age_of(case: Case, today: date | None = None) -> int | None:
+    """Return the child's age in whole years (or the estimate)."""
+    if case.birth_date is None:
+        return case.estimated_age
+    today = today or date.today()
+    born = case.birth_date
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+# -- consent ------------------------------------------------------------------------
+
+
+def record_consent(case_id: int, data: ConsentData, actor: Actor) -> Consent:
+    """Record a consent on a case the actor fully sees; raise NotFound, Forbidden or Invalid."""
+    case, visibility = get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        raise NotFound(_l("No such case."))
+    if not has_permission(actor.role, Permission.record_consent):
+        raise Forbidden(_l("Your role does not allow this."))
+    errors = {}
+    if not (data.given_by or "").strip():
+        errors["given_by"] = [str(_l("Say who gave consent."))]
+    if not (data.relationship_to_child or "").strip():
+        errors["relationship_to_child"] = [str(_l("Say how they are related to the child."))]
+    if not data.agency_types or set(data.agency_types) - set(AGENCY_TYPES):
+        errors["agency_types"] = [str(_l("Choose the types of agency the consent covers."))]
+    if data.expires_on is not None and data.expires_on < data.given_on:
+        errors["expires_on"] = [str(_l("The consent cannot expire before it was given."))]
+    if errors:
+        raise Invalid(_l("The consent has errors."), errors=errors)
+    consent = Consent(case_id=case.id, given_by=data.given_by.strip(),
+                      relationship_to_child=data.relationship_to_child.strip(),
+                      agency_types=sorted(set(data.agency_types)), given_on=data.given_on,
+                      expires_on=data.expires_on, recorded_by_user_id=actor.user_id)
+    db.session.add(consent)
+    db.session.flush()
+    add_event(case, actor, "consent.recorded", agency_types=consent.agency_types,
+              expires_on=consent.expires_on.isoformat() if consent.expires_on else None)
+    record(actor, "consent.create", "case", case.id, {"consent_id": consent.id})
+    return consent
+
+
+def has_consent(case: Case, agency_type: str, on_day: date | None = None) -> bool:
+    """Return whether a recorded consent covers sharing the case with an agency type today."""
+    on_day = on_day or date.today()
+    return any(consent.covers(agency_type, on_day) for consent in case.consents)
+
+
+def timeline(case: Case) -> list[Event]:
+    """Return the case's events, oldest first."""
+    return list(db.session.scalars(sa.select(Event).where(Event.case_id == case.id).order_by(Event.id)))
+
+
+def agency_by_code(code: str) -> Agency | None:
+    """Return the agency with a code, or None."""
+    return db.session.scalar(sa.select(Agency).where(Agency.code == code))

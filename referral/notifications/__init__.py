@@ -1,0 +1,1 @@
+"""Notifications: the closed loop that tells each side of a referral what the other did."""

@@ -1,0 +1,1 @@
+"""Referrals: routes along the workflow, referring, the lifecycle, and the agency inbox."""

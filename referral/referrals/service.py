@@ -1,0 +1,401 @@
+"""Routing a case along its workflow and moving referrals through their lifecycle."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+
+from agencies import AgencyType, Permission, Visibility, case_facts, has_permission, may_see_referral
+from workflows import Definition, Stage
+from workflows.lifecycle import (
+    ACTIVE_STATUSES,
+    OPEN_STATUSES,
+    TERMINAL_STATUSES,
+    Action,
+    Party,
+    ReferralStatus,
+    TransitionRefused,
+    allowed_actions,
+)
+from workflows.lifecycle import apply as apply_action
+
+from ..actors import Actor
+from ..audit.service import record
+from ..cases import service as cases
+from ..cases.models import Case, CaseStatus, RiskLevel
+from ..directory.models import Agency
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..extensions import db, utcnow
+from ..notifications.service import notify_agency
+from .models import Referral
+
+HANDED_OVER = "handed over"
+
+#: Event and notification kind for each action.
+_DONE = {
+    Action.accept: "accepted", Action.reject: "rejected", Action.start: "started", Action.resume: "resumed",
+    Action.hold: "held", Action.complete: "completed", Action.fail: "failed", Action.cancel: "cancelled",
+}
+
+_RULE_MESSAGES = {
+    "route_not_allowed": _l("The workflow has no route from a stage your agency holds to stage %(stage)s."),
+    "agency_type_mismatch": _l("Stage %(stage)s is taken by agencies of type %(type)s; %(agency)s is not one."),
+    "agency_inactive": _l("%(agency)s is not active and cannot receive referrals."),
+    "consent_required": _l("This route needs a recorded consent that covers agencies of type %(type)s."),
+    "duplicate_open_referral": _l("This case already has an open referral to %(agency)s for stage %(stage)s."),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A next stage the actor's agency may refer the case to, with the agencies that could take it."""
+
+    from_stage: str
+    stage: Stage
+    label: str | None
+    mode: str
+    requires: tuple[str, ...]
+    consent_ok: bool
+    candidates: list[Agency]
+
+
+def _problem(code: str, **params) -> dict:
+    return {"code": code, "message": _RULE_MESSAGES[code] % params}
+
+
+def _tz() -> str:
+    return current_app.config["REFERRAL_TIMEZONE"]
+
+
+def _deadline(definition: Definition, stage: Stage, spec_name: str, risk: RiskLevel, start: datetime):
+    spec = getattr(stage, spec_name)
+    if spec is None:
+        return None
+    return spec.for_risk(risk.value).add_to(start, definition.calendar, _tz())
+
+
+def _held_referrals(case: Case, agency_id: int) -> list[Referral]:
+    return [r for r in case.referrals if r.to_agency_id == agency_id and r.status in ACTIVE_STATUSES]
+
+
+def _open_targets(case: Case) -> set[tuple[str, int]]:
+    return {(r.to_stage, r.to_agency_id) for r in case.referrals if r.status in OPEN_STATUSES}
+
+
+def _candidates(case: Case, stage: Stage) -> list[Agency]:
+    agencies = db.session.scalars(
+        sa.select(Agency).where(Agency.type == AgencyType(stage.agency_type), Agency.is_active.is_(True))
+        .order_by((Agency.region != case.region), Agency.name)
+    ).all()
+    taken = _open_targets(case)
+    return [agency for agency in agencies if (stage.key, agency.id) not in taken]
+
+
+def routes_for(case: Case, actor: Actor) -> list[Route]:
+    """Return the stages the actor's agency may refer an open case to, each with candidate agencies."""
+    if case.status is not CaseStatus.open or actor.user is None:
+        return []
+    definition = cases.definition_of(case)
+    routes, seen = [], set()
+    for held in _held_referrals(case, actor.agency_id):
+        for transition in definition.outgoing(held.to_stage):
+            if transition.to_stage in seen or not definition.has_stage(transition.to_stage):
+                continue
+            seen.add(transition.to_stage)
+            stage = definition.stage(transition.to_stage)
+            consent_ok = "consent" not in transition.requires or cases.has_consent(case, stage.agency_type)
+            routes.append(Route(from_stage=held.to_stage, stage=stage, label=transition.label,
+                                mode=str(transition.mode), requires=tuple(transition.requires),
+                                consent_ok=consent_ok, candidates=_candidates(case, stage)))
+    return routes
+
+
+def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: Actor,
+          from_stage: str | None = None) -> Referral:
+    """Refer a case to an agency for a stage along an allowed route.
+
+    Raise NotFound for a case the actor may not see, Forbidden without the
+    role, Invalid with the rule violations (DESIGN.md section 6 codes).
+    """
+    case, visibility = cases.get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        raise NotFound(_l("No such case."))
+    if not has_permission(actor.role, Permission.refer_cases):
+        raise Forbidden(_l("Your role does not allow this."))
+    errors = {}
+    if not (reason or "").strip():
+        errors["reason"] = [str(_l("Say why you refer the case."))]
+    agency = cases.agency_by_code(to_agency_code) if isinstance(to_agency_code, str) else None
+    if agency is None:
+        errors["to_agency"] = [str(_l("No agency has this code."))]
+    if errors:
+        raise Invalid(_l("The referral has errors."), errors=errors)
+
+    definition = cases.definition_of(case)
+    problems = []
+    parent = None
+    if case.status is CaseStatus.open and definition.has_stage(to_stage):
+        parent = next((held for held in _held_referrals(case, actor.agency_id)
+                       if (from_stage is None or held.to_stage == from_stage)
+                       and definition.transition(held.to_stage, to_stage) is not None), None)
+    if parent is None:
+        problems.append(_problem("route_not_allowed", stage=to_stage))
+        raise Invalid(_l("This referral is not allowed."), problems=problems)
+    stage = definition.stage(to_stage)
+    transition = definition.transition(parent.to_stage, to_stage)
+    if agency.type.value != stage.agency_type:
+        problems.append(_problem("agency_type_mismatch", stage=stage.key, type=stage.agency_type,
+                                 agency=agency.code))
+    if not agency.is_active:
+        problems.append(_problem("agency_inactive", agency=agency.code))
+    if "consent" in transition.requires and not cases.has_consent(case, stage.agency_type):
+        problems.append(_problem("consent_required", type=stage.agency_type))
+    if (stage.key, agency.id) in _open_targets(case):
+        problems.append(_problem("duplicate_open_referral", agency=agency.code, stage=stage.key))
+    if problems:
+        raise Invalid(_l("This referral is not allowed."), problems=problems)
+
+    now = utcnow()
+    referral = Referral(case_id=case.id, from_stage=parent.to_stage, to_stage=stage.key,
+                        from_agency_id=actor.agency_id, to_agency_id=agency.id, parent_id=parent.id,
+                        mode=str(transition.mode), status=ReferralStatus.requested, reason=reason.strip(),
+                        created_by_user_id=actor.user_id, created_at=now,
+                        respond_by=_deadline(definition, stage, "respond_within", case.risk_level, now))
+    try:
+        with db.session.begin_nested():
+            db.session.add(referral)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        # Someone else referred the case to this agency and stage a moment ago.
+        raise Invalid(_l("This referral is not allowed."),
+                      problems=[_problem("duplicate_open_referral", agency=agency.code, stage=stage.key)]) from None
+    case.referrals.append(referral)
+    cases.add_event(case, actor, "referral.requested", referral=referral, to_status=referral.status,
+                    from_stage=parent.to_stage, to_stage=stage.key, to_agency=agency.code, reason=referral.reason)
+    record(actor, "referral.create", "referral", referral.id,
+           {"case": case.number, "to_stage": stage.key, "to_agency": agency.code})
+    notify_agency(agency.id, "referral.requested", _params(case, stage, actor.user.agency),
+                  case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
+    db.session.flush()
+    return referral
+
+
+def _params(case: Case, stage: Stage, agency: Agency | None) -> dict:
+    return {"case": case.number, "stage": stage.name, "stage_key": stage.key,
+            "agency": agency.name if agency is not None else ""}
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def get_referral(referral_id: int, actor: Actor) -> Referral:
+    """Return a referral the actor may see; raise NotFound otherwise."""
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or not may_see(referral, actor):
+        raise NotFound(_l("No such referral."))
+    return referral
+
+
+def may_see(referral: Referral, actor: Actor) -> bool:
+    """Return whether an actor may see a referral."""
+    if actor.user is None:
+        return True
+    case = referral.case
+    facts = case_facts(case.region, [(r.to_agency_id, r.status) for r in case.referrals],
+                       registered_by=case.registered_by_agency_id)
+    return may_see_referral(cases.viewer_of(actor), facts, referral.to_agency_id) or (
+        referral.from_agency_id is not None and referral.from_agency_id == actor.agency_id)
+
+
+def parties_of(referral: Referral, actor: Actor) -> list[Party]:
+    """Return the sides from which an actor may act on a referral, most specific first."""
+    if actor.user is None:
+        return [Party.scheduler] if actor.system == "scheduler" else [Party.coordinator]
+    parties = []
+    if actor.agency_id == referral.to_agency_id and has_permission(actor.role, Permission.act_on_referrals):
+        parties.append(Party.receiver)
+    if referral.from_agency_id is not None and actor.agency_id == referral.from_agency_id:
+        parties.append(Party.sender)
+    if has_permission(actor.role, Permission.view_all_cases) or (
+            has_permission(actor.role, Permission.cancel_region_referrals)
+            and actor.user.agency.region == referral.case.region):
+        parties.append(Party.coordinator)
+    return parties
+
+
+def actions_for(referral: Referral, actor: Actor) -> list[Action]:
+    """Return the actions the actor may take on a referral now, as buttons."""
+    found = []
+    for party in parties_of(referral, actor):
+        for action in allowed_actions(referral.status, party):
+            if action not in found:
+                found.append(action)
+    return [action for action in Action if action in found]
+
+
+def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
+    """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first."""
+    column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
+    due = sa.case((Referral.status == ReferralStatus.requested, Referral.respond_by), else_=Referral.complete_by)
+    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
+    statement = (sa.select(Referral).join(Case, Case.id == Referral.case_id)
+                 .where(column == actor.agency_id)
+                 .order_by(due.is_(None), due, risk, Referral.created_at, Referral.id))
+    if status == "open":
+        statement = statement.where(Referral.status.in_(OPEN_STATUSES))
+    elif status == "closed":
+        statement = statement.where(Referral.status.in_(TERMINAL_STATUSES))
+    elif status:
+        statement = statement.where(Referral.status == ReferralStatus(status))
+    text = (text or "").strip().upper()
+    if text:
+        statement = statement.where(sa.func.upper(Case.number).like(f"%{text}%"))
+    return statement
+
+
+def inbox_counts(agency_id: int) -> dict[str, int]:
+    """Return the number of incoming referrals by status for an agency (open statuses only)."""
+    rows = db.session.execute(
+        sa.select(Referral.status, sa.func.count()).where(Referral.to_agency_id == agency_id,
+                                                           Referral.status.in_(OPEN_STATUSES))
+        .group_by(Referral.status)
+    ).all()
+    return {status.value: count for status, count in rows}
+
+
+# -- acting ---------------------------------------------------------------------------
+
+
+def act(referral_id: int, action: str, version: int | None, actor: Actor,
+        reason: str | None = None, outcome: str | None = None) -> Referral:
+    """Take an action on a referral, naming the version it was read at.
+
+    Raise NotFound (not visible), Conflict (stale version or not possible from
+    the status), Forbidden (the action belongs to another side) or Invalid
+    (missing reason or outcome).
+    """
+    referral = get_referral(referral_id, actor)
+    try:
+        action = Action(action)
+    except ValueError:
+        raise NotFound(_l("No such action.")) from None
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Invalid(_l("The request contains invalid data."),
+                      errors={"version": [str(_l("Give the version of the referral you are acting on."))]})
+    if version != referral.version:
+        raise Conflict(_l("The referral has changed since you loaded it (version %(current)s, not %(given)s); "
+                          "reload and try again.", current=referral.version, given=version))
+    parties = parties_of(referral, actor)
+    if not parties:
+        raise Forbidden(_l("You cannot act on this referral."))
+    refusals = []
+    for party in parties:
+        try:
+            new_status = apply_action(referral.status, action, party, reason, outcome)
+            break
+        except TransitionRefused as refused:
+            refusals.append(refused)
+    else:
+        # A refusal about the action itself says more than "not your side".
+        refusal = next((r for r in refusals if r.code != "not_allowed_for_party"), refusals[0])
+        message = refusal.render(gettext)
+        if refusal.code == "invalid_transition":
+            raise Conflict(message)
+        if refusal.code == "not_allowed_for_party":
+            raise Forbidden(message)
+        field = "outcome" if refusal.code == "outcome_required" else "reason"
+        raise Invalid(message, errors={field: [message]})
+
+    case = referral.case
+    definition = cases.definition_of(case)
+    old_status = referral.status
+    now = utcnow()
+    referral.status = new_status
+    if action in (Action.accept, Action.reject):
+        referral.responded_at = now
+    if action is Action.accept:
+        stage = definition.stage(referral.to_stage)
+        referral.complete_by = _deadline(definition, stage, "complete_within", case.risk_level, now)
+    if action in (Action.reject, Action.hold, Action.fail, Action.cancel):
+        referral.status_reason = reason.strip()
+        if action is Action.cancel and actor.system == "scheduler":
+            referral.status_reason = "no-response"
+    elif action in (Action.start, Action.resume):
+        referral.status_reason = None
+    if action is Action.complete:
+        referral.outcome = outcome.strip()
+    if new_status in TERMINAL_STATUSES:
+        referral.closed_at = now
+    _flush_or_conflict()
+
+    kind = _DONE[action]
+    cases.add_event(case, actor, f"referral.{kind}", referral=referral, from_status=old_status,
+                    to_status=new_status, stage=referral.to_stage, reason=(reason or "").strip() or None,
+                    outcome=(outcome or "").strip() or None)
+    record(actor, f"referral.{action.value}", "referral", referral.id, {"case": case.number})
+    _tell_the_other_side(referral, action, actor, definition)
+
+    if action is Action.accept and referral.mode == "handover" and referral.parent is not None \
+            and referral.parent.status in ACTIVE_STATUSES:
+        _hand_over(referral.parent, referral, actor, definition)
+    if new_status in TERMINAL_STATUSES:
+        _close_case_if_done(case, actor, definition)
+    db.session.flush()
+    return referral
+
+
+def _flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_l("Someone else changed this referral at the same moment; reload and try again.")) from None
+
+
+def _tell_the_other_side(referral: Referral, action: Action, actor: Actor, definition: Definition) -> None:
+    case, stage = referral.case, definition.stage(referral.to_stage)
+    kind = f"referral.{_DONE[action]}"
+    if action is Action.cancel:
+        notify_agency(referral.to_agency_id, kind, _params(case, stage, referral.from_agency),
+                      case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
+        if referral.from_agency_id is not None and actor.agency_id != referral.from_agency_id:
+            notify_agency(referral.from_agency_id, kind, _params(case, stage, referral.to_agency),
+                          case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
+    elif referral.from_agency_id is not None:
+        notify_agency(referral.from_agency_id, kind, _params(case, stage, referral.to_agency),
+                      case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
+
+
+def _hand_over(parent: Referral, child: Referral, actor: Actor, definition: Definition) -> None:
+    old_status = parent.status
+    parent.status = ReferralStatus.completed
+    parent.outcome = HANDED_OVER
+    parent.closed_at = utcnow()
+    _flush_or_conflict()
+    case = parent.case
+    cases.add_event(case, actor, "referral.completed", referral=parent, from_status=old_status,
+                    to_status=parent.status, stage=parent.to_stage, outcome=HANDED_OVER,
+                    handed_over_to=child.to_stage)
+    stage = definition.stage(parent.to_stage)
+    notify_agency(parent.to_agency_id, "referral.handed_over", _params(case, stage, child.to_agency),
+                  case_id=case.id, referral_id=parent.id, exclude_user_id=actor.user_id)
+
+
+def _close_case_if_done(case: Case, actor: Actor, definition: Definition) -> None:
+    if case.status is CaseStatus.closed or any(r.status in OPEN_STATUSES for r in case.referrals):
+        return
+    terminals = definition.terminal_keys
+    if not any(r.status is ReferralStatus.completed and r.to_stage in terminals for r in case.referrals):
+        return
+    case.status = CaseStatus.closed
+    case.closed_at = utcnow()
+    cases.add_event(case, actor, "case.closed", from_status="open", to_status="closed")
+    record(actor, "case.close", "case", case.id, {"number": case.number})
+    agencies = {r.to_agency_id for r in case.referrals if r.status is ReferralStatus.completed}
+    for agency_id in sorted(agencies):
+        notify_agency(agency_id, "case.closed", {"case": case.number}, case_id=case.id,
+                      exclude_user_id=actor.user_id)
