@@ -10,10 +10,13 @@ from .api import register_api
 from .audit.views import bp as audit_bp
 from .auth.admin_views import bp as users_admin_bp
 from .auth.views import bp as auth_bp
+from .cases.views import bp as cases_bp
 from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from .i18n import init_i18n
+from .notifications.views import bp as notifications_bp
+from .referrals.views import bp as inbox_bp
 from .web.navigation import init_navigation
 from .web.views import bp as web_bp
 
@@ -47,6 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(users_admin_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(inbox_bp)
+    app.register_blueprint(notifications_bp)
     register_api(app)
     register_error_handlers(app)
     return app

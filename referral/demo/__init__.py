@@ -9,6 +9,7 @@ from ..designer.service import ensure_default_workflow
 from ..directory.models import Agency
 from ..directory.service import assign_values, create_agency
 from ..extensions import db
+from .cases import load_demo_cases
 
 #: Shared by every demo login; the demo is never a production system.
 DEMO_PASSWORD = "demo-password"
@@ -89,6 +90,7 @@ def load_demo_data() -> str:
                                                    password=DEMO_PASSWORD), actor)
     db.session.flush()
     ensure_default_workflow(actor)
+    load_demo_cases()
     lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {role:<12} {email:<28} {agency_code}" for email, _, agency_code, role in USERS]
     return "\n".join(lines)

@@ -44,3 +44,13 @@ def show_service_errors(form, error) -> None:
         field = getattr(form, name, None)
         if field is not None:
             field.errors = list(field.errors) + list(messages)
+
+
+def show_refusal(error, form=None) -> None:
+    """Flash a service's refusal with each broken rule, and attach field errors to a form if given."""
+    if form is not None:
+        show_service_errors(form, error)
+    else:
+        flash(str(error.message), "danger")
+    for problem in error.problems:
+        flash(str(problem["message"]), "warning")

@@ -1,5 +1,6 @@
 """The main navigation: each signed-in user sees what their role can do."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, url_for
@@ -8,6 +9,8 @@ from flask_login import current_user
 
 from agencies import Permission, has_permission, is_region_code, region
 
+from ..referrals.service import inbox_counts
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -15,10 +18,19 @@ class NavItem:
     label: object
     #: None: every signed-in user.
     permission: Permission | None = None
+    #: Returns the number shown beside the label (None or 0: no badge).
+    badge: Callable[[], int | None] | None = None
+
+
+def requested_referrals() -> int:
+    """Return how many incoming referrals wait for the signed-in user's agency to answer."""
+    return inbox_counts(current_user.agency_id).get("requested", 0)
 
 
 NAV_ITEMS = (
     NavItem("web.home", _l("Home")),
+    NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals),
+    NavItem("cases.index", _l("Cases"), Permission.register_cases),
     NavItem("directory.index", _l("Agencies")),
     NavItem("users_admin.index", _l("Users"), Permission.manage_users),
     NavItem("audit.index", _l("Audit log"), Permission.view_audit),
@@ -41,7 +53,8 @@ def navigation() -> list[NavLink]:
             continue
         if item.permission is not None and not has_permission(current_user.role, item.permission):
             continue
-        links.append(NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + "."))
+        links.append(NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + ".",
+                             item.badge() if item.badge is not None else None))
     return links
 
 

@@ -5,9 +5,13 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from agencies import Permission, has_permission
+
 from ..actors import Actor
 from ..auth.service import set_locale
 from ..extensions import db
+from ..notifications.service import unread_count
+from ..referrals.service import inbox_counts
 
 bp = Blueprint("web", __name__)
 
@@ -15,8 +19,10 @@ bp = Blueprint("web", __name__)
 @bp.route("/")
 @login_required
 def home():
-    """Show what the signed-in user can do."""
-    return render_template("home.html")
+    """Show what the signed-in user can do, with the inbox counts and unread notifications."""
+    counts = (inbox_counts(current_user.agency_id)
+              if has_permission(current_user.role, Permission.act_on_referrals) else None)
+    return render_template("home.html", inbox=counts, unread=unread_count(current_user.id))
 
 
 @bp.route("/language", methods=["POST"])

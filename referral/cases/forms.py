@@ -1,0 +1,60 @@
+"""Forms of the case pages: register a case, record a consent, refer along a route."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+#: Languages a child may speak, as ISO 639-1 codes with names marked for translation.
+LANGUAGES = [
+    SelectChoice("kk", _l("Kazakh")), SelectChoice("ru", _l("Russian")), SelectChoice("uz", _l("Uzbek")),
+    SelectChoice("ky", _l("Kyrgyz")), SelectChoice("tg", _l("Tajik")), SelectChoice("ar", _l("Arabic")),
+    SelectChoice("tr", _l("Turkish")), SelectChoice("en", _l("English")),
+]
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices shown as checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class CaseForm(FlaskForm):
+    workflow = SelectField(_l("Workflow"), validators=[DataRequired()])
+    risk_level = SelectField(_l("Risk level"), validators=[DataRequired()])
+    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
+    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
+    patronymic = StringField(_l("Patronymic"), validators=[Optional(), Length(max=100)])
+    birth_date = DateField(_l("Birth date"), validators=[Optional()])
+    estimated_age = IntegerField(_l("Estimated age (years)"), validators=[Optional(), NumberRange(min=0, max=24)],
+                                 description=_l("Only when the birth date is not known."))
+    sex = SelectField(_l("Sex"), validators=[DataRequired()])
+    region = SelectField(_l("Region"), validators=[DataRequired()])
+    languages = CheckboxesField(_l("Languages the child speaks"), choices=LANGUAGES, validators=[Optional()])
+
+
+class ConsentForm(FlaskForm):
+    given_by = StringField(_l("Given by"), validators=[DataRequired(), Length(max=200)])
+    relationship_to_child = StringField(_l("Relationship to the child"), validators=[DataRequired(), Length(max=100)],
+                                        description=_l("For example mother, guardian, the child."))
+    agency_types = CheckboxesField(_l("Agency types covered"), validators=[DataRequired()])
+    given_on = DateField(_l("Given on"), validators=[DataRequired()])
+    expires_on = DateField(_l("Expires on"), validators=[Optional()])
+
+
+class ReferForm(FlaskForm):
+    from_stage = HiddenField()
+    to_stage = HiddenField(validators=[DataRequired()])
+    to_agency = SelectField(_l("Agency"), validators=[DataRequired()])
+    reason = TextAreaField(_l("Reason for the referral"), validators=[DataRequired(), Length(max=5000)])

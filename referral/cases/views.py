@@ -1,0 +1,226 @@
+"""Case pages: list and search cases, register a case, the case record with consents, routes and timeline."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+from wtforms import SelectChoice
+
+from agencies import REGIONS, AgencyType, Permission, Visibility, has_permission
+from workflows.durations import RISK_LEVELS
+
+from ..designer import service as designer
+from ..designer.drawing import workflow_svg
+from ..errors import ServiceError
+from ..extensions import db
+from ..i18n import select_locale
+from ..referrals import service as referrals
+from ..web.access import page_number, requires, show_refusal, web_actor
+from ..web.navigation import region_name
+from . import service
+from .forms import CaseForm, ConsentForm, ReferForm
+from .models import Sex
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+#: Timeline lines by event kind; ``stage`` is the stage's name, ``agency`` an agency's name.
+_EVENT_TEXTS = {
+    "case.registered": _l("Case registered at “%(stage)s” by %(agency)s"),
+    "referral.requested": _l("Referred to %(agency)s for “%(stage)s”"),
+    "referral.accepted": _l("Referral to “%(stage)s” accepted"),
+    "referral.rejected": _l("Referral to “%(stage)s” rejected"),
+    "referral.started": _l("Work on “%(stage)s” started"),
+    "referral.resumed": _l("Work on “%(stage)s” resumed"),
+    "referral.held": _l("“%(stage)s” put on hold"),
+    "referral.completed": _l("“%(stage)s” completed"),
+    "referral.failed": _l("“%(stage)s” could not be completed"),
+    "referral.cancelled": _l("Referral to “%(stage)s” cancelled"),
+    "consent.recorded": _l("Consent recorded"),
+    "case.closed": _l("Case closed"),
+}
+
+def _risk_label(value: str) -> str:
+    return {"high": _("High"), "medium": _("Medium"), "low": _("Low")}.get(value, value)
+
+
+def _sex_label(value: str) -> str:
+    return {"female": _("Female"), "male": _("Male"), "unknown": _("Unknown")}.get(value, value)
+
+
+@bp.app_context_processor
+def case_labels():
+    return {"risk_label": _risk_label, "sex_label": _sex_label, "agency_type_name": _agency_type_name,
+            "event_text": _event_text}
+
+
+def _event_text(event, definition) -> str:
+    detail = event.detail or {}
+    key = detail.get("stage") or detail.get("to_stage")
+    stage = definition.stage(key).name if key and definition.has_stage(key) else (key or "")
+    code = detail.get("to_agency") or detail.get("agency")
+    agency = service.agency_by_code(code) if code else None
+    agency_name = agency.name if agency is not None else (code or "")
+    template = _EVENT_TEXTS.get(event.kind)
+    return str(template) % {"stage": stage, "agency": agency_name} if template is not None else event.kind
+
+
+def _agency_type_name(value: str) -> str:
+    try:
+        return _(AgencyType(value).label)
+    except ValueError:
+        return value
+
+
+@bp.route("/")
+@login_required
+def index():
+    """List the cases the user may see, newest first; search by number, filter open or closed."""
+    actor = web_actor()
+    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
+    text = request.args.get("q", "")
+    pagination = db.paginate(service.cases_query(actor, text=text, status=status), page=page_number(),
+                             per_page=50, error_out=False)
+    rows = [(case, service.visibility_of(case, actor)) for case in pagination.items]
+    return render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
+                           age_of=service.age_of, full=Visibility.full, locale=select_locale())
+
+
+def _fill_case_choices(form: CaseForm) -> None:
+    locale = select_locale()
+    form.workflow.choices = [SelectChoice(workflow.key, workflow.name)
+                             for workflow in designer.list_workflows() if workflow.latest_version >= 1]
+    form.risk_level.choices = [SelectChoice(level, _risk_label(level)) for level in RISK_LEVELS]
+    form.sex.choices = [SelectChoice(sex.value, _sex_label(sex.value)) for sex in Sex]
+    form.region.choices = [SelectChoice(region.code, region.name(locale)) for region in REGIONS]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires(Permission.register_cases)
+def create():
+    """Register a case: the child's record and the workflow it runs on."""
+    form = CaseForm()
+    _fill_case_choices(form)
+    if request.method == "GET":
+        form.region.data = web_actor().user.agency.region
+        form.risk_level.data = "medium"
+    status = 200
+    if form.validate_on_submit():
+        child = service.ChildData(
+            given_name=form.given_name.data, family_name=form.family_name.data, patronymic=form.patronymic.data,
+            birth_date=form.birth_date.data, estimated_age=form.estimated_age.data, sex=form.sex.data,
+            region=form.region.data, languages=list(form.languages.data or []),
+        )
+        try:
+            case = service.register_case(form.workflow.data, form.risk_level.data, child, web_actor())
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(error, form)
+            for messages in error.errors.get("child", {}).items():
+                _attach(form, *messages)
+            status = error.status
+        else:
+            db.session.commit()
+            flash(_("Case %(number)s registered.", number=case.number), "success")
+            return redirect(url_for(".show", case_id=case.id))
+    elif form.errors:
+        status = 422
+    return render_template("cases/new.html", form=form), status
+
+
+def _attach(form, name: str, messages: list) -> None:
+    field = getattr(form, name, None)
+    if field is not None:
+        field.errors = list(field.errors) + list(messages)
+
+
+@bp.route("/<int:case_id>")
+@login_required
+def show(case_id: int):
+    """Show a case as far as the user may see it; a full read is audited."""
+    return _render_case(case_id)
+
+
+@bp.route("/<int:case_id>/consents", methods=["POST"])
+@requires(Permission.record_consent)
+def record_consent(case_id: int):
+    """Record a consent given for the child."""
+    form = ConsentForm()
+    form.agency_types.choices = _agency_type_choices()
+    if form.validate_on_submit():
+        data = service.ConsentData(given_by=form.given_by.data, relationship_to_child=form.relationship_to_child.data,
+                                   agency_types=list(form.agency_types.data), given_on=form.given_on.data,
+                                   expires_on=form.expires_on.data)
+        try:
+            service.record_consent(case_id, data, web_actor())
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(error, form)
+            return _render_case(case_id, consent_form=form, status=error.status)
+        db.session.commit()
+        flash(_("Consent recorded."), "success")
+        return redirect(url_for(".show", case_id=case_id, _anchor="consents"))
+    return _render_case(case_id, consent_form=form, status=422)
+
+
+@bp.route("/<int:case_id>/referrals", methods=["POST"])
+@requires(Permission.refer_cases)
+def refer(case_id: int):
+    """Refer the case to an agency for a next stage of its workflow."""
+    form = ReferForm()
+    # The service checks the agency against the route; any code may be posted.
+    form.to_agency.choices = [SelectChoice(request.form.get("to_agency", ""), "")]
+    if form.validate_on_submit():
+        try:
+            referral = referrals.refer(case_id, form.to_stage.data, form.to_agency.data, form.reason.data,
+                                       web_actor(), from_stage=form.from_stage.data or None)
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(error, form)
+            return _render_case(case_id, refer_form=form, status=error.status)
+        db.session.commit()
+        flash(_("Case referred to %(agency)s; they have been notified.", agency=referral.to_agency.name), "success")
+        return redirect(url_for(".show", case_id=case_id, _anchor="referrals"))
+    return _render_case(case_id, refer_form=form, status=422)
+
+
+def _agency_type_choices() -> list[SelectChoice]:
+    return [SelectChoice(member.value, _(member.label)) for member in AgencyType]
+
+
+def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer_form: ReferForm | None = None,
+                 status: int = 200):
+    actor = web_actor()
+    case, visibility = service.get_case(case_id, actor)
+    db.session.commit()
+    if visibility is not Visibility.full:
+        asked = [r for r in case.referrals if r.to_agency_id == actor.agency_id]
+        return render_template("cases/summary.html", case=case, age=service.age_of(case), asked=asked,
+                               definition=service.definition_of(case), actions_for=referrals.actions_for,
+                               actor=actor, locale=select_locale()), status
+    definition = service.definition_of(case)
+    if consent_form is None:
+        consent_form = ConsentForm(formdata=None)
+        consent_form.agency_types.choices = _agency_type_choices()
+    routes = referrals.routes_for(case, actor)
+    refer_forms = []
+    for route in routes:
+        posted = refer_form is not None and refer_form.to_stage.data == route.stage.key
+        form = refer_form if posted else ReferForm(formdata=None, to_stage=route.stage.key,
+                                                   from_stage=route.from_stage)
+        form.to_agency.choices = [SelectChoice(a.code, f"{a.name} — {region_name(a.region, select_locale())}")
+                                  for a in route.candidates]
+        refer_forms.append((route, form))
+    active = service.active_stages(case)
+    picture = workflow_svg(definition, highlight=active, id_prefix=f"case-{case.id}",
+                           title=_("Where the case is now: %(stages)s",
+                                   stages=", ".join(definition.stage(key).name for key in active) or "—"))
+    return render_template(
+        "cases/show.html", case=case, age=service.age_of(case), definition=definition, consent_form=consent_form,
+        refer_forms=refer_forms, may_refer=_may(actor, Permission.refer_cases), picture=picture,
+        active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
+        may_record_consent=_may(actor, Permission.record_consent), locale=select_locale(),
+    ), status
+
+
+def _may(actor, permission: Permission) -> bool:
+    return has_permission(actor.role, permission)

@@ -1,0 +1,48 @@
+"""The notification centre, and the unread count shown in every page's top bar."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from ..extensions import db
+from ..web.access import page_number
+from . import service
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+
+
+@bp.app_context_processor
+def unread_notifications():
+    def count() -> int:
+        return service.unread_count(current_user.id) if current_user.is_authenticated else 0
+
+    return {"unread_notifications": count}
+
+
+@bp.route("/")
+@login_required
+def index():
+    """List the user's notifications, newest first, unread ones highlighted."""
+    unread_only = request.args.get("show") == "unread"
+    statement = service.notifications_query(current_user.id, unread_only=unread_only)
+    pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
+    return render_template("notifications/index.html", pagination=pagination, render=service.render,
+                           unread_only=unread_only, form=FlaskForm())
+
+
+@bp.route("/read", methods=["POST"])
+@login_required
+def mark_read():
+    """Mark one notification (``id``) or all of them as read."""
+    form = FlaskForm()
+    if form.validate_on_submit():
+        raw = request.form.get("id", "")
+        changed = service.mark_read(current_user.id, [int(raw)] if raw.isdigit() else None)
+        db.session.commit()
+        if not raw:
+            flash(_("%(num)d notifications marked as read.", num=changed), "success")
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(url_for(".index"))

@@ -1,0 +1,125 @@
+"""The agency inbox: incoming referrals by status, outgoing ones, and the action buttons."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from agencies import Permission, Visibility
+from workflows.lifecycle import ACTIVE_STATUSES, TABLE, Action, ReferralStatus
+
+from ..cases import service as cases
+from ..errors import Conflict, Forbidden, Invalid
+from ..extensions import db
+from ..i18n import select_locale
+from ..web.access import page_number, requires, show_refusal, web_actor
+from . import service
+from .forms import ActionForm
+from .models import Referral
+
+bp = Blueprint("inbox", __name__, url_prefix="/inbox")
+
+#: Tabs of the inbox: the incoming box by status, and the outgoing box.
+TABS = {
+    "requested": _l("Requested"),
+    "active": _l("Active"),
+    "closed": _l("Closed"),
+    "outgoing": _l("Sent"),
+}
+
+_DONE = {
+    Action.accept: _l("Referral accepted."), Action.reject: _l("Referral rejected; the sender has been told."),
+    Action.start: _l("Work started."), Action.resume: _l("Work resumed."), Action.hold: _l("Put on hold."),
+    Action.complete: _l("Referral completed."), Action.fail: _l("Marked as failed."),
+    Action.cancel: _l("Referral cancelled."),
+}
+
+
+@bp.app_context_processor
+def referral_helpers():
+    return {"referral_due": due_at, "action_needs": needs_of}
+
+
+def due_at(referral: Referral):
+    """Return the deadline that matters now: the answer while requested, the work once accepted."""
+    if referral.status is ReferralStatus.requested:
+        return referral.respond_by
+    if referral.status in ACTIVE_STATUSES:
+        return referral.complete_by
+    return None
+
+
+def needs_of(referral: Referral, action: Action) -> str | None:
+    """Return ``reason`` or ``outcome`` when the action cannot go without it."""
+    rule = TABLE.get((referral.status, action))
+    return rule.needs.value if rule is not None and rule.needs is not None else None
+
+
+@bp.route("/")
+@requires(Permission.act_on_referrals)
+def index():
+    """List the agency's referrals of one tab, most urgent and oldest first."""
+    actor = web_actor()
+    tab = request.args.get("tab") if request.args.get("tab") in TABS else "requested"
+    text = request.args.get("q", "")
+    if tab == "outgoing":
+        statement = service.inbox_query(actor, "outgoing", None, text)
+    elif tab == "active":
+        statement = service.inbox_query(actor, "incoming", None, text).where(Referral.status.in_(ACTIVE_STATUSES))
+    else:
+        statement = service.inbox_query(actor, "incoming", tab, text)
+    pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
+    counts = service.inbox_counts(actor.agency_id)
+    tab_counts = {"requested": counts.get("requested", 0),
+                  "active": sum(counts.get(status.value, 0) for status in ACTIVE_STATUSES)}
+    return render_template("inbox/index.html", pagination=pagination, tab=tab, tabs=TABS, tab_counts=tab_counts,
+                           text=text, actor=actor, actions_for=service.actions_for, age_of=cases.age_of,
+                           definition_of=cases.definition_of, locale=select_locale())
+
+
+@bp.route("/<int:referral_id>")
+@requires(Permission.act_on_referrals)
+def show(referral_id: int):
+    """Show one referral with its actions."""
+    return _render_referral(referral_id)
+
+
+@bp.route("/<int:referral_id>/<action>", methods=["POST"])
+@requires(Permission.act_on_referrals)
+def act(referral_id: int, action: str):
+    """Take an action on a referral at the version the page showed."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash(_("The form could not be accepted. Reload the page and try again."), "danger")
+        return _render_referral(referral_id, status=422)
+    try:
+        service.act(referral_id, action, form.version.data, web_actor(),
+                    reason=form.reason.data, outcome=form.outcome.data)
+    except (Conflict, Forbidden, Invalid) as error:
+        db.session.rollback()
+        if service.get_referral(referral_id, web_actor()).version != form.version.data:
+            flash(_("Someone changed this referral while you were looking at it. Below is how it stands now: "
+                    "reload the page you came from before acting again."), "warning")
+        else:
+            show_refusal(error)
+        return _render_referral(referral_id, status=error.status)
+    db.session.commit()
+    flash(str(_DONE[Action(action)]), "success")
+    return redirect(_safe_next(form.next.data) or url_for(".index"))
+
+
+def _render_referral(referral_id: int, status: int = 200):
+    actor = web_actor()
+    referral = service.get_referral(referral_id, actor)
+    case = referral.case
+    visibility = cases.visibility_of(case, actor)
+    return render_template("inbox/show.html", referral=referral, case=case,
+                           may_open_case=visibility is not Visibility.none, full=visibility is Visibility.full,
+                           actions=service.actions_for(referral, actor), age=cases.age_of(case),
+                           definition=cases.definition_of(case), next_url=_safe_next(request.form.get("next")),
+                           locale=select_locale()), status
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
