@@ -1,13 +1,17 @@
 """The ``referral`` command: a Flask CLI group over create_app."""
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import secrets
 import sys
 from pathlib import Path
 
 import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from flask_migrate import upgrade
@@ -16,7 +20,7 @@ from agencies import REGIONS, AgencyType, Role
 from workflows import Severity, is_valid, load_document, validate
 
 from . import config as settings
-from . import create_app
+from . import create_app, scheduler
 from .actors import Actor
 from .auth import service as accounts
 from .demo import load_demo_data
@@ -273,6 +277,32 @@ def workflows_export(key, file, number, draft):
         click.echo(f"Exported {key} to {file}.", err=True)
 
 
+# -- scheduler ------------------------------------------------------------------
+
+@cli.group("scheduler")
+def scheduler_group():
+    """Run the scheduler: reminders, escalation, outbox delivery, daily digest."""
+
+
+@scheduler_group.command("run")
+@click.option("--once", is_flag=True, help="Run one sweep and one delivery round, then exit.")
+@click.option("--interval", default=60, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between sweeps.")
+@clean_errors
+def scheduler_run(once, interval):
+    """Run the scheduler in the foreground until stopped (one process is enough; two are safe)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = current_app._get_current_object()
+    if once:
+        result = scheduler.run_once(app)
+        click.echo(f"Swept: {result['sweep']}. Delivered: {result['deliver']}.")
+        return
+    blocking = scheduler.add_jobs(BlockingScheduler(timezone=app.config["REFERRAL_TIMEZONE"]), app, interval)
+    click.echo(f"Scheduler running every {interval} s; stop with Ctrl+C.", err=True)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        blocking.start()
+
+
 # -- demo -----------------------------------------------------------------------
 
 @cli.command("demo")
@@ -300,5 +330,10 @@ def demo_command(host, port, no_serve):
     click.echo(summary)
     if no_serve:
         return
-    click.echo(f"Open http://{host}:{port}/ — stop with Ctrl+C.")
-    run_server(lambda: create_app(overrides), host, port, workers=1, threads=8)
+    background = scheduler.add_jobs(BackgroundScheduler(timezone=app.config["REFERRAL_TIMEZONE"]), app, 30)
+    background.start()
+    click.echo(f"Open http://{host}:{port}/ — the scheduler runs in this process; stop with Ctrl+C.")
+    try:
+        run_server(lambda: create_app(overrides), host, port, workers=1, threads=8)
+    finally:
+        background.shutdown(wait=False)

@@ -4,6 +4,7 @@ from flask import Flask, request
 from flask_smorest import Api
 
 from ..cases.api import blp as cases_blp
+from ..deadlines.api import blp as deadlines_blp
 from ..designer.api import blp as workflows_blp
 from ..directory.api import blp as agencies_blp
 from ..extensions import csrf
@@ -11,7 +12,7 @@ from ..notifications.api import blp as notifications_blp
 from ..referrals.api import blp as referrals_blp
 from .auth import authenticate_token
 
-API_BLUEPRINTS = (agencies_blp, workflows_blp, cases_blp, referrals_blp, notifications_blp)
+API_BLUEPRINTS = (agencies_blp, workflows_blp, cases_blp, referrals_blp, deadlines_blp, notifications_blp)
 
 
 def register_api(app: Flask) -> Api:

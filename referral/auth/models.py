@@ -32,6 +32,11 @@ class User(UserMixin, db.Model):
     is_active_account: Mapped[bool] = mapped_column("is_active", default=True)
     #: Failed logins counted since ``failed_login_window_started_at``.
     failed_login_count: Mapped[int] = mapped_column(default=0)
+    #: Notification preferences: copies of notifications by e-mail, and the daily digest.
+    wants_email: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    wants_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    #: SHA-256 of the secret in the user's calendar feed URL; null when no feed is issued.
+    calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     failed_login_window_started_at = mapped_column(UTCDateTime)
     locked_until = mapped_column(UTCDateTime)
     last_login_at = mapped_column(UTCDateTime)

@@ -1,6 +1,5 @@
 """Registering cases, consents, the timeline, and need-to-know reads."""
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -17,10 +16,12 @@ from workflows.lifecycle import ACTIVE_STATUSES, ReferralStatus
 
 from ..actors import Actor
 from ..audit.service import record
+from ..deadlines import service as clocks
+from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
 from ..designer.models import WorkflowVersion
 from ..directory.models import Agency
-from ..errors import Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from ..referrals.models import Referral
 from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, RiskLevel, Sex
@@ -49,10 +50,25 @@ class ConsentData:
     expires_on: date | None = None
 
 
-@functools.lru_cache(maxsize=256)
 def _definition_of_version(version_id: int) -> Definition:
-    # Published versions never change, so their loaded definitions can be kept.
-    return designer.published_definition(db.session.get(WorkflowVersion, version_id))
+    version = db.session.get(WorkflowVersion, version_id)
+    return _loaded(version.id, version.published_at, version)
+
+
+def _loaded(version_id: int, published_at, version: WorkflowVersion) -> Definition:
+    # Published versions never change, so their loaded definitions can be kept; the
+    # publication time in the key keeps two databases (tests) from sharing an entry.
+    key = (version_id, published_at)
+    found = _CACHE.get(key)
+    if found is None:
+        found = designer.published_definition(version)
+        if len(_CACHE) > 256:
+            _CACHE.clear()
+        _CACHE[key] = found
+    return found
+
+
+_CACHE: dict = {}
 
 
 def definition_of(case: Case) -> Definition:
@@ -144,6 +160,8 @@ def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: A
                      responded_at=now)
     db.session.add(first)
     db.session.flush()
+    clocks.open_deadline(first, definition, DeadlineKind.complete, risk_level, now)
+    clocks.open_deadline(first, definition, DeadlineKind.review, risk_level, now)
     add_event(case, actor, "case.registered", referral=first, to_status=ReferralStatus.in_progress,
               stage=start.key, agency=agency.code, workflow=workflow_key, workflow_version=version.number)
     record(actor, "case.create", "case", case.id, {"number": case.number, "workflow": workflow_key})
@@ -271,3 +289,25 @@ def timeline(case: Case) -> list[Event]:
 def agency_by_code(code: str) -> Agency | None:
     """Return the agency with a code, or None."""
     return db.session.scalar(sa.select(Agency).where(Agency.code == code))
+
+
+def change_risk_level(case_id: int, risk_level: str, actor: Actor) -> Case:
+    """Change a case's risk level and move its pending deadlines; raise NotFound, Invalid or Conflict."""
+    case, visibility = get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        raise NotFound(_l("No such case."))
+    if risk_level not in RISK_LEVELS:
+        raise Invalid(_l("The request contains invalid data."),
+                      errors={"risk_level": [str(_l("Choose high, medium or low."))]})
+    if case.status is CaseStatus.closed:
+        raise Conflict(_l("The case is closed."))
+    old = case.risk_level
+    if old.value == risk_level:
+        return case
+    case.risk_level = RiskLevel(risk_level)
+    db.session.flush()
+    moved = clocks.reschedule_case(case, definition_of(case))
+    add_event(case, actor, "case.risk_changed", from_status=old.value, to_status=risk_level, deadlines_moved=moved)
+    record(actor, "case.risk_change", "case", case.id, {"from": old.value, "to": risk_level})
+    db.session.flush()
+    return case

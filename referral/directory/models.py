@@ -37,6 +37,10 @@ class Agency(db.Model):
     #: Services offered: a list of {name, description}.
     services: Mapped[list] = mapped_column(sa.JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Where the agency's own systems receive events (JSON, signed with ``webhook_secret``).
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
+    #: Shared secret for the HMAC-SHA256 signature of webhook calls.
+    webhook_secret: Mapped[str | None] = mapped_column(sa.String(200))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 

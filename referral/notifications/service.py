@@ -1,13 +1,20 @@
 """Writing and reading in-app notifications; messages name the case number, never the child."""
 
+import uuid
+from datetime import datetime
+
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask import current_app
+from flask_babel import force_locale, format_datetime, gettext
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from workflows import N_
 
 from ..auth.models import User
+from ..directory.models import Agency
 from ..extensions import db, utcnow
-from .models import Notification
+from .models import Channel, Delivery, DeliveryStatus, Notification
 
 #: Message templates by kind. Parameters: case (number), stage (name), agency (name), reason.
 TEMPLATES = {
@@ -22,23 +29,98 @@ TEMPLATES = {
     "referral.cancelled": N_("Case %(case)s: the referral to “%(stage)s” was cancelled."),
     "referral.handed_over": N_("Case %(case)s: “%(stage)s” was handed over to %(agency)s."),
     "case.closed": N_("Case %(case)s was closed."),
+    "referral.no_response": N_(
+        "Case %(case)s: %(agency)s did not answer your referral to “%(stage)s” in time; it was cancelled. "
+        "Refer the case to another agency."),
+    "deadline.reminder": N_("Case %(case)s: “%(stage)s” — the %(deadline)s deadline is at %(due)s."),
+    "deadline.missed": N_("Case %(case)s: %(agency)s missed the %(deadline)s deadline for “%(stage)s” (%(due)s)."),
+    "deadline.review_due": N_("Case %(case)s: the periodic review of “%(stage)s” is due."),
+    "digest": N_("Your open work: %(requested)s referrals waiting for an answer, %(active)s in progress, "
+                 "%(overdue)s overdue."),
 }
 
 
-def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | None = None,
-                  referral_id: int | None = None, exclude_user_id: int | None = None) -> list[Notification]:
-    """Write one notification for each active user of an agency (but the one who acted)."""
+def _insert_ignoring_duplicates(table, rows: list[dict]) -> list[int]:
+    """Insert rows, skipping any whose dedupe_key exists; return the ids of the rows written."""
+    if not rows:
+        return []
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    return list(db.session.execute(statement.returning(table.c.id)).scalars())
+
+
+DEADLINE_LABELS = {"respond": N_("response"), "complete": N_("completion"), "review": N_("review")}
+
+
+def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = None,
+                 referral_id: int | None = None, dedupe: str | None = None) -> list[int]:
+    """Write a notification for each user, and queue its e-mail copy; return the new notification ids.
+
+    With ``dedupe``, a user who already has a notification with this key gets
+    nothing new: the scheduler may run a sweep twice, the user hears once.
+    """
     if kind not in TEMPLATES:
         raise KeyError(kind)
+    now = utcnow()
+    rows = [{"user_id": user_id, "kind": kind, "params": dict(params), "case_id": case_id,
+             "referral_id": referral_id, "created_at": now,
+             "dedupe_key": f"{dedupe}:{user_id}" if dedupe else None}
+            for user_id in dict.fromkeys(user_ids)]
+    ids = _insert_ignoring_duplicates(Notification.__table__, rows)
+    if ids and current_app.config.get("REFERRAL_SMTP_URL"):
+        queue_emails(ids, now)
+    return ids
+
+
+def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | None = None,
+                  referral_id: int | None = None, exclude_user_id: int | None = None,
+                  dedupe: str | None = None) -> list[int]:
+    """Notify each active user of an agency (but the one who acted), and call the agency's webhook."""
     users = db.session.scalars(
         sa.select(User.id).where(User.agency_id == agency_id, User.is_active_account.is_(True))
     ).all()
-    notifications = [
-        Notification(user_id=user_id, kind=kind, params=dict(params), case_id=case_id, referral_id=referral_id)
-        for user_id in users if user_id != exclude_user_id
-    ]
-    db.session.add_all(notifications)
-    return notifications
+    ids = notify_users([user_id for user_id in users if user_id != exclude_user_id], kind, params,
+                       case_id=case_id, referral_id=referral_id, dedupe=dedupe)
+    agency = db.session.get(Agency, agency_id)
+    if agency is not None and agency.webhook_url:
+        queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,
+                      dedupe=f"{dedupe}:agency" if dedupe else None)
+    return ids
+
+
+def queue_emails(notification_ids: list[int], now) -> None:
+    """Queue an e-mail copy of each notification whose reader wants e-mail, in the reader's language."""
+    rows = []
+    base_url = current_app.config["REFERRAL_BASE_URL"].rstrip("/")
+    for notification, user in db.session.execute(
+        sa.select(Notification, User).join(User, User.id == Notification.user_id)
+        .where(Notification.id.in_(notification_ids), User.wants_email.is_(True), User.is_active_account.is_(True))
+    ):
+        with force_locale(user.locale or "en"):
+            text = render(notification)
+            subject = gettext("Referral engine: %(text)s") % {"text": text}
+            link = f"{base_url}/cases/{notification.case_id}" if notification.case_id else base_url
+            body = "\n\n".join([text, gettext("Open: %(link)s") % {"link": link},
+                                 gettext("You receive this because e-mail notifications are on in your profile.")])
+        rows.append({"channel": Channel.email.value, "status": DeliveryStatus.pending.value, "user_id": user.id,
+                     "payload": {"to": user.email, "subject": subject[:200], "body": body},
+                     "dedupe_key": f"email:{notification.id}", "attempts": 0, "next_attempt_at": now,
+                     "created_at": now})
+    _insert_ignoring_duplicates(Delivery.__table__, rows)
+
+
+def queue_webhook(agency: Agency, kind: str, params: dict, *, case_id: int | None, referral_id: int | None,
+                  dedupe: str | None = None, now=None) -> None:
+    """Queue one signed JSON event to an agency's webhook: codes and numbers, never a child's name."""
+    now = now or utcnow()
+    event = {"id": uuid.uuid4().hex, "event": kind, "occurred_at": now.isoformat(), "agency": agency.code,
+             "case_id": case_id, "case_number": params.get("case"), "referral_id": referral_id,
+             "stage": params.get("stage_key"), "deadline_kind": params.get("deadline_kind"),
+             "due_at": params.get("due_at")}
+    _insert_ignoring_duplicates(Delivery.__table__, [{
+        "channel": Channel.webhook.value, "status": DeliveryStatus.pending.value, "agency_id": agency.id,
+        "payload": event, "dedupe_key": dedupe and f"webhook:{dedupe}", "attempts": 0, "next_attempt_at": now,
+        "created_at": now}])
 
 
 def render(notification: Notification) -> str:
@@ -46,7 +128,11 @@ def render(notification: Notification) -> str:
     template = TEMPLATES.get(notification.kind)
     if template is None:
         return notification.kind
-    params = {"case": "", "stage": "", "agency": "", **(notification.params or {})}
+    params = {"case": "", "stage": "", "agency": "", "due": "", **(notification.params or {})}
+    if "deadline_kind" in params:
+        params["deadline"] = gettext(DEADLINE_LABELS.get(params["deadline_kind"], params["deadline_kind"]))
+    if params.get("due_at"):
+        params["due"] = format_datetime(datetime.fromisoformat(params["due_at"]), "short")
     return gettext(template) % params
 
 

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,6 +26,8 @@ from ..actors import Actor
 from ..audit.service import record
 from ..cases import service as cases
 from ..cases.models import Case, CaseStatus, RiskLevel
+from ..deadlines import service as clocks
+from ..deadlines.models import DeadlineKind, DeadlineStatus
 from ..directory.models import Agency
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
@@ -65,17 +66,6 @@ class Route:
 
 def _problem(code: str, **params) -> dict:
     return {"code": code, "message": _RULE_MESSAGES[code] % params}
-
-
-def _tz() -> str:
-    return current_app.config["REFERRAL_TIMEZONE"]
-
-
-def _deadline(definition: Definition, stage: Stage, spec_name: str, risk: RiskLevel, start: datetime):
-    spec = getattr(stage, spec_name)
-    if spec is None:
-        return None
-    return spec.for_risk(risk.value).add_to(start, definition.calendar, _tz())
 
 
 def _held_referrals(case: Case, agency_id: int) -> list[Referral]:
@@ -163,11 +153,11 @@ def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: 
     referral = Referral(case_id=case.id, from_stage=parent.to_stage, to_stage=stage.key,
                         from_agency_id=actor.agency_id, to_agency_id=agency.id, parent_id=parent.id,
                         mode=str(transition.mode), status=ReferralStatus.requested, reason=reason.strip(),
-                        created_by_user_id=actor.user_id, created_at=now,
-                        respond_by=_deadline(definition, stage, "respond_within", case.risk_level, now))
+                        created_by_user_id=actor.user_id, created_at=now)
     try:
         with db.session.begin_nested():
             db.session.add(referral)
+            clocks.open_deadline(referral, definition, DeadlineKind.respond, case.risk_level.value, now)
             db.session.flush()
     except sa.exc.IntegrityError:
         # Someone else referred the case to this agency and stage a moment ago.
@@ -317,9 +307,6 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
     referral.status = new_status
     if action in (Action.accept, Action.reject):
         referral.responded_at = now
-    if action is Action.accept:
-        stage = definition.stage(referral.to_stage)
-        referral.complete_by = _deadline(definition, stage, "complete_within", case.risk_level, now)
     if action in (Action.reject, Action.hold, Action.fail, Action.cancel):
         referral.status_reason = reason.strip()
         if action is Action.cancel and actor.system == "scheduler":
@@ -330,6 +317,9 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
         referral.outcome = outcome.strip()
     if new_status in TERMINAL_STATUSES:
         referral.closed_at = now
+    with db.session.no_autoflush:
+        # Set the new due dates before the one versioned UPDATE of the referral.
+        _move_clocks(referral, action, definition, now)
     _flush_or_conflict()
 
     kind = _DONE[action]
@@ -346,6 +336,20 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
         _close_case_if_done(case, actor, definition)
     db.session.flush()
     return referral
+
+
+def _move_clocks(referral: Referral, action: Action, definition: Definition, now: datetime) -> None:
+    """Close and open the referral's deadlines for an action, in the same transaction."""
+    if action in (Action.accept, Action.reject):
+        clocks.close_deadlines(referral.id, DeadlineStatus.met, now, (DeadlineKind.respond,))
+    if action is Action.accept:
+        risk = referral.case.risk_level.value
+        clocks.open_deadline(referral, definition, DeadlineKind.complete, risk, now)
+        clocks.open_deadline(referral, definition, DeadlineKind.review, risk, now)
+    elif action is Action.complete:
+        clocks.close_deadlines(referral.id, DeadlineStatus.met, now)
+    elif action in (Action.fail, Action.cancel):
+        clocks.close_deadlines(referral.id, DeadlineStatus.cancelled, now)
 
 
 def _flush_or_conflict() -> None:
@@ -375,6 +379,7 @@ def _hand_over(parent: Referral, child: Referral, actor: Actor, definition: Defi
     parent.status = ReferralStatus.completed
     parent.outcome = HANDED_OVER
     parent.closed_at = utcnow()
+    clocks.close_deadlines(parent.id, DeadlineStatus.met, parent.closed_at)
     _flush_or_conflict()
     case = parent.case
     cases.add_event(case, actor, "referral.completed", referral=parent, from_status=old_status,

@@ -1,0 +1,134 @@
+"""Opening, closing and moving deadlines, in the transaction of the referral change that causes it."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from agencies import Permission, has_permission
+from workflows import Definition, Duration, Stage
+
+from ..cases.models import Case
+from ..directory.models import Agency
+from ..extensions import db, utcnow
+from .models import Deadline, DeadlineKind, DeadlineStatus
+
+#: The stage field each kind of deadline comes from.
+_SOURCE = {DeadlineKind.respond: "respond_within", DeadlineKind.complete: "complete_within",
+           DeadlineKind.review: "review_every"}
+
+
+def _tz() -> str:
+    return current_app.config["REFERRAL_TIMEZONE"]
+
+
+def duration_for(stage: Stage, kind: DeadlineKind, risk_level: str) -> Duration | None:
+    """Return the stage's duration for a kind of deadline at a risk level, or None if it has none."""
+    spec = getattr(stage, _SOURCE[kind])
+    if spec is None:
+        return None
+    return spec if isinstance(spec, Duration) else spec.for_risk(risk_level)
+
+
+def _schedule(deadline: Deadline, definition: Definition, stage: Stage, duration: Duration) -> None:
+    deadline.duration = duration.text
+    deadline.due_at = duration.add_to(deadline.started_at, definition.calendar, _tz())
+    reminders = sorted(reminder.subtract_from(deadline.due_at, definition.calendar, _tz())
+                       for reminder in stage.reminders if reminder.is_valid)
+    # A reminder that would fall before the clock started is pointless.
+    deadline.remind_at = [moment.isoformat() for moment in reminders if moment > deadline.started_at]
+    deadline.reminders_sent = min(deadline.reminders_sent or 0, len(deadline.remind_at))
+    deadline.next_check_at = next_check(deadline)
+
+
+def next_check(deadline: Deadline) -> datetime:
+    """Return when the sweep next has something to do for a pending deadline."""
+    if deadline.reminders_sent < len(deadline.remind_at):
+        return datetime.fromisoformat(deadline.remind_at[deadline.reminders_sent])
+    return deadline.due_at
+
+
+def open_deadline(referral, definition: Definition, kind: DeadlineKind, risk_level: str,
+                  start: datetime) -> Deadline | None:
+    """Start a clock on a referral if its stage sets one for this kind; return it."""
+    stage = definition.stage(referral.to_stage)
+    duration = duration_for(stage, kind, risk_level)
+    if duration is None:
+        return None
+    deadline = Deadline(referral=referral, case_id=referral.case_id, agency_id=referral.to_agency_id,
+                        kind=kind, status=DeadlineStatus.pending, started_at=start, reminders_sent=0, fired=[])
+    _schedule(deadline, definition, stage, duration)
+    db.session.add(deadline)
+    if kind is DeadlineKind.respond:
+        referral.respond_by = deadline.due_at
+    elif kind is DeadlineKind.complete:
+        referral.complete_by = deadline.due_at
+    return deadline
+
+
+def pending_deadlines(referral_id: int, kinds: tuple[DeadlineKind, ...] | None = None) -> list[Deadline]:
+    """Return the pending deadlines of a referral."""
+    statement = sa.select(Deadline).where(Deadline.referral_id == referral_id,
+                                          Deadline.status == DeadlineStatus.pending)
+    if kinds:
+        statement = statement.where(Deadline.kind.in_(kinds))
+    return list(db.session.scalars(statement))
+
+
+def close_deadlines(referral_id: int, status: DeadlineStatus, now: datetime,
+                    kinds: tuple[DeadlineKind, ...] | None = None) -> int:
+    """Close a referral's pending deadlines (of some kinds) as met or cancelled; return how many."""
+    closed = 0
+    for deadline in pending_deadlines(referral_id, kinds):
+        deadline.status = status
+        deadline.closed_at = now
+        deadline.next_check_at = None
+        closed += 1
+    return closed
+
+
+def reschedule_case(case, definition: Definition) -> int:
+    """Recompute the pending deadlines of a case for its current risk level; return how many moved."""
+    moved = 0
+    for referral in case.referrals:
+        for deadline in pending_deadlines(referral.id):
+            stage = definition.stage(referral.to_stage)
+            duration = duration_for(stage, deadline.kind, case.risk_level.value)
+            if duration is None:
+                continue
+            before = deadline.due_at
+            _schedule(deadline, definition, stage, duration)
+            if deadline.kind is DeadlineKind.respond:
+                referral.respond_by = deadline.due_at
+            elif deadline.kind is DeadlineKind.complete:
+                referral.complete_by = deadline.due_at
+            moved += before != deadline.due_at
+    return moved
+
+
+def deadlines_query(actor, *, status: str | None = None, overdue: bool | None = None, kind: str | None = None,
+                    agency_code: str | None = None, region: str | None = None) -> sa.Select:
+    """Return a select of the deadlines an actor may see, overdue and soonest first."""
+    statement = (sa.select(Deadline).join(Case, Case.id == Deadline.case_id)
+                 .join(Agency, Agency.id == Deadline.agency_id))
+    if actor.user is not None and not has_permission(actor.role, Permission.view_all_cases):
+        mine = Deadline.agency_id == actor.agency_id
+        if has_permission(actor.role, Permission.view_region_cases):
+            mine = sa.or_(mine, Case.region == actor.user.agency.region)
+        statement = statement.where(mine)
+    now = utcnow()
+    if status:
+        statement = statement.where(Deadline.status == DeadlineStatus(status))
+    if overdue is True:
+        statement = statement.where(Deadline.status == DeadlineStatus.pending, Deadline.due_at < now)
+    elif overdue is False:
+        statement = statement.where(sa.not_(sa.and_(Deadline.status == DeadlineStatus.pending,
+                                                    Deadline.due_at < now)))
+    if kind:
+        statement = statement.where(Deadline.kind == DeadlineKind(kind))
+    if agency_code:
+        statement = statement.where(Agency.code == agency_code)
+    if region:
+        statement = statement.where(Case.region == region)
+    is_overdue = sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.due_at < now)
+    return statement.order_by(sa.case((is_overdue, 0), else_=1), Deadline.due_at, Deadline.id)

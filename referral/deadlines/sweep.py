@@ -1,0 +1,187 @@
+"""The scheduler's sweep: reminders before deadlines, escalation when one is missed, cancel on timeout.
+
+Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and with a
+lease elsewhere, re-checked against the referral, and every message carries a
+dedupe key, so two sweepers at once, or one killed and restarted, send each
+reminder and escalation exactly once. A sweep after downtime catches up on
+everything due and records how late each action fired.
+"""
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from agencies import Role
+from workflows import OnTimeout
+from workflows.lifecycle import ACTIVE_STATUSES, Action, ReferralStatus
+
+from ..actors import Actor
+from ..auth.models import User
+from ..cases import service as cases
+from ..directory.models import Agency
+from ..extensions import db, utcnow
+from ..notifications.service import notify_agency, notify_users
+from ..referrals import service as referrals
+from . import service as clocks
+from .models import Deadline, DeadlineKind, DeadlineStatus
+
+LEASE = timedelta(minutes=5)
+BATCH_SIZE = 200
+SCHEDULER = Actor.system_actor("scheduler")
+
+
+@dataclass
+class SweepResult:
+    """What one sweep did."""
+
+    processed: int = 0
+    reminders: int = 0
+    missed: int = 0
+    cancelled: int = 0
+    reviews: int = 0
+    closed_stale: int = 0
+    lateness: list[float] = field(default_factory=list)
+
+
+def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, owner: str | None = None,
+          clock=utcnow) -> SweepResult:
+    """Handle every deadline with something due, committing after each batch; return what was done."""
+    result = SweepResult()
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        moment = now or clock()
+        batch = _claim(moment, batch_size, owner)
+        if not batch:
+            return result
+        for deadline in batch:
+            _handle(deadline, moment, result)
+            deadline.lease_until = None
+            deadline.lease_owner = None
+        db.session.commit()
+        result.processed += len(batch)
+
+
+def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
+    due = sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= now)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(
+            sa.select(Deadline).where(due).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
+            .with_for_update(skip_locked=True, of=Deadline)
+        ).unique())
+    # No row locks: lease the rows in a short transaction of their own, then work on them.
+    free = sa.or_(Deadline.lease_until.is_(None), Deadline.lease_until < now)
+    ids = db.session.scalars(
+        sa.select(Deadline.id).where(due, free).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
+    ).all()
+    if not ids:
+        db.session.commit()
+        return []
+    db.session.execute(sa.update(Deadline).where(Deadline.id.in_(ids), free)
+                       .values(lease_until=now + LEASE, lease_owner=owner))
+    db.session.commit()
+    return list(db.session.scalars(
+        sa.select(Deadline).where(Deadline.id.in_(ids), Deadline.lease_owner == owner, due)
+        .order_by(Deadline.next_check_at, Deadline.id)
+    ).unique())
+
+
+def _still_running(deadline: Deadline) -> bool:
+    status = deadline.referral.status
+    if deadline.kind is DeadlineKind.respond:
+        return status is ReferralStatus.requested
+    return status in ACTIVE_STATUSES
+
+
+def _fired(deadline: Deadline, what: str, due: datetime, now: datetime, result: SweepResult) -> None:
+    late = max((now - due).total_seconds(), 0.0)
+    deadline.fired = [*deadline.fired, {"what": what, "due": due.isoformat(), "at": now.isoformat(),
+                                        "late_seconds": late}]
+    result.lateness.append(late)
+
+
+def _params(deadline: Deadline, definition) -> dict:
+    referral = deadline.referral
+    stage = definition.stage(referral.to_stage)
+    return {"case": referral.case.number, "stage": stage.name, "stage_key": stage.key,
+            "agency": deadline.agency.name, "deadline_kind": deadline.kind.value,
+            "due_at": deadline.due_at.isoformat()}
+
+
+def _handle(deadline: Deadline, now: datetime, result: SweepResult) -> None:
+    referral = deadline.referral
+    if not _still_running(deadline):
+        # The referral moved on without closing this clock (it should not happen): close it quietly.
+        deadline.status = DeadlineStatus.cancelled
+        deadline.closed_at = now
+        deadline.next_check_at = None
+        result.closed_stale += 1
+        return
+    definition = cases.definition_of(referral.case)
+    params = _params(deadline, definition)
+    while deadline.reminders_sent < len(deadline.remind_at):
+        remind_at = datetime.fromisoformat(deadline.remind_at[deadline.reminders_sent])
+        if remind_at > now:
+            break
+        if deadline.due_at > now:
+            # After downtime, a reminder for a deadline already passed says nothing the escalation won't.
+            notify_agency(deadline.agency_id, "deadline.reminder", params, case_id=referral.case_id,
+                          referral_id=referral.id, dedupe=f"reminder:{deadline.id}:{deadline.reminders_sent}")
+            _fired(deadline, f"reminder-{deadline.reminders_sent}", remind_at, now, result)
+            result.reminders += 1
+        deadline.reminders_sent += 1
+    if deadline.due_at <= now:
+        if deadline.kind is DeadlineKind.review:
+            _review_due(deadline, definition, params, now, result)
+        else:
+            _missed(deadline, definition, params, now, result)
+        return
+    deadline.next_check_at = clocks.next_check(deadline)
+
+
+def _review_due(deadline: Deadline, definition, params: dict, now: datetime, result: SweepResult) -> None:
+    referral = deadline.referral
+    notify_agency(deadline.agency_id, "deadline.review_due", params, case_id=referral.case_id,
+                  referral_id=referral.id, dedupe=f"review:{deadline.id}")
+    _fired(deadline, "review", deadline.due_at, now, result)
+    deadline.status = DeadlineStatus.met
+    deadline.closed_at = now
+    deadline.next_check_at = None
+    result.reviews += 1
+    # The next review counts from when this one fell due, so the rhythm does not drift.
+    clocks.open_deadline(referral, definition, DeadlineKind.review, referral.case.risk_level.value,
+                         deadline.due_at)
+
+
+def _escalation_recipients(deadline: Deadline) -> list[int]:
+    region = deadline.referral.case.region
+    return list(db.session.scalars(
+        sa.select(User.id).join(Agency, Agency.id == User.agency_id).where(
+            User.is_active_account.is_(True),
+            sa.or_(sa.and_(User.agency_id == deadline.agency_id, User.role == Role.supervisor),
+                   sa.and_(User.role == Role.coordinator, Agency.region == region)),
+        ).order_by(User.id)
+    ))
+
+
+def _missed(deadline: Deadline, definition, params: dict, now: datetime, result: SweepResult) -> None:
+    referral = deadline.referral
+    deadline.status = DeadlineStatus.missed
+    deadline.closed_at = now
+    deadline.next_check_at = None
+    _fired(deadline, "escalation", deadline.due_at, now, result)
+    result.missed += 1
+    notify_users(_escalation_recipients(deadline), "deadline.missed", params, case_id=referral.case_id,
+                 referral_id=referral.id, dedupe=f"escalation:{deadline.id}")
+    cases.add_event(referral.case, SCHEDULER, "deadline.missed", referral=referral, deadline=deadline.kind.value,
+                    due_at=deadline.due_at.isoformat(), late_seconds=(now - deadline.due_at).total_seconds())
+    db.session.flush()
+    stage = definition.stage(referral.to_stage)
+    if deadline.kind is DeadlineKind.respond and stage.on_timeout is OnTimeout.cancel:
+        referrals.act(referral.id, Action.cancel, referral.version, SCHEDULER, reason="no-response")
+        if referral.from_agency_id is not None:
+            notify_agency(referral.from_agency_id, "referral.no_response", params, case_id=referral.case_id,
+                          referral_id=referral.id, dedupe=f"no-response:{deadline.id}")
+        result.cancelled += 1

@@ -1,0 +1,157 @@
+"""Delivering the outbox: e-mail over SMTP and signed webhooks, retried with exponential backoff."""
+
+import hashlib
+import hmac
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from ..audit.service import record
+from ..errors import NotFound
+from ..extensions import db, utcnow
+from .models import Channel, Delivery, DeliveryStatus
+
+#: Attempts before a delivery is given up and shown as failed to admins.
+MAX_ATTEMPTS = 6
+#: First retry after this long; each further one waits twice as long.
+BACKOFF = timedelta(seconds=30)
+LEASE = timedelta(minutes=2)
+TIMEOUT_SECONDS = 10
+SIGNATURE_HEADER = "X-Referral-Signature"
+
+
+@dataclass
+class DeliveryResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class DeliveryError(Exception):
+    """A delivery that did not go through this time."""
+
+
+def signature(secret: str, body: bytes) -> str:
+    """Return the value of the signature header for a webhook body."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def send_email(smtp_url: str, sender: str, payload: dict) -> None:
+    """Send one e-mail through the SMTP server named by a URL (smtp://, smtp+starttls://, smtps://)."""
+    url = urlsplit(smtp_url)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = payload["to"]
+    message["Subject"] = payload["subject"]
+    message.set_content(payload["body"])
+    port = url.port or {"smtps": 465, "smtp+starttls": 587}.get(url.scheme, 25)
+    try:
+        if url.scheme == "smtps":
+            client = smtplib.SMTP_SSL(url.hostname, port, timeout=TIMEOUT_SECONDS,
+                                      context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(url.hostname, port, timeout=TIMEOUT_SECONDS)
+        with client:
+            if url.scheme == "smtp+starttls":
+                client.starttls(context=ssl.create_default_context())
+            if url.username:
+                client.login(unquote(url.username), unquote(url.password or ""))
+            client.send_message(message)
+    except (OSError, smtplib.SMTPException) as error:
+        raise DeliveryError(f"SMTP: {error}") from error
+
+
+def send_webhook(url: str, secret: str | None, event: dict) -> None:
+    """POST one JSON event, signed with HMAC-SHA256 of the body; raise DeliveryError unless 2xx."""
+    body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode()
+    headers = {"Content-Type": "application/json", "User-Agent": "referral-engine",
+               "X-Referral-Event": event.get("event", "")}
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - admin-set URL
+            if not 200 <= response.status < 300:
+                raise DeliveryError(f"HTTP {response.status}")
+    except urllib.error.HTTPError as error:
+        raise DeliveryError(f"HTTP {error.code}") from error
+    except (urllib.error.URLError, OSError) as error:
+        raise DeliveryError(str(getattr(error, "reason", error))) from error
+
+
+def _claim(now: datetime, batch_size: int) -> list[Delivery]:
+    due = sa.and_(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= now)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return list(db.session.scalars(sa.select(Delivery).where(due).order_by(Delivery.next_attempt_at)
+                                       .limit(batch_size).with_for_update(skip_locked=True)))
+    free = sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
+    ids = db.session.scalars(sa.select(Delivery.id).where(due, free).order_by(Delivery.next_attempt_at)
+                             .limit(batch_size)).all()
+    if ids:
+        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), free).values(lease_until=now + LEASE))
+    db.session.commit()
+    return list(db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids), due)))
+
+
+def _send(delivery: Delivery) -> None:
+    config = current_app.config
+    if delivery.channel is Channel.email:
+        if not config.get("REFERRAL_SMTP_URL"):
+            raise DeliveryError("REFERRAL_SMTP_URL is not set")
+        send_email(config["REFERRAL_SMTP_URL"], config["REFERRAL_MAIL_FROM"], delivery.payload)
+        return
+    agency = delivery.agency
+    if agency is None or not agency.webhook_url:
+        raise DeliveryError("the agency has no webhook URL")
+    send_webhook(agency.webhook_url, agency.webhook_secret, delivery.payload)
+
+
+def deliver_outbox(now: datetime | None = None, *, batch_size: int = 50, clock=utcnow) -> DeliveryResult:
+    """Try every delivery that is due; back off after a failure, give up after MAX_ATTEMPTS."""
+    result = DeliveryResult()
+    while True:
+        moment = now or clock()
+        batch = _claim(moment, batch_size)
+        if not batch:
+            return result
+        for delivery in batch:
+            delivery.attempts += 1
+            delivery.lease_until = None
+            try:
+                _send(delivery)
+            except DeliveryError as error:
+                delivery.last_error = str(error)[:500]
+                if delivery.attempts >= MAX_ATTEMPTS:
+                    delivery.status = DeliveryStatus.failed
+                    result.failed += 1
+                else:
+                    delivery.next_attempt_at = moment + BACKOFF * 2 ** (delivery.attempts - 1)
+                    result.retried += 1
+            else:
+                delivery.status = DeliveryStatus.sent
+                delivery.sent_at = clock()
+                delivery.last_error = None
+                result.sent += 1
+        db.session.commit()
+
+
+def retry(delivery_id: int, actor, now: datetime | None = None) -> Delivery:
+    """Put a failed delivery back in the queue for another round of attempts; raise NotFound."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.status is not DeliveryStatus.failed:
+        raise NotFound(_l("No such failed delivery."))
+    delivery.status = DeliveryStatus.pending
+    delivery.attempts = 0
+    delivery.next_attempt_at = now or utcnow()
+    record(actor, "delivery.retry", "delivery", delivery.id, {"channel": delivery.channel.value})
+    return delivery

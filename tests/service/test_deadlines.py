@@ -1,0 +1,210 @@
+"""Deadlines and the sweep, with a controllable clock: reminders, escalation, cancel on timeout, catch-up."""
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from referral.actors import Actor
+from referral.cases import service as cases
+from referral.cases.models import Event
+from referral.deadlines.models import Deadline
+from referral.deadlines.sweep import sweep
+from referral.designer import service as designer
+from referral.extensions import db, utcnow
+from referral.notifications.models import Notification
+from referral.referrals import service as referrals
+from referral.scheduler import send_digests
+
+WORKFLOW = {
+    "key": "clocks",
+    "name": "Clocks",
+    "stages": [
+        {"key": "intake", "name": "Intake", "agency_type": "social", "start": True},
+        {"key": "screening", "name": "Screening", "agency_type": "health",
+         "respond_within": {"high": "PT24H", "low": "P5D"}, "complete_within": "P3D",
+         "reminders": ["PT4H"], "review_every": "P7D"},
+        {"key": "legal", "name": "Legal", "agency_type": "justice", "respond_within": "PT48H",
+         "on_timeout": "cancel"},
+        {"key": "done", "name": "Done", "agency_type": "social", "terminal": True, "respond_within": "P1D"},
+    ],
+    "transitions": [
+        {"from": "intake", "to": "screening"},
+        {"from": "intake", "to": "legal", "mode": "parallel"},
+        {"from": "screening", "to": "done"},
+        {"from": "legal", "to": "done"},
+    ],
+}
+
+
+@pytest.fixture
+def setup(app, make_agency, make_user):
+    designer.save_draft(WORKFLOW, Actor.system_actor("test"))
+    designer.publish("clocks", Actor.system_actor("test"))
+    social = make_agency(type="social", region="KZ-71", code="social")
+    health = make_agency(type="health", region="KZ-71", code="health")
+    justice = make_agency(type="justice", region="KZ-71", code="justice")
+    far = make_agency(type="social", region="KZ-75", code="far-social")
+    users = {
+        "social": make_user(agency=social), "health": make_user(agency=health),
+        "health_supervisor": make_user(agency=health, role="supervisor"),
+        "social_supervisor": make_user(agency=social, role="supervisor"),
+        "coordinator": make_user(agency=justice, role="coordinator"),
+        "far_coordinator": make_user(agency=far, role="coordinator"),
+    }
+    child = cases.ChildData(given_name="Dana", family_name="Clockova", sex="female", region="KZ-71",
+                            estimated_age=11)
+    case = cases.register_case("clocks", "high", child, Actor.of(users["social"]))
+    db.session.commit()
+    return case, users
+
+
+def referred(case, users, stage="screening", agency="health"):
+    referral = referrals.refer(case.id, stage, agency, "Please see the child", Actor.of(users["social"]))
+    db.session.commit()
+    return referral
+
+
+def notes(user, kind):
+    return db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id,
+                                                            Notification.kind == kind)).all()
+
+
+def deadline_of(referral, kind):
+    return db.session.scalar(sa.select(Deadline).where(Deadline.referral_id == referral.id,
+                                                       Deadline.kind == kind))
+
+
+def test_a_referral_gets_a_respond_deadline_by_risk_with_its_reminder(setup):
+    case, users = setup
+    referral = referred(case, users)
+    deadline = deadline_of(referral, "respond")
+    assert deadline.status.value == "pending" and deadline.duration == "PT24H"
+    assert deadline.due_at - referral.created_at == timedelta(hours=24)
+    assert referral.respond_by == deadline.due_at
+    assert deadline.remind_at == [(deadline.due_at - timedelta(hours=4)).isoformat()]
+
+
+def test_reminder_fires_once_at_the_right_time(setup):
+    case, users = setup
+    referral = referred(case, users)
+    start = referral.created_at
+    sweep(now=start + timedelta(hours=19))
+    assert notes(users["health"], "deadline.reminder") == []
+    result = sweep(now=start + timedelta(hours=20, minutes=1))
+    assert result.reminders == 1
+    reminder = notes(users["health"], "deadline.reminder")
+    assert len(reminder) == 1 and case.number in reminder[0].params["case"]
+    sweep(now=start + timedelta(hours=21))
+    sweep(now=start + timedelta(hours=22))
+    assert len(notes(users["health"], "deadline.reminder")) == 1
+
+
+def test_a_missed_deadline_escalates_once_to_supervisors_and_region_coordinators(setup):
+    case, users = setup
+    referral = referred(case, users)
+    later = referral.created_at + timedelta(hours=25)
+    result = sweep(now=later)
+    assert result.missed == 1
+    sweep(now=later + timedelta(hours=1))
+    assert len(notes(users["health_supervisor"], "deadline.missed")) == 1
+    assert len(notes(users["coordinator"], "deadline.missed")) == 1
+    assert notes(users["far_coordinator"], "deadline.missed") == []
+    assert notes(users["social_supervisor"], "deadline.missed") == []
+    deadline = deadline_of(referral, "respond")
+    assert deadline.status.value == "missed"
+    assert deadline.fired[-1]["what"] == "escalation" and deadline.fired[-1]["late_seconds"] == 3600
+    events = db.session.scalars(sa.select(Event).where(Event.kind == "deadline.missed")).all()
+    assert len(events) == 1 and events[0].actor_label == "scheduler"
+    # The referral is still waiting: escalation does not cancel it.
+    assert db.session.get(type(referral), referral.id).status.value == "requested"
+
+
+def test_cancel_on_timeout_cancels_with_no_response_and_tells_the_sender(setup):
+    case, users = setup
+    referral = referred(case, users, stage="legal", agency="justice")
+    result = sweep(now=referral.created_at + timedelta(hours=49))
+    assert result.cancelled == 1
+    db.session.expire_all()
+    referral = db.session.get(type(referral), referral.id)
+    assert referral.status.value == "cancelled" and referral.status_reason == "no-response"
+    assert len(notes(users["social"], "referral.no_response")) == 1
+    sweep(now=referral.created_at + timedelta(hours=60))
+    assert len(notes(users["social"], "referral.no_response")) == 1
+
+
+def test_a_met_deadline_never_fires(setup):
+    case, users = setup
+    referral = referred(case, users)
+    referrals.act(referral.id, "accept", referral.version, Actor.of(users["health"]))
+    db.session.commit()
+    assert deadline_of(referral, "respond").status.value == "met"
+    complete = deadline_of(referral, "complete")
+    assert complete.status.value == "pending"
+    assert referral.complete_by == complete.due_at
+    sweep(now=referral.created_at + timedelta(hours=30))
+    assert notes(users["health_supervisor"], "deadline.missed") == []
+    assert notes(users["health"], "deadline.reminder") == []
+
+
+def test_completing_closes_the_clocks_and_review_recurs_while_active(setup):
+    case, users = setup
+    referral = referred(case, users)
+    referrals.act(referral.id, "accept", referral.version, Actor.of(users["health"]))
+    db.session.commit()
+    review = deadline_of(referral, "review")
+    result = sweep(now=review.due_at + timedelta(minutes=1))
+    assert result.reviews == 1
+    assert len(notes(users["health"], "deadline.review_due")) == 1
+    reviews = db.session.scalars(sa.select(Deadline).where(Deadline.referral_id == referral.id,
+                                                           Deadline.kind == "review")
+                                 .order_by(Deadline.id)).all()
+    assert [r.status.value for r in reviews] == ["met", "pending"]
+    assert reviews[1].due_at == reviews[0].due_at + timedelta(days=7)
+
+
+def test_a_risk_change_moves_pending_deadlines(setup):
+    case, users = setup
+    referral = referred(case, users)
+    before = deadline_of(referral, "respond").due_at
+    cases.change_risk_level(case.id, "low", Actor.of(users["social"]))
+    db.session.commit()
+    deadline = deadline_of(referral, "respond")
+    assert deadline.due_at - before == timedelta(days=5) - timedelta(hours=24)
+    assert db.session.get(type(referral), referral.id).respond_by == deadline.due_at
+    kinds = [e.kind for e in cases.timeline(case)]
+    assert "case.risk_changed" in kinds
+
+
+def test_after_downtime_the_first_sweep_catches_up_and_records_lateness(setup):
+    case, users = setup
+    first = referred(case, users)
+    second = referred(case, users, stage="legal", agency="justice")
+    much_later = utcnow() + timedelta(days=10)
+    result = sweep(now=much_later)
+    assert result.missed >= 2 and result.reminders == 0  # stale reminders are not sent after the deadline
+    for referral in (first, second):
+        fired = deadline_of(referral, "respond").fired
+        assert fired[-1]["late_seconds"] > 8 * 24 * 3600
+
+
+def test_the_deadlines_api_lists_overdue_first(setup, client, token_for):
+    case, users = setup
+    referred(case, users)
+    headers = token_for(users["health"])
+    body = client.get("/api/v1/deadlines", query_string={"status": "pending"}, headers=headers).json
+    assert [(d["kind"], d["agency"], d["overdue"]) for d in body] == [("respond", "health", False)]
+    assert client.get("/api/v1/deadlines", query_string={"overdue": "true"}, headers=headers).json == []
+    assert client.get("/api/v1/deadlines", query_string={"status": "bogus"}, headers=headers).status_code == 422
+    far = client.get("/api/v1/deadlines", headers=token_for(users["far_coordinator"])).json
+    assert far == []
+
+
+def test_daily_digest_once_a_day_for_users_with_open_work(setup):
+    case, users = setup
+    referred(case, users)
+    now = utcnow()
+    assert send_digests(now) > 0
+    assert send_digests(now) == 0
+    digest = notes(users["health"], "digest")
+    assert len(digest) == 1 and digest[0].params["requested"] == 1
