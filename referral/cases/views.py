@@ -50,7 +50,7 @@ def _sex_label(value: str) -> str:
 @bp.app_context_processor
 def case_labels():
     return {"risk_label": _risk_label, "sex_label": _sex_label, "agency_type_name": _agency_type_name,
-            "event_text": _event_text}
+            "event_text": _event_text, "age_of": service.age_of}
 
 
 def _event_text(event, definition) -> str:
@@ -82,7 +82,7 @@ def index():
                              per_page=50, error_out=False)
     rows = [(case, service.visibility_of(case, actor)) for case in pagination.items]
     return render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
-                           age_of=service.age_of, full=Visibility.full, locale=select_locale())
+                           full=Visibility.full, locale=select_locale())
 
 
 def _fill_case_choices(form: CaseForm) -> None:

@@ -72,7 +72,7 @@ def index():
     tab_counts = {"requested": counts.get("requested", 0),
                   "active": sum(counts.get(status.value, 0) for status in ACTIVE_STATUSES)}
     return render_template("inbox/index.html", pagination=pagination, tab=tab, tabs=TABS, tab_counts=tab_counts,
-                           text=text, actor=actor, actions_for=service.actions_for, age_of=cases.age_of,
+                           text=text, actor=actor, actions_for=service.actions_for,
                            definition_of=cases.definition_of, locale=select_locale())
 
 
