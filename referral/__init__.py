@@ -11,6 +11,7 @@ from .audit.views import bp as audit_bp
 from .auth.admin_views import bp as users_admin_bp
 from .auth.views import bp as auth_bp
 from .cases.views import bp as cases_bp
+from .designer.views import bp as designer_bp
 from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(cases_bp)
     app.register_blueprint(inbox_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(designer_bp)
     register_api(app)
     register_error_handlers(app)
     return app

@@ -234,3 +234,13 @@ def ensure_default_workflow(actor: Actor) -> WorkflowVersion:
         return existing
     save_draft(parse_text(load_default_workflow_text(), "yaml"), actor)
     return publish(DEFAULT_WORKFLOW_KEY, actor, note="Bundled default workflow")
+
+
+def save_workflow_draft(key: str, document: Any, actor: Actor) -> DraftResult:
+    """Save a document as the draft of the workflow ``key``; raise Invalid if it names another key, as save_draft."""
+    if not isinstance(document, Mapping) or document.get("key") != key:
+        raise Invalid(
+            _l("The definition's key must stay %(key)s; to make another workflow, create or import it.", key=key),
+            errors={"key": [str(_l("The key cannot change here."))]},
+        )
+    return save_draft(document, actor)

@@ -32,6 +32,7 @@ NAV_ITEMS = (
     NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals),
     NavItem("cases.index", _l("Cases"), Permission.register_cases),
     NavItem("directory.index", _l("Agencies")),
+    NavItem("designer.index", _l("Workflows"), Permission.view_workflows),
     NavItem("users_admin.index", _l("Users"), Permission.manage_users),
     NavItem("audit.index", _l("Audit log"), Permission.view_audit),
 )

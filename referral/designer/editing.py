@@ -1,0 +1,236 @@
+"""The designer's structured view: a definition document as table rows and back, and problems placed by row.
+
+The rows hold only what the tables show; every other field of a stage, a
+transition or the document (description, review_every, unknown extensions)
+rides along in a hidden JSON field so that editing in the tables loses nothing.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import gettext as _
+
+from workflows import RISK_LEVELS, Problem
+
+from .service import problem_dicts
+
+STAGE_FIELDS = ("key", "name", "description", "agency_type", "start", "terminal", "respond_within",
+                "complete_within", "review_every", "reminders", "on_timeout")
+TRANSITION_FIELDS = ("from", "to", "label", "mode", "requires", "return")
+TOP_FIELDS = ("key", "name", "description", "calendar", "stages", "transitions")
+#: Stage fields edited in the tables; the others are kept in the row's hidden ``rest``.
+STAGE_TABLE_FIELDS = frozenset({"key", "name", "agency_type", "start", "terminal", "respond_within",
+                                "complete_within", "reminders", "on_timeout"})
+TRANSITION_TABLE_FIELDS = frozenset({"from", "to", "label", "mode", "requires", "return"})
+TOP_TABLE_FIELDS = frozenset({"key", "name", "description", "calendar", "stages", "transitions"})
+
+_ROW_PATH = re.compile(r"^(stages|transitions)\[(\d+)\]")
+
+
+def starter_document(key: str, name: str) -> dict[str, Any]:
+    """Return a small valid workflow to start a new one from: registration, support, closed."""
+    return {
+        "key": key,
+        "name": name,
+        "stages": [
+            {"key": "registration", "name": _("Registration"), "agency_type": "social", "start": True,
+             "complete_within": "P3D", "reminders": ["PT4H"]},
+            {"key": "support", "name": _("Support"), "agency_type": "social", "respond_within": "PT24H",
+             "complete_within": {"high": "P7D", "medium": "P14D", "low": "P30D"}, "reminders": ["PT4H"]},
+            {"key": "closed", "name": _("Case closed"), "agency_type": "social", "terminal": True,
+             "respond_within": "P5D"},
+        ],
+        "transitions": [
+            {"from": "registration", "to": "support", "label": _("Refer for support")},
+            {"from": "support", "to": "closed", "label": _("Close the case")},
+        ],
+    }
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | int | float):
+        return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _spec_cells(value: Any) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {"single": "", **{level: _text(value.get(level)) for level in RISK_LEVELS}}
+    return {"single": _text(value), **dict.fromkeys(RISK_LEVELS, "")}
+
+
+def _rest(item: Mapping[Any, Any], shown: frozenset[str]) -> str:
+    rest = {str(name): value for name, value in item.items() if name not in shown}
+    return json.dumps(rest, ensure_ascii=False) if rest else ""
+
+
+def _list_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_text(item) for item in value)
+    return _text(value)
+
+
+def table_rows(document: Any) -> dict[str, Any] | None:
+    """Return the document as the editor's tables, or None when its shape cannot be shown in them."""
+    if not isinstance(document, Mapping):
+        return None
+    stages, transitions = document.get("stages", []), document.get("transitions") or []
+    if not isinstance(stages, list) or not isinstance(transitions, list):
+        return None
+    if not all(isinstance(item, Mapping) for item in [*stages, *transitions]):
+        return None
+    return {
+        "key": _text(document.get("key")),
+        "name": _text(document.get("name")),
+        "description": _text(document.get("description")),
+        "calendar": _text(document.get("calendar")),
+        "rest": _rest(document, TOP_TABLE_FIELDS),
+        "stages": [
+            {
+                "key": _text(stage.get("key")),
+                "name": _text(stage.get("name")),
+                "agency_type": _text(stage.get("agency_type")),
+                "start": stage.get("start") is True,
+                "terminal": stage.get("terminal") is True,
+                "respond_within": _spec_cells(stage.get("respond_within")),
+                "complete_within": _spec_cells(stage.get("complete_within")),
+                "reminders": _list_text(stage.get("reminders")),
+                "on_timeout": _text(stage.get("on_timeout")) or "escalate",
+                "rest": _rest(stage, STAGE_TABLE_FIELDS),
+            }
+            for stage in stages
+        ],
+        "transitions": [
+            {
+                "from": _text(transition.get("from")),
+                "to": _text(transition.get("to")),
+                "label": _text(transition.get("label")),
+                "mode": _text(transition.get("mode")) or "handover",
+                "requires": _list_text(transition.get("requires")),
+                "return": transition.get("return") is True,
+                "rest": _rest(transition, TRANSITION_TABLE_FIELDS),
+            }
+            for transition in transitions
+        ],
+    }
+
+
+def _clean(form: Mapping[str, str], name: str) -> str:
+    return (form.get(name) or "").strip()
+
+
+def _load_rest(form: Mapping[str, str], name: str) -> dict[str, Any]:
+    try:
+        rest = json.loads(form.get(name) or "{}")
+    except ValueError:
+        return {}
+    return rest if isinstance(rest, dict) else {}
+
+
+def _spec_from(form: Mapping[str, str], prefix: str) -> Any:
+    single = _clean(form, prefix)
+    levels = {level: _clean(form, f"{prefix}-{level}") for level in RISK_LEVELS}
+    levels = {level: text for level, text in levels.items() if text}
+    if levels:
+        # One value beside some levels stands for the levels left empty.
+        return {level: levels.get(level, single) for level in RISK_LEVELS if levels.get(level) or single}
+    return single or None
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _ordered(values: dict[str, Any], rest: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    merged = {**rest, **{name: value for name, value in values.items() if value is not None}}
+    return {**{name: merged[name] for name in order if name in merged},
+            **{name: value for name, value in merged.items() if name not in order}}
+
+
+def _indices(form: Mapping[str, str], kind: str) -> list[int]:
+    pattern = re.compile(rf"^{kind}-(\d+)-")
+    return sorted({int(match.group(1)) for name in form if (match := pattern.match(name))})
+
+
+def document_from_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """Return the definition document the editor's tables describe (rows in index order)."""
+    stages = []
+    for index in _indices(form, "stage"):
+        prefix = f"stage-{index}-"
+        stages.append(_ordered({
+            "key": _clean(form, prefix + "key"),
+            "name": _clean(form, prefix + "name"),
+            "agency_type": _clean(form, prefix + "agency_type"),
+            "start": True if form.get(prefix + "start") else None,
+            "terminal": True if form.get(prefix + "terminal") else None,
+            "respond_within": _spec_from(form, prefix + "respond_within"),
+            "complete_within": _spec_from(form, prefix + "complete_within"),
+            "reminders": _split(_clean(form, prefix + "reminders")) or None,
+            "on_timeout": _clean(form, prefix + "on_timeout") if _clean(form, prefix + "on_timeout") not in
+            ("", "escalate") else None,
+        }, _load_rest(form, prefix + "rest"), STAGE_FIELDS))
+    transitions = []
+    for index in _indices(form, "transition"):
+        prefix = f"transition-{index}-"
+        transitions.append(_ordered({
+            "from": _clean(form, prefix + "from"),
+            "to": _clean(form, prefix + "to"),
+            "label": _clean(form, prefix + "label") or None,
+            "mode": _clean(form, prefix + "mode") if _clean(form, prefix + "mode") not in ("", "handover") else None,
+            "requires": _split(_clean(form, prefix + "requires")) or None,
+            "return": True if form.get(prefix + "return") else None,
+        }, _load_rest(form, prefix + "rest"), TRANSITION_FIELDS))
+    return _ordered({
+        "key": _clean(form, "key"),
+        "name": _clean(form, "name"),
+        "description": _clean(form, "description") or None,
+        "calendar": _clean(form, "calendar") or None,
+        "stages": stages,
+        "transitions": transitions,
+    }, _load_rest(form, "rest"), TOP_FIELDS)
+
+
+def placed_problems(problems: list[Problem], document: Any) -> list[dict[str, Any]]:
+    """Return problems as dicts (messages translated) with the table rows they belong beside.
+
+    A shape problem goes beside the row its path names; a transition's problem
+    beside that transition's rows; a stage's problem beside that stage's rows.
+    What names no row (``stage_rows`` and ``transition_rows`` empty) is about the whole workflow.
+    """
+    stage_rows: dict[str, list[int]] = {}
+    transition_rows: dict[tuple[str, str], list[int]] = {}
+    if isinstance(document, Mapping):
+        stages = document.get("stages")
+        for index, stage in enumerate(stages if isinstance(stages, list) else []):
+            if isinstance(stage, Mapping) and isinstance(stage.get("key"), str):
+                stage_rows.setdefault(stage["key"], []).append(index)
+        transitions = document.get("transitions")
+        for index, transition in enumerate(transitions if isinstance(transitions, list) else []):
+            if isinstance(transition, Mapping):
+                pair = (str(transition.get("from")), str(transition.get("to")))
+                transition_rows.setdefault(pair, []).append(index)
+    placed = []
+    for problem, as_dict in zip(problems, problem_dicts(problems), strict=True):
+        stages: list[int] = []
+        transitions: list[int] = []
+        path = problem.params.get("path") if isinstance(problem.params, Mapping) else None
+        match = _ROW_PATH.match(path) if isinstance(path, str) else None
+        if match:
+            (stages if match.group(1) == "stages" else transitions).append(int(match.group(2)))
+        elif problem.transition is not None:
+            transitions = transition_rows.get((problem.transition["from"], problem.transition["to"]), [])
+        if not stages and not transitions:
+            stages = sorted({index for key in problem.stages for index in stage_rows.get(key, [])})
+        placed.append({
+            **as_dict,
+            "severity_label": _("error") if problem.is_error else _("warning"),
+            "stage_rows": stages,
+            "transition_rows": transitions,
+        })
+    return placed
