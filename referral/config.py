@@ -22,6 +22,9 @@ def from_environment(instance_path: str) -> dict:
         "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
         "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
     }
+    batch = os.environ.get("REFERRAL_SWEEP_BATCH", "")
+    if batch.isdigit() and int(batch) > 0:
+        settings["REFERRAL_SWEEP_BATCH"] = int(batch)
     if os.environ.get("REFERRAL_INSECURE_COOKIES") == "1":
         settings["SESSION_COOKIE_SECURE"] = False
         settings["REMEMBER_COOKIE_SECURE"] = False
@@ -57,6 +60,8 @@ DEFAULTS = {
     "LOCKOUT_WINDOW_MINUTES": 15,
     "LOCKOUT_DURATION_MINUTES": 15,
     "PER_PAGE": 50,
+    #: Deadlines handled per transaction by one sweep.
+    "REFERRAL_SWEEP_BATCH": 200,
     "MAX_PER_PAGE": 200,
 }
 

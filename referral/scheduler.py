@@ -45,7 +45,7 @@ def _in_context(app: Flask, job: Callable, name: str):
 
 def sweep_job(app: Flask):
     """Send due reminders, escalate missed deadlines, cancel unanswered referrals where set."""
-    return _in_context(app, sweep, "sweep")
+    return _in_context(app, lambda: sweep(batch_size=app.config["REFERRAL_SWEEP_BATCH"]), "sweep")
 
 
 def deliver_job(app: Flask):
