@@ -141,7 +141,7 @@ def test_a_failing_receiver_is_retried_with_backoff_then_marked_failed_and_can_b
         assert delivery.next_attempt_at - now == timedelta(seconds=30)
         assert deliver_outbox(now=now + timedelta(seconds=10)).retried == 0  # not due yet
         moment = now
-        for attempt in range(2, MAX_ATTEMPTS + 1):
+        for _attempt in range(2, MAX_ATTEMPTS + 1):
             moment = moment + timedelta(hours=2)
             deliver_outbox(now=moment)
         db.session.refresh(delivery)
