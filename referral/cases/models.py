@@ -60,7 +60,8 @@ class Case(db.Model):
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
     closed_at = mapped_column(UTCDateTime)
 
-    workflow_version = relationship("WorkflowVersion", lazy="joined")
+    #: Loaded on first use: every case of a version shares one row in the session, with its document.
+    workflow_version = relationship("WorkflowVersion", lazy="select")
     registered_by_agency = relationship("Agency", lazy="joined")
     referrals = relationship("Referral", back_populates="case", order_by="Referral.id",
                              lazy="selectin", foreign_keys="Referral.case_id")

@@ -6,6 +6,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from agencies import AgencyType, Permission, Visibility, case_facts, has_permission, may_see_referral
@@ -233,6 +234,7 @@ def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, 
     due = sa.case((Referral.status == ReferralStatus.requested, Referral.respond_by), else_=Referral.complete_by)
     risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
     statement = (sa.select(Referral).join(Case, Case.id == Referral.case_id)
+                 .options(contains_eager(Referral.case))
                  .where(column == actor.agency_id)
                  .order_by(due.is_(None), due, risk, Referral.created_at, Referral.id))
     if status == "open":

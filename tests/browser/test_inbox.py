@@ -41,8 +41,8 @@ def test_clinic_accepts_a_referral_and_the_sender_is_told(live_server, browser, 
     assert "Requested" in row.inner_text()
     page.screenshot(path=str(tmp_path / "inbox-laptop.png"), full_page=True)
 
-    row.locator("button[data-action=accept]").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        row.locator("button[data-action=accept]").click()
     assert "Referral accepted." in page.locator(".alert-success").inner_text()
     assert page.locator(f"#referrals [data-case='{number}']").count() == 0
     page.locator("#inbox-tabs [data-tab=active]").click()
@@ -66,8 +66,8 @@ def test_clinic_accepts_a_referral_and_the_sender_is_told(live_server, browser, 
     notice = page.locator("#notifications li.unread", has_text="accepted your referral").first
     assert number in notice.inner_text() and "Astana Children" in notice.inner_text()
     page.screenshot(path=str(tmp_path / "notifications-laptop.png"), full_page=True)
-    page.click("#mark-all-read")
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.click("#mark-all-read")
     assert page.locator("#notifications li.unread").count() == 0
     assert page.locator("#unread-count").count() == 0
     context.close()
