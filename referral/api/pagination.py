@@ -14,11 +14,16 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
-def paginate(statement: sa.Select, args: dict) -> tuple[list, dict]:
-    """Run a select for one page; return its rows and the X-Pagination header."""
+def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -> tuple[list, dict]:
+    """Run a select for one page; return its rows and the X-Pagination header.
+
+    ``count`` is a cheaper select of the total, when the caller has one.
+    """
     page, per_page = args.get("page", 1), min(args.get("per_page", 50), current_app.config["MAX_PER_PAGE"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(statement.order_by(None).subquery()))
-    items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
+    if count is None:
+        count = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+    total = db.session.scalar(count)
+    items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique())
     pages = (total + per_page - 1) // per_page
     meta = {"total": total, "total_pages": pages, "page": page, "per_page": per_page}
     return items, {"X-Pagination": json.dumps(meta)}

@@ -23,8 +23,8 @@ class ReferralListArgs(ReferralQuerySchema, PageArgs):
 @blp.response(200, ReferralSchema(many=True))
 def list_referrals(args):
     """List the caller's agency's incoming or outgoing referrals, most urgent first."""
-    statement = referrals.inbox_query(api_actor(), args["box"], args["status"], args["q"])
-    items, headers = paginate(statement, args)
+    criteria = (api_actor(), args["box"], args["status"], args["q"])
+    items, headers = paginate(referrals.inbox_query(*criteria), args, count=referrals.inbox_count_query(*criteria))
     return [referral_view(referral) for referral in items], 200, headers
 
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from workflows.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, ReferralStatus
+from workflows.lifecycle import ACTIVE_STATUSES, OPEN_STATUSES, TERMINAL_STATUSES, ReferralStatus
 
 from ..extensions import UTCDateTime, db, enum_type, utcnow
 
@@ -23,8 +23,8 @@ class Referral(db.Model):
         # Two people referring the same case to the same agency and stage at once: one wins.
         sa.Index("uq_referrals_open_target", "case_id", "to_stage", "to_agency_id", unique=True,
                  sqlite_where=sa.text(f"status IN ({_OPEN})"), postgresql_where=sa.text(f"status IN ({_OPEN})")),
-        sa.Index("ix_referrals_inbox", "to_agency_id", "status", "created_at"),
-        sa.Index("ix_referrals_outbox", "from_agency_id", "status", "created_at"),
+        sa.Index("ix_referrals_inbox", "to_agency_id", "status", "due_at"),
+        sa.Index("ix_referrals_outbox", "from_agency_id", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +54,9 @@ class Referral(db.Model):
     respond_by = mapped_column(UTCDateTime)
     #: When the work must be finished by, set on acceptance (from the stage's complete_within).
     complete_by = mapped_column(UTCDateTime)
+    #: The deadline that matters now: ``respond_by`` while requested, ``complete_by`` while active,
+    #: null once closed. Kept by the model on every write; the inbox sorts on it.
+    due_at = mapped_column(UTCDateTime)
 
     case = relationship("Case", back_populates="referrals", foreign_keys=[case_id])
     from_agency = relationship("Agency", foreign_keys=[from_agency_id], lazy="joined")
@@ -68,3 +71,18 @@ class Referral(db.Model):
 
     def __repr__(self) -> str:
         return f"<Referral {self.id} {self.to_stage} {self.status}>"
+
+
+def current_due(referral: Referral):
+    """Return the deadline that matters for a referral in its status."""
+    if referral.status is ReferralStatus.requested:
+        return referral.respond_by
+    if referral.status in ACTIVE_STATUSES:
+        return referral.complete_by
+    return None
+
+
+@sa.event.listens_for(Referral, "before_insert")
+@sa.event.listens_for(Referral, "before_update")
+def _keep_due_at(mapper, connection, target: Referral) -> None:
+    target.due_at = current_due(target)

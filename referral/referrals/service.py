@@ -228,25 +228,34 @@ def actions_for(referral: Referral, actor: Actor) -> list[Action]:
     return [action for action in Action if action in found]
 
 
-def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
-    """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first."""
+def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str) -> list:
     column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
-    due = sa.case((Referral.status == ReferralStatus.requested, Referral.respond_by), else_=Referral.complete_by)
-    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
-    statement = (sa.select(Referral).join(Case, Case.id == Referral.case_id)
-                 .options(contains_eager(Referral.case))
-                 .where(column == actor.agency_id)
-                 .order_by(due.is_(None), due, risk, Referral.created_at, Referral.id))
+    conditions = [column == actor.agency_id]
     if status == "open":
-        statement = statement.where(Referral.status.in_(OPEN_STATUSES))
+        conditions.append(Referral.status.in_(OPEN_STATUSES))
     elif status == "closed":
-        statement = statement.where(Referral.status.in_(TERMINAL_STATUSES))
+        conditions.append(Referral.status.in_(TERMINAL_STATUSES))
     elif status:
-        statement = statement.where(Referral.status == ReferralStatus(status))
+        conditions.append(Referral.status == ReferralStatus(status))
     text = (text or "").strip().upper()
     if text:
-        statement = statement.where(sa.func.upper(Case.number).like(f"%{text}%"))
-    return statement
+        conditions.append(Referral.case_id.in_(
+            sa.select(Case.id).where(sa.func.upper(Case.number).like(f"%{text}%"))))
+    return conditions
+
+
+def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
+    """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first."""
+    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
+    return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
+            .options(contains_eager(Referral.case))
+            .where(*_inbox_conditions(actor, box, status, text))
+            .order_by(Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id))
+
+
+def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
+    """Return a select of how many referrals inbox_query lists, without its join and order."""
+    return sa.select(sa.func.count()).select_from(Referral).where(*_inbox_conditions(actor, box, status, text))
 
 
 def inbox_counts(agency_id: int) -> dict[str, int]:
