@@ -11,11 +11,13 @@ from .audit.views import bp as audit_bp
 from .auth.admin_views import bp as users_admin_bp
 from .auth.views import bp as auth_bp
 from .cases.views import bp as cases_bp
+from .deadlines.views import bp as deadlines_bp
 from .designer.views import bp as designer_bp
 from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from .i18n import init_i18n
+from .notifications.admin_views import bp as deliveries_admin_bp
 from .notifications.views import bp as notifications_bp
 from .referrals.views import bp as inbox_bp
 from .web.navigation import init_navigation
@@ -55,6 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(inbox_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(designer_bp)
+    app.register_blueprint(deadlines_bp)
+    app.register_blueprint(deliveries_admin_bp)
     register_api(app)
     register_error_handlers(app)
     return app

@@ -15,6 +15,11 @@ class TokenForm(FlaskForm):
     label = StringField(_l("Label (what the token is for)"), validators=[Optional(), Length(max=100)])
 
 
+class PreferencesForm(FlaskForm):
+    wants_email = BooleanField(_l("E-mail me a copy of each notification"))
+    wants_digest = BooleanField(_l("Send me a daily digest of my agency's open work"))
+
+
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])

@@ -279,3 +279,42 @@ def find_user_by_email(email: str) -> User:
     if user is None:
         raise NotFound(_l("There is no user with the e-mail %(email)s.", email=email))
     return user
+
+
+# -- notification preferences and the calendar feed ----------------------------
+
+def set_preferences(user: User, wants_email: bool, wants_digest: bool, actor: Actor) -> list[str]:
+    """Turn a user's e-mail copies and daily digest on or off; return the names of those that changed."""
+    changed = []
+    for name, value in (("wants_email", bool(wants_email)), ("wants_digest", bool(wants_digest))):
+        if getattr(user, name) != value:
+            setattr(user, name, value)
+            changed.append(name)
+    if changed:
+        record(actor, "user.preferences", "user", user.id,
+               {"changed": changed, "wants_email": user.wants_email, "wants_digest": user.wants_digest})
+    return changed
+
+
+def issue_calendar_secret(user: User, actor: Actor) -> str:
+    """Give a user a new calendar feed secret, replacing any old one; return it, shown only now."""
+    secret = secrets.token_urlsafe(32)
+    replaced = user.calendar_token_hash is not None
+    user.calendar_token_hash = _token_hash(secret)
+    record(actor, "calendar.create", "user", user.id, {"replaced": replaced})
+    return secret
+
+
+def revoke_calendar_secret(user: User, actor: Actor) -> None:
+    """Make a user's calendar feed URL stop working."""
+    if user.calendar_token_hash is not None:
+        user.calendar_token_hash = None
+        record(actor, "calendar.revoke", "user", user.id)
+
+
+def user_for_calendar_secret(secret: str) -> User | None:
+    """Return the active user whose calendar feed has this secret, or None."""
+    if not secret:
+        return None
+    user = db.session.scalar(sa.select(User).where(User.calendar_token_hash == _token_hash(secret)))
+    return user if user is not None and user.is_active else None

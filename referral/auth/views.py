@@ -5,11 +5,12 @@ from datetime import timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 
 from ..actors import Actor
 from ..extensions import db, login_manager
 from . import service
-from .forms import LoginForm, TokenForm
+from .forms import LoginForm, PreferencesForm, TokenForm
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -79,8 +80,18 @@ def profile():
                                             form.label.data or "")
         db.session.commit()
         form = TokenForm(formdata=None)
+    return _render_profile(form=form, new_token=new_token)
+
+
+def _render_profile(form=None, new_token=None, new_calendar_url=None, preferences=None, status=200):
+    if form is None:
+        form = TokenForm(formdata=None)
+    if preferences is None:
+        preferences = PreferencesForm(formdata=None, obj=current_user)
     return render_template("auth/profile.html", form=form, new_token=new_token,
-                           tokens=service.tokens_of(current_user))
+                           tokens=service.tokens_of(current_user), preferences=preferences,
+                           new_calendar_url=new_calendar_url,
+                           has_calendar=current_user.calendar_token_hash is not None), status
 
 
 @bp.route("/profile/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -90,4 +101,41 @@ def revoke_token(token_id: int):
     service.revoke_token(token_id, Actor.of(current_user, request.remote_addr))
     db.session.commit()
     flash(_("The token has been revoked."), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/profile/preferences", methods=["POST"])
+@login_required
+def preferences():
+    """Turn e-mail copies of notifications and the daily digest on or off."""
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return _render_profile(preferences=form, status=400)
+    service.set_preferences(current_user, form.wants_email.data, form.wants_digest.data,
+                            Actor.of(current_user, request.remote_addr))
+    db.session.commit()
+    flash(_("Notification preferences saved."), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/profile/calendar", methods=["POST"])
+@login_required
+def create_calendar():
+    """Issue a new secret calendar feed URL, replacing the old one; show it once."""
+    if not FlaskForm().validate_on_submit():
+        return _render_profile(status=400)
+    secret = service.issue_calendar_secret(current_user, Actor.of(current_user, request.remote_addr))
+    db.session.commit()
+    url = current_app.config["REFERRAL_BASE_URL"].rstrip("/") + url_for("deadlines.calendar_feed", secret=secret)
+    return _render_profile(new_calendar_url=url)
+
+
+@bp.route("/profile/calendar/revoke", methods=["POST"])
+@login_required
+def revoke_calendar():
+    """Make the user's calendar feed URL stop working."""
+    if FlaskForm().validate_on_submit():
+        service.revoke_calendar_secret(current_user, Actor.of(current_user, request.remote_addr))
+        db.session.commit()
+        flash(_("The calendar feed URL no longer works."), "success")
     return redirect(url_for("auth.profile"))

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 
@@ -24,6 +24,14 @@ class AgencyForm(FlaskForm):
     services = TextAreaField(_l("Services offered"), validators=[Optional(), Length(max=5000)],
                              description=_l("One service per line."))
     is_active = BooleanField(_l("Active"), default=True)
+    webhook_url = URLField(_l("Webhook URL"), validators=[Optional(), Length(max=500)],
+                           description=_l("Where the agency's own system receives events as signed JSON "
+                                          "(http:// or https://). Leave empty for no webhook."))
+    #: Write-only: a password field, blanked by the edit view, so the secret never goes back to a browser.
+    webhook_secret = PasswordField(
+        _l("Webhook secret"), validators=[Optional(), Length(max=200)],
+        description=_l("Signs each call (HMAC-SHA256). Leave empty to keep the current one."))
+    clear_webhook_secret = BooleanField(_l("Remove the webhook secret"))
 
 
 class ImportForm(FlaskForm):

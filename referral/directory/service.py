@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -16,7 +17,7 @@ from .models import Agency
 
 CODE_RE = re.compile(r"^[a-z0-9-]+$")
 EDITABLE = ("name", "name_ru", "type", "region", "district", "description", "email", "phone",
-            "address", "city", "contacts", "services", "is_active")
+            "address", "city", "contacts", "services", "is_active", "webhook_url", "webhook_secret")
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,20 @@ def check_values(values: dict, creating: bool) -> dict:
         errors["type"] = [str(_l("Choose one of the agency types."))]
     if (creating or "region" in values) and not is_region_code(values.get("region") or ""):
         errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
+    if (values.get("webhook_url") or "").strip() and not is_webhook_url(values["webhook_url"].strip()):
+        errors["webhook_url"] = [str(_l("Enter an http:// or https:// address of at most 500 characters."))]
+    if len(values.get("webhook_secret") or "") > 200:
+        errors["webhook_secret"] = [str(_l("At most 200 characters."))]
     return errors
+
+
+def is_webhook_url(url: str) -> bool:
+    """Return whether a URL can receive webhook calls: http or https, with a host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 500
 
 
 def create_agency(values: dict, actor: Actor) -> Agency:

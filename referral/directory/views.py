@@ -81,6 +81,7 @@ def edit(agency_id: int):
     form = AgencyForm(obj=agency) if request.method == "GET" else AgencyForm()
     _fill_choices(form)
     if request.method == "GET":
+        form.webhook_secret.data = None
         form.type.data = agency.type.value
         form.services.data = "\n".join(item.get("name", "") for item in agency.services or [])
     form.code.data = agency.code
@@ -151,6 +152,16 @@ def _values(form: AgencyForm) -> dict:
         "name": form.name.data, "name_ru": form.name_ru.data, "type": form.type.data,
         "region": form.region.data, "district": form.district.data, "address": form.address.data,
         "email": form.email.data, "phone": form.phone.data, "description": form.description.data,
-        "services": services, "is_active": form.is_active.data,
+        "services": services, "is_active": form.is_active.data, "webhook_url": form.webhook_url.data,
+        **_secret_value(form),
     }
+
+
+def _secret_value(form: AgencyForm) -> dict:
+    """Return the webhook secret to set: a new one, None to remove it, or nothing to keep it."""
+    if form.clear_webhook_secret.data:
+        return {"webhook_secret": None}
+    if form.webhook_secret.data:
+        return {"webhook_secret": form.webhook_secret.data}
+    return {}
 

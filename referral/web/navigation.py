@@ -10,6 +10,7 @@ from flask_login import current_user
 from agencies import Permission, has_permission, is_region_code, region
 
 from ..referrals.service import inbox_counts
+from .timefmt import due_phrase
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,12 @@ NAV_ITEMS = (
     NavItem("web.home", _l("Home")),
     NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals),
     NavItem("cases.index", _l("Cases"), Permission.register_cases),
+    NavItem("deadlines.index", _l("Deadlines"), Permission.view_deadlines_dashboard),
     NavItem("directory.index", _l("Agencies")),
     NavItem("designer.index", _l("Workflows"), Permission.view_workflows),
     NavItem("users_admin.index", _l("Users"), Permission.manage_users),
     NavItem("audit.index", _l("Audit log"), Permission.view_audit),
+    NavItem("deliveries_admin.index", _l("Deliveries"), Permission.manage_agencies),
 )
 
 
@@ -68,3 +71,4 @@ def init_navigation(app: Flask) -> None:
     """Make the navigation and role checks available to templates."""
     app.jinja_env.globals.update(navigation=navigation, has_permission=has_permission,
                                  region_name=region_name)
+    app.jinja_env.filters["due_phrase"] = due_phrase
