@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from agencies import Role
 from workflows import OnTimeout
@@ -23,14 +24,36 @@ from ..auth.models import User
 from ..cases import service as cases
 from ..directory.models import Agency
 from ..extensions import db, utcnow
-from ..notifications.service import notify_agency, notify_users
+from ..notifications.service import NotificationBatch, notify_agency, notify_users
 from ..referrals import service as referrals
+from ..referrals.models import Referral
 from . import service as clocks
 from .models import Deadline, DeadlineKind, DeadlineStatus
 
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 200
 SCHEDULER = Actor.system_actor("scheduler")
+_WITH_CASE = joinedload(Deadline.referral).joinedload(Referral.case)
+
+
+class _BatchCache:
+    """What many deadlines of one batch share: definitions, escalation lists, agency users."""
+
+    def __init__(self) -> None:
+        self.notifications = NotificationBatch()
+        self._definitions: dict[int, object] = {}
+        self._escalation: dict[tuple[int, str], list[int]] = {}
+
+    def definition(self, case):
+        if case.workflow_version_id not in self._definitions:
+            self._definitions[case.workflow_version_id] = cases.definition_of(case)
+        return self._definitions[case.workflow_version_id]
+
+    def escalation_recipients(self, deadline: Deadline) -> list[int]:
+        key = (deadline.agency_id, deadline.referral.case.region)
+        if key not in self._escalation:
+            self._escalation[key] = _escalation_recipients(deadline)
+        return self._escalation[key]
 
 
 @dataclass
@@ -56,10 +79,12 @@ def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, owner: s
         batch = _claim(moment, batch_size, owner)
         if not batch:
             return result
+        cache = _BatchCache()
         for deadline in batch:
-            _handle(deadline, moment, result)
+            _handle(deadline, moment, result, cache)
             deadline.lease_until = None
             deadline.lease_owner = None
+        cache.notifications.write()
         db.session.commit()
         result.processed += len(batch)
 
@@ -69,7 +94,7 @@ def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
     if db.session.get_bind().dialect.name == "postgresql":
         return list(db.session.scalars(
             sa.select(Deadline).where(due).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
-            .with_for_update(skip_locked=True, of=Deadline)
+            .options(_WITH_CASE).with_for_update(skip_locked=True, of=Deadline)
         ).unique())
     # No row locks: lease the rows in a short transaction of their own, then work on them.
     free = sa.or_(Deadline.lease_until.is_(None), Deadline.lease_until < now)
@@ -84,7 +109,7 @@ def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
     db.session.commit()
     return list(db.session.scalars(
         sa.select(Deadline).where(Deadline.id.in_(ids), Deadline.lease_owner == owner, due)
-        .order_by(Deadline.next_check_at, Deadline.id)
+        .options(_WITH_CASE).order_by(Deadline.next_check_at, Deadline.id)
     ).unique())
 
 
@@ -110,7 +135,7 @@ def _params(deadline: Deadline, definition) -> dict:
             "due_at": deadline.due_at.isoformat()}
 
 
-def _handle(deadline: Deadline, now: datetime, result: SweepResult) -> None:
+def _handle(deadline: Deadline, now: datetime, result: SweepResult, cache: _BatchCache) -> None:
     referral = deadline.referral
     if not _still_running(deadline):
         # The referral moved on without closing this clock (it should not happen): close it quietly.
@@ -119,7 +144,7 @@ def _handle(deadline: Deadline, now: datetime, result: SweepResult) -> None:
         deadline.next_check_at = None
         result.closed_stale += 1
         return
-    definition = cases.definition_of(referral.case)
+    definition = cache.definition(referral.case)
     params = _params(deadline, definition)
     while deadline.reminders_sent < len(deadline.remind_at):
         remind_at = datetime.fromisoformat(deadline.remind_at[deadline.reminders_sent])
@@ -128,23 +153,25 @@ def _handle(deadline: Deadline, now: datetime, result: SweepResult) -> None:
         if deadline.due_at > now:
             # After downtime, a reminder for a deadline already passed says nothing the escalation won't.
             notify_agency(deadline.agency_id, "deadline.reminder", params, case_id=referral.case_id,
-                          referral_id=referral.id, dedupe=f"reminder:{deadline.id}:{deadline.reminders_sent}")
+                          referral_id=referral.id, dedupe=f"reminder:{deadline.id}:{deadline.reminders_sent}",
+                          batch=cache.notifications)
             _fired(deadline, f"reminder-{deadline.reminders_sent}", remind_at, now, result)
             result.reminders += 1
         deadline.reminders_sent += 1
     if deadline.due_at <= now:
         if deadline.kind is DeadlineKind.review:
-            _review_due(deadline, definition, params, now, result)
+            _review_due(deadline, definition, params, now, result, cache)
         else:
-            _missed(deadline, definition, params, now, result)
+            _missed(deadline, definition, params, now, result, cache)
         return
     deadline.next_check_at = clocks.next_check(deadline)
 
 
-def _review_due(deadline: Deadline, definition, params: dict, now: datetime, result: SweepResult) -> None:
+def _review_due(deadline: Deadline, definition, params: dict, now: datetime, result: SweepResult,
+                cache: _BatchCache) -> None:
     referral = deadline.referral
     notify_agency(deadline.agency_id, "deadline.review_due", params, case_id=referral.case_id,
-                  referral_id=referral.id, dedupe=f"review:{deadline.id}")
+                  referral_id=referral.id, dedupe=f"review:{deadline.id}", batch=cache.notifications)
     _fired(deadline, "review", deadline.due_at, now, result)
     deadline.status = DeadlineStatus.met
     deadline.closed_at = now
@@ -166,22 +193,24 @@ def _escalation_recipients(deadline: Deadline) -> list[int]:
     ))
 
 
-def _missed(deadline: Deadline, definition, params: dict, now: datetime, result: SweepResult) -> None:
+def _missed(deadline: Deadline, definition, params: dict, now: datetime, result: SweepResult,
+            cache: _BatchCache) -> None:
     referral = deadline.referral
     deadline.status = DeadlineStatus.missed
     deadline.closed_at = now
     deadline.next_check_at = None
     _fired(deadline, "escalation", deadline.due_at, now, result)
     result.missed += 1
-    notify_users(_escalation_recipients(deadline), "deadline.missed", params, case_id=referral.case_id,
-                 referral_id=referral.id, dedupe=f"escalation:{deadline.id}")
+    notify_users(cache.escalation_recipients(deadline), "deadline.missed", params, case_id=referral.case_id,
+                 referral_id=referral.id, dedupe=f"escalation:{deadline.id}", batch=cache.notifications)
     cases.add_event(referral.case, SCHEDULER, "deadline.missed", referral=referral, deadline=deadline.kind.value,
                     due_at=deadline.due_at.isoformat(), late_seconds=(now - deadline.due_at).total_seconds())
-    db.session.flush()
     stage = definition.stage(referral.to_stage)
     if deadline.kind is DeadlineKind.respond and stage.on_timeout is OnTimeout.cancel:
+        # The deadline must be written as missed before the cancel closes the referral's other clocks.
+        db.session.flush()
         referrals.act(referral.id, Action.cancel, referral.version, SCHEDULER, reason="no-response")
         if referral.from_agency_id is not None:
             notify_agency(referral.from_agency_id, "referral.no_response", params, case_id=referral.case_id,
-                          referral_id=referral.id, dedupe=f"no-response:{deadline.id}")
+                          referral_id=referral.id, dedupe=f"no-response:{deadline.id}", batch=cache.notifications)
         result.cancelled += 1

@@ -45,19 +45,54 @@ def _insert_ignoring_duplicates(table, rows: list[dict]) -> list[int]:
     if not rows:
         return []
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return list(db.session.execute(statement.returning(table.c.id)).scalars())
+    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    # Executed with a list of rows, SQLAlchemy batches them into few statements and caches the SQL.
+    return [row_id for row_id in db.session.scalars(statement, rows) if row_id is not None]
 
 
 DEADLINE_LABELS = {"respond": N_("response"), "complete": N_("completion"), "review": N_("review")}
 
 
+class NotificationBatch:
+    """Notifications gathered while the scheduler works through a batch, written in one statement."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self._agency_users: dict[int, list[int]] = {}
+
+    def agency_users(self, agency_id: int) -> list[int]:
+        """Return the active users of an agency, looked up once per batch."""
+        if agency_id not in self._agency_users:
+            self._agency_users[agency_id] = _active_users(agency_id)
+        return self._agency_users[agency_id]
+
+    def write(self) -> list[int]:
+        """Insert what was gathered (skipping duplicates), queue the e-mails; return the new ids."""
+        rows, self.rows = self.rows, []
+        return _write(rows)
+
+
+def _write(rows: list[dict]) -> list[int]:
+    ids = _insert_ignoring_duplicates(Notification.__table__, rows)
+    if ids and current_app.config.get("REFERRAL_SMTP_URL"):
+        queue_emails(ids, utcnow())
+    return ids
+
+
+def _active_users(agency_id: int) -> list[int]:
+    return list(db.session.scalars(
+        sa.select(User.id).where(User.agency_id == agency_id, User.is_active_account.is_(True)).order_by(User.id)
+    ))
+
+
 def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = None,
-                 referral_id: int | None = None, dedupe: str | None = None) -> list[int]:
+                 referral_id: int | None = None, dedupe: str | None = None,
+                 batch: NotificationBatch | None = None) -> list[int]:
     """Write a notification for each user, and queue its e-mail copy; return the new notification ids.
 
     With ``dedupe``, a user who already has a notification with this key gets
     nothing new: the scheduler may run a sweep twice, the user hears once.
+    With ``batch``, the rows wait in the batch until it is written.
     """
     if kind not in TEMPLATES:
         raise KeyError(kind)
@@ -66,21 +101,19 @@ def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = Non
              "referral_id": referral_id, "created_at": now,
              "dedupe_key": f"{dedupe}:{user_id}" if dedupe else None}
             for user_id in dict.fromkeys(user_ids)]
-    ids = _insert_ignoring_duplicates(Notification.__table__, rows)
-    if ids and current_app.config.get("REFERRAL_SMTP_URL"):
-        queue_emails(ids, now)
-    return ids
+    if batch is not None:
+        batch.rows.extend(rows)
+        return []
+    return _write(rows)
 
 
 def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | None = None,
                   referral_id: int | None = None, exclude_user_id: int | None = None,
-                  dedupe: str | None = None) -> list[int]:
+                  dedupe: str | None = None, batch: NotificationBatch | None = None) -> list[int]:
     """Notify each active user of an agency (but the one who acted), and call the agency's webhook."""
-    users = db.session.scalars(
-        sa.select(User.id).where(User.agency_id == agency_id, User.is_active_account.is_(True))
-    ).all()
+    users = batch.agency_users(agency_id) if batch is not None else _active_users(agency_id)
     ids = notify_users([user_id for user_id in users if user_id != exclude_user_id], kind, params,
-                       case_id=case_id, referral_id=referral_id, dedupe=dedupe)
+                       case_id=case_id, referral_id=referral_id, dedupe=dedupe, batch=batch)
     agency = db.session.get(Agency, agency_id)
     if agency is not None and agency.webhook_url:
         queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,
