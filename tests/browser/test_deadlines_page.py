@@ -53,7 +53,7 @@ def test_a_supervisor_sees_overdue_deadlines_first(live_server, page, make_app, 
     assert "overdue=1" in page.url
     assert page.locator("#deadlines tbody tr.deadline-row").count() == 1
 
-    first.page.goto(f"{live_server}/deadlines/")
+    page.goto(f"{live_server}/deadlines/")
     with page.expect_navigation():
         page.locator("#deadlines tbody tr.deadline-row").nth(0).locator("a").click()
     assert page.locator("#case-number").inner_text() == late_case
