@@ -14,6 +14,7 @@ from ..referrals.schemas import ReferralCreateSchema, ReferralSchema, RouteSchem
 from . import service as cases
 from .schemas import (
     CaseCreateSchema,
+    CasePatchSchema,
     CaseQuerySchema,
     CaseSchema,
     CaseSummarySchema,
@@ -82,6 +83,16 @@ def get_case(case_id):
     case, visibility = cases.get_case(case_id, actor)
     db.session.commit()
     return case_body(case, visibility, actor)
+
+
+@blp.route("/<int:case_id>", methods=["PATCH"])
+@blp.arguments(CasePatchSchema)
+@blp.response(200, CaseSchema)
+def change_case(values, case_id):
+    """Change a case's risk level; its pending deadlines move with it."""
+    case = cases.change_risk_level(case_id, values["risk_level"], api_actor())
+    db.session.commit()
+    return full_view(case)
 
 
 @blp.route("/<int:case_id>/routes")

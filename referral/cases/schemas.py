@@ -34,6 +34,10 @@ class CaseCreateSchema(ma.Schema):
     child = ma.fields.Nested(ChildInSchema, required=True)
 
 
+class CasePatchSchema(ma.Schema):
+    risk_level = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in RiskLevel]))
+
+
 class ChildSchema(ma.Schema):
     given_name = ma.fields.String()
     family_name = ma.fields.String()

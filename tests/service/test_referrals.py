@@ -294,3 +294,17 @@ def test_a_coordinator_of_the_region_may_cancel(client, world, make_user, token_
     assert response.status_code == 200 and response.json["status"] == "cancelled"
     kinds = {n.kind for n in db.session.scalars(sa.select(Notification))}
     assert "referral.cancelled" in kinds
+
+
+def test_changing_the_risk_level_moves_the_respond_deadline(client, world):
+    case = register(client, world)
+    referral = refer(client, world, case["id"], "screening").json
+    response = client.patch(f"/api/v1/cases/{case['id']}", json={"risk_level": "low"},
+                            headers=world["social"]["headers"])
+    assert response.status_code == 200 and response.json["risk_level"] == "low"
+    moved = client.get(f"/api/v1/referrals/{referral['id']}", headers=world["social"]["headers"]).json
+    assert moved["respond_by"] > referral["respond_by"]
+    assert client.patch(f"/api/v1/cases/{case['id']}", json={"risk_level": "extreme"},
+                        headers=world["social"]["headers"]).status_code == 422
+    assert client.patch(f"/api/v1/cases/{case['id']}", json={"risk_level": "high"},
+                        headers=world["justice"]["headers"]).status_code == 404
