@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from agencies import Role
 from workflows import OnTimeout
@@ -22,6 +22,7 @@ from workflows.lifecycle import ACTIVE_STATUSES, Action, ReferralStatus
 from ..actors import Actor
 from ..auth.models import User
 from ..cases import service as cases
+from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
 from ..notifications.service import NotificationBatch, notify_agency, notify_users
@@ -33,7 +34,14 @@ from .models import Deadline, DeadlineKind, DeadlineStatus
 LEASE = timedelta(minutes=5)
 BATCH_SIZE = 200
 SCHEDULER = Actor.system_actor("scheduler")
-_WITH_CASE = joinedload(Deadline.referral).joinedload(Referral.case)
+# The case comes in the same query; agencies come from the session's identity map once per batch,
+# instead of being joined (with their JSON columns) into every row.
+_WITH_CASE = (
+    joinedload(Deadline.referral).options(
+        lazyload(Referral.from_agency), lazyload(Referral.to_agency),
+        joinedload(Referral.case).lazyload(Case.registered_by_agency)),
+    lazyload(Deadline.agency),
+)
 
 
 class _BatchCache:
@@ -94,7 +102,7 @@ def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
     if db.session.get_bind().dialect.name == "postgresql":
         return list(db.session.scalars(
             sa.select(Deadline).where(due).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
-            .options(_WITH_CASE).with_for_update(skip_locked=True, of=Deadline)
+            .options(*_WITH_CASE).with_for_update(skip_locked=True, of=Deadline)
         ).unique())
     # No row locks: lease the rows in a short transaction of their own, then work on them.
     free = sa.or_(Deadline.lease_until.is_(None), Deadline.lease_until < now)
@@ -109,7 +117,7 @@ def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
     db.session.commit()
     return list(db.session.scalars(
         sa.select(Deadline).where(Deadline.id.in_(ids), Deadline.lease_owner == owner, due)
-        .options(_WITH_CASE).order_by(Deadline.next_check_at, Deadline.id)
+        .options(*_WITH_CASE).order_by(Deadline.next_check_at, Deadline.id)
     ).unique())
 
 
