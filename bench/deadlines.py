@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.common import fresh_database, percentile  # noqa: E402
 from referral import create_app  # noqa: E402
 from referral.actors import Actor  # noqa: E402
 from referral.auth.models import User  # noqa: E402
@@ -42,28 +43,9 @@ from referral.extensions import db  # noqa: E402
 from referral.notifications.models import Notification  # noqa: E402
 from referral.referrals import service as referrals  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/referral_bench_deadlines"
+DATABASE = "referral_bench_deadlines"
 REFERRALS = 500
 CHUNK = 5_000
-
-
-def fresh_database(kind: str) -> str:
-    if kind == "sqlite":
-        path = Path("/tmp/referral_bench_deadlines.sqlite3")
-        path.unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql("DROP DATABASE IF EXISTS referral_bench_deadlines WITH (FORCE)")
-        connection.exec_driver_sql("CREATE DATABASE referral_bench_deadlines")
-    admin.dispose()
-    return PG_BENCH
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def waiting_referrals(count: int) -> list[tuple[int, int, int]]:
@@ -127,7 +109,7 @@ def duplicates(tag: str) -> int:
 
 
 def run(kind: str, count: int, steady_seconds: int) -> None:
-    url = fresh_database(kind)
+    url = fresh_database(kind, DATABASE)
     os.environ["REFERRAL_DATABASE_URL"] = url
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():

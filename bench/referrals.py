@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
+from bench.common import fresh_database, percentile  # noqa: E402
 from referral import create_app  # noqa: E402
 from referral.actors import Actor  # noqa: E402
 from referral.auth import service as accounts  # noqa: E402
@@ -41,27 +42,8 @@ from referral.referrals import service as referrals  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
 from workflows import load_definition  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_BENCH = "postgresql+psycopg://postgres@127.0.0.1:5432/referral_bench"
+DATABASE = "referral_bench"
 CHUNK = 5_000
-
-
-def fresh_database(kind: str) -> str:
-    if kind == "sqlite":
-        path = Path("/tmp/referral_bench.sqlite3")
-        path.unlink(missing_ok=True)
-        return f"sqlite:///{path}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql("DROP DATABASE IF EXISTS referral_bench WITH (FORCE)")
-        connection.exec_driver_sql("CREATE DATABASE referral_bench")
-    admin.dispose()
-    return PG_BENCH
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
 def seed(case_count: int, per_case: int, rng: random.Random) -> None:
@@ -165,7 +147,7 @@ def measure_accepts(samples: int) -> tuple[list[float], float]:
 
 
 def run(kind: str, case_count: int, per_case: int, samples: int) -> None:
-    url = fresh_database(kind)
+    url = fresh_database(kind, DATABASE)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
     with app.app_context():
         upgrade()

@@ -100,10 +100,15 @@ def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, owner: s
 def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
     due = sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= now)
     if db.session.get_bind().dialect.name == "postgresql":
+        # Lock on the bare table (a plain index range), then load the locked rows with what they need.
+        ids = db.session.scalars(
+            sa.select(Deadline.id).where(due).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
+            .with_for_update(skip_locked=True)
+        ).all()
         return list(db.session.scalars(
-            sa.select(Deadline).where(due).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
-            .options(*_WITH_CASE).with_for_update(skip_locked=True, of=Deadline)
-        ).unique())
+            sa.select(Deadline).where(Deadline.id.in_(ids)).order_by(Deadline.next_check_at, Deadline.id)
+            .options(*_WITH_CASE)
+        ).unique()) if ids else []
     # No row locks: lease the rows in a short transaction of their own, then work on them.
     free = sa.or_(Deadline.lease_until.is_(None), Deadline.lease_until < now)
     ids = db.session.scalars(

@@ -40,12 +40,16 @@ TEMPLATES = {
 }
 
 
-def _insert_ignoring_duplicates(table, rows: list[dict]) -> list[int]:
-    """Insert rows, skipping any whose dedupe_key exists; return the ids of the rows written."""
+def _insert_ignoring_duplicates(table, rows: list[dict], returning: bool = True) -> list[int]:
+    """Insert rows, skipping any whose dedupe_key exists; return the ids of the rows written (if asked)."""
     if not rows:
         return []
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if not returning:
+        db.session.execute(statement, rows)
+        return []
+    statement = statement.returning(table.c.id)
     # Executed with a list of rows, SQLAlchemy batches them into few statements and caches the SQL.
     return [row_id for row_id in db.session.scalars(statement, rows) if row_id is not None]
 
@@ -66,13 +70,17 @@ class NotificationBatch:
             self._agency_users[agency_id] = _active_users(agency_id)
         return self._agency_users[agency_id]
 
-    def write(self) -> list[int]:
-        """Insert what was gathered (skipping duplicates), queue the e-mails; return the new ids."""
+    def write(self) -> None:
+        """Insert what was gathered (skipping duplicates) and queue the e-mails."""
         rows, self.rows = self.rows, []
-        return _write(rows)
+        _write(rows, need_ids=False)
 
 
-def _write(rows: list[dict]) -> list[int]:
+def _write(rows: list[dict], need_ids: bool = True) -> list[int]:
+    if not need_ids and not current_app.config.get("REFERRAL_SMTP_URL"):
+        # No e-mail to queue and no caller wanting ids: the cheaper plain executemany will do.
+        _insert_ignoring_duplicates(Notification.__table__, rows, returning=False)
+        return []
     ids = _insert_ignoring_duplicates(Notification.__table__, rows)
     if ids and current_app.config.get("REFERRAL_SMTP_URL"):
         queue_emails(ids, utcnow())

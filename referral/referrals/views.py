@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from agencies import Permission, Visibility
-from workflows.lifecycle import ACTIVE_STATUSES, TABLE, Action, ReferralStatus
+from workflows.lifecycle import ACTIVE_STATUSES, TABLE, Action
 
 from ..cases import service as cases
 from ..errors import Conflict, Forbidden, Invalid
@@ -14,7 +14,7 @@ from ..i18n import select_locale
 from ..web.access import page_number, requires, show_refusal, web_actor
 from . import service
 from .forms import ActionForm
-from .models import Referral
+from .models import Referral, current_due
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 
@@ -36,16 +36,9 @@ _DONE = {
 
 @bp.app_context_processor
 def referral_helpers():
-    return {"referral_due": due_at, "action_needs": needs_of}
+    return {"referral_due": current_due, "action_needs": needs_of}
 
 
-def due_at(referral: Referral):
-    """Return the deadline that matters now: the answer while requested, the work once accepted."""
-    if referral.status is ReferralStatus.requested:
-        return referral.respond_by
-    if referral.status in ACTIVE_STATUSES:
-        return referral.complete_by
-    return None
 
 
 def needs_of(referral: Referral, action: Action) -> str | None:

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from referral.demo import load_demo_data
+from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.extensions import db
 
 CHROMIUM = os.environ.get("REFERRAL_CHROMIUM", "/usr/bin/chromium")
@@ -51,3 +51,12 @@ def page(browser, tmp_path):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def sign_in(page, base_url, email, password=DEMO_PASSWORD):
+    """Sign in through the login form and wait for the home page."""
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("#login-submit")
+    page.wait_for_url(f"{base_url}/")

@@ -5,17 +5,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from referral.demo import DEMO_PASSWORD
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, base_url, email):
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{base_url}/")
 
 
 def test_coordinator_finds_a_dead_end_fixes_it_and_publishes(live_server, page, browser, tmp_path):

@@ -4,8 +4,8 @@ import pytest
 import sqlalchemy as sa
 
 from referral.cases.models import Case
-from referral.demo import DEMO_PASSWORD
 from referral.extensions import db
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -13,12 +13,6 @@ LAPTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 
-def sign_in(page, base_url, email):
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{base_url}/")
 
 
 def demo_case_number(make_app, family_name):

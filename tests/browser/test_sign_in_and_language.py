@@ -2,17 +2,11 @@
 
 import pytest
 
-from referral.demo import DEMO_PASSWORD
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(page, base_url, email):
-    page.goto(f"{base_url}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_url(f"{base_url}/")
 
 
 def test_demo_user_signs_in_and_sees_home_in_russian(live_server, page, tmp_path):
