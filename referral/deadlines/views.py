@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 
 from agencies import REGIONS, Permission, is_region_code
 
+from ..actors import Actor
+from ..audit.service import record
 from ..auth.service import user_for_calendar_secret
 from ..directory.models import Agency
 from ..extensions import csrf, db
@@ -59,5 +61,9 @@ def calendar_feed(secret: str):
     if user is None:
         abort(404)
     body = agency_feed(user.agency_id, current_app.config["REFERRAL_BASE_URL"], user.locale or "en")
+    # The feed lists case numbers: every fetch is an export, and a leaked URL shows up in the audit log.
+    record(Actor.of(user, request.remote_addr), "calendar.fetch", "user", user.id,
+           {"agency": user.agency.code, "events": body.count(b"BEGIN:VEVENT")})
+    db.session.commit()
     return Response(body, mimetype="text/calendar", headers={
         "Cache-Control": "private, no-store", "Content-Disposition": "inline; filename=deadlines.ics"})

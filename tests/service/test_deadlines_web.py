@@ -234,6 +234,8 @@ def test_calendar_feed_lists_open_deadlines_without_the_childs_name(world, login
     assert event.decoded("dtstart") == deadline.due_at.replace(microsecond=0)
     assert str(event["url"]) == f"http://127.0.0.1:5000/cases/{first.id}"
     assert str(event["uid"]) == f"deadline-{deadline.id}@127.0.0.1"
+    fetches = audit("calendar.fetch")
+    assert len(fetches) == 1 and fetches[0].detail["events"] == 2
 
 
 def test_a_revoked_or_replaced_feed_url_is_not_found(world, login_as, client):
