@@ -1,4 +1,4 @@
-"""API v1: cases, their routes, consents and timeline."""
+"""API v1: cases, their routes, consents, interviews and timeline."""
 
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -21,6 +21,8 @@ from .schemas import (
     ConsentCreateSchema,
     ConsentSchema,
     EventSchema,
+    InterviewCreateSchema,
+    InterviewSchema,
 )
 
 blp = Blueprint("cases_api", __name__, url_prefix="/cases",
@@ -46,6 +48,13 @@ def summary_view(case, actor) -> dict:
     return {"id": case.id, "number": case.number, "status": case.status, "risk_level": case.risk_level,
             "child": {"age": cases.age_of(case), "sex": case.sex, "region": case.region},
             "reason": asked[-1].reason if asked else None}
+
+
+def interview_view(interview, actor) -> dict:
+    """Return an interview as InterviewSchema dumps it, its summary withheld unless shared with the caller."""
+    return {"id": interview.id, "kind": interview.kind, "agency": interview.agency.code, "topic": interview.topic,
+            "held_on": interview.held_on, "shared_with": interview.shared_with, "recorded_at": interview.recorded_at,
+            "summary": interview.summary if cases.may_read_summary(interview, actor) else None}
 
 
 def case_body(case, visibility, actor) -> dict:
@@ -136,3 +145,27 @@ def timeline(case_id):
     if visibility is not Visibility.full:
         raise NotFound(_l("No such case."))
     return cases.timeline(case)
+
+
+@blp.route("/<int:case_id>/interviews", methods=["POST"])
+@blp.arguments(InterviewCreateSchema)
+@blp.response(201, InterviewSchema)
+def record_interview(values, case_id):
+    """Record an interview with the child or an assessment your agency held, so no one asks again."""
+    actor = api_actor()
+    interview = cases.record_interview(case_id, cases.InterviewData(**values), actor)
+    db.session.commit()
+    return interview_view(interview, actor)
+
+
+@blp.route("/<int:case_id>/interviews")
+@blp.response(200, InterviewSchema(many=True))
+def interviews(case_id):
+    """List the prior interviews and assessments of the child, latest first (full readers only); the read is audited."""
+    actor = api_actor()
+    case, visibility = cases.get_case(case_id, actor)
+    if visibility is not Visibility.full:
+        raise NotFound(_l("No such case."))
+    found = cases.interviews_for(case, actor)
+    db.session.commit()
+    return [interview_view(interview, actor) for interview in found]

@@ -1,4 +1,4 @@
-"""Forms of the case pages: register a case, record a consent, refer along a route."""
+"""Forms of the case pages: register a case, record a consent or an interview, refer along a route."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -51,6 +51,16 @@ class ConsentForm(FlaskForm):
     agency_types = CheckboxesField(_l("Agency types covered"), validators=[DataRequired()])
     given_on = DateField(_l("Given on"), validators=[DataRequired()])
     expires_on = DateField(_l("Expires on"), validators=[Optional()])
+
+
+class InterviewForm(FlaskForm):
+    kind = SelectField(_l("What it was"), validators=[DataRequired()])
+    topic = StringField(_l("Topic"), validators=[DataRequired(), Length(max=200)],
+                        description=_l("What the child was asked about or assessed for."))
+    held_on = DateField(_l("Held on"), validators=[DataRequired()])
+    summary = TextAreaField(_l("Findings"), validators=[DataRequired(), Length(max=10000)],
+                            description=_l("What the next agency needs to know, so that it does not ask again."))
+    shared_with = CheckboxesField(_l("Agency types that may read the findings"), validators=[DataRequired()])
 
 
 class ReferForm(FlaskForm):

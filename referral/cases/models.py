@@ -135,3 +135,37 @@ class Event(db.Model):
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
     actor_agency = relationship("Agency", lazy="joined")
+
+
+class InterviewKind(StrEnum):
+    interview = "interview"
+    assessment = "assessment"
+    medical_examination = "medical_examination"
+    court_hearing = "court_hearing"
+
+
+class Interview(db.Model):
+    """An interview with the child or an assessment of the child, kept so that the next agency need not ask again."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (
+        sa.CheckConstraint("topic <> ''", name="topic_not_empty"),
+        sa.CheckConstraint("summary <> ''", name="summary_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: The agency that held the interview or made the assessment.
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    conducted_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[InterviewKind] = mapped_column(enum_type(InterviewKind, "interview_kind"))
+    #: What the child was asked about or assessed for, in a few words.
+    topic: Mapped[str] = mapped_column(sa.String(200))
+    held_on = mapped_column(sa.Date, nullable=False)
+    #: The findings the next agency needs so that it does not ask the child again.
+    summary: Mapped[str] = mapped_column(sa.Text)
+    #: Agency types that may read the summary, besides the agency that recorded it.
+    shared_with: Mapped[list] = mapped_column(sa.JSON)
+    recorded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    agency = relationship("Agency", lazy="joined")

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from agencies import is_region_code
 
-from .models import CaseStatus, RiskLevel, Sex
+from .models import CaseStatus, InterviewKind, RiskLevel, Sex
 
 
 def _region(value: str) -> None:
@@ -119,3 +119,27 @@ class EventSchema(ma.Schema):
     from_status = ma.fields.String(allow_none=True)
     to_status = ma.fields.String(allow_none=True)
     detail = ma.fields.Dict()
+
+
+class InterviewCreateSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([k.value for k in InterviewKind]))
+    topic = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
+                             metadata={"description": "what the child was asked about or assessed for"})
+    held_on = ma.fields.Date(required=True)
+    summary = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10000),
+                               metadata={"description": "the findings the next agency needs"})
+    shared_with = ma.fields.List(ma.fields.String(), required=True, validate=ma.validate.Length(min=1),
+                                 metadata={"description": "agency types that may read the summary"})
+
+
+class InterviewSchema(ma.Schema):
+    """A prior interview or assessment; ``summary`` is null where it is not shared with the caller's agency."""
+
+    id = ma.fields.Integer()
+    kind = ma.fields.Enum(InterviewKind, by_value=True)
+    agency = ma.fields.String(metadata={"description": "code of the agency that held it"})
+    topic = ma.fields.String()
+    held_on = ma.fields.Date()
+    summary = ma.fields.String(allow_none=True)
+    shared_with = ma.fields.List(ma.fields.String())
+    recorded_at = ma.fields.AwareDateTime()

@@ -1,4 +1,4 @@
-"""Case pages: list and search cases, register a case, the case record with consents, routes and timeline."""
+"""Case pages: list and search cases, register a case, the case record with interviews, consents, routes, timeline."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,12 +18,13 @@ from ..referrals import service as referrals
 from ..web.access import page_number, requires, show_refusal, web_actor
 from ..web.navigation import region_name
 from . import service
-from .forms import CaseForm, ConsentForm, ReferForm
-from .models import Sex
+from .forms import CaseForm, ConsentForm, InterviewForm, ReferForm
+from .models import InterviewKind, Sex
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
-#: Timeline lines by event kind; ``stage`` is the stage's name, ``agency`` an agency's name.
+#: Timeline lines by event kind; ``stage`` is the stage's name, ``agency`` an agency's name, ``kind`` what was
+#: recorded with the child.
 _EVENT_TEXTS = {
     "case.registered": _l("Case registered at “%(stage)s” by %(agency)s"),
     "referral.requested": _l("Referred to %(agency)s for “%(stage)s”"),
@@ -36,8 +37,24 @@ _EVENT_TEXTS = {
     "referral.failed": _l("“%(stage)s” could not be completed"),
     "referral.cancelled": _l("Referral to “%(stage)s” cancelled"),
     "consent.recorded": _l("Consent recorded"),
+    "interview.recorded": _l("Recorded with the child: %(kind)s, by %(agency)s"),
     "case.closed": _l("Case closed"),
 }
+
+_INTERVIEW_KINDS = {
+    InterviewKind.interview: _l("Interview"),
+    InterviewKind.assessment: _l("Assessment"),
+    InterviewKind.medical_examination: _l("Medical examination"),
+    InterviewKind.court_hearing: _l("Court hearing"),
+}
+
+
+def _interview_kind_label(value: str) -> str:
+    try:
+        return str(_INTERVIEW_KINDS[InterviewKind(value)])
+    except ValueError:
+        return value
+
 
 def _risk_label(value: str) -> str:
     return {"high": _("High"), "medium": _("Medium"), "low": _("Low")}.get(value, value)
@@ -50,7 +67,8 @@ def _sex_label(value: str) -> str:
 @bp.app_context_processor
 def case_labels():
     return {"risk_label": _risk_label, "sex_label": _sex_label, "agency_type_name": _agency_type_name,
-            "event_text": _event_text, "age_of": service.age_of}
+            "event_text": _event_text, "age_of": service.age_of,
+            "interview_kind_label": _interview_kind_label}
 
 
 def _event_text(event, definition) -> str:
@@ -61,7 +79,8 @@ def _event_text(event, definition) -> str:
     agency = service.agency_by_code(code) if code else None
     agency_name = agency.name if agency is not None else (code or "")
     template = _EVENT_TEXTS.get(event.kind)
-    return str(template) % {"stage": stage, "agency": agency_name} if template is not None else event.kind
+    values = {"stage": stage, "agency": agency_name, "kind": _interview_kind_label(detail.get("interview_kind", ""))}
+    return str(template) % values if template is not None else event.kind
 
 
 def _agency_type_name(value: str) -> str:
@@ -162,6 +181,32 @@ def record_consent(case_id: int):
     return _render_case(case_id, consent_form=form, status=422)
 
 
+@bp.route("/<int:case_id>/interviews", methods=["POST"])
+@requires(Permission.record_interviews)
+def record_interview(case_id: int):
+    """Record an interview with the child or an assessment the user's agency held."""
+    form = InterviewForm()
+    _fill_interview_choices(form)
+    if form.validate_on_submit():
+        data = service.InterviewData(kind=form.kind.data, topic=form.topic.data, held_on=form.held_on.data,
+                                     summary=form.summary.data, shared_with=list(form.shared_with.data))
+        try:
+            service.record_interview(case_id, data, web_actor())
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(error, form)
+            return _render_case(case_id, interview_form=form, status=error.status)
+        db.session.commit()
+        flash(_("Recorded. The next agency will read it before planning another interview."), "success")
+        return redirect(url_for(".show", case_id=case_id, _anchor="interviews"))
+    return _render_case(case_id, interview_form=form, status=422)
+
+
+def _fill_interview_choices(form: InterviewForm) -> None:
+    form.kind.choices = [SelectChoice(kind.value, _interview_kind_label(kind.value)) for kind in InterviewKind]
+    form.shared_with.choices = _agency_type_choices()
+
+
 @bp.route("/<int:case_id>/referrals", methods=["POST"])
 @requires(Permission.refer_cases)
 def refer(case_id: int):
@@ -188,7 +233,7 @@ def _agency_type_choices() -> list[SelectChoice]:
 
 
 def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer_form: ReferForm | None = None,
-                 status: int = 200):
+                 interview_form: InterviewForm | None = None, status: int = 200):
     actor = web_actor()
     case, visibility = service.get_case(case_id, actor)
     db.session.commit()
@@ -201,6 +246,11 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
     if consent_form is None:
         consent_form = ConsentForm(formdata=None)
         consent_form.agency_types.choices = _agency_type_choices()
+    if interview_form is None:
+        interview_form = InterviewForm(formdata=None)
+        _fill_interview_choices(interview_form)
+    interviews = [(interview, service.may_read_summary(interview, actor))
+                  for interview in service.interviews_for(case, actor)]
     routes = referrals.routes_for(case, actor)
     refer_forms = []
     for route in routes:
@@ -219,6 +269,8 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         refer_forms=refer_forms, may_refer=_may(actor, Permission.refer_cases), picture=picture,
         active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
         may_record_consent=_may(actor, Permission.record_consent), locale=select_locale(),
+        interviews=interviews, interview_form=interview_form,
+        may_record_interview=_may(actor, Permission.record_interviews),
     ), status
 
 

@@ -33,6 +33,12 @@ def _consent(case: Case, given_by: str, relationship: str, types: list[str]) -> 
     cases.record_consent(case.id, data, _actor("social@demo.kz"))
 
 
+def _interview(case: Case, who: str, kind: str, topic: str, days_ago: int, summary: str) -> None:
+    data = cases.InterviewData(kind=kind, topic=topic, held_on=date.today() - timedelta(days=days_ago),
+                               summary=summary, shared_with=["health", "justice", "social"])
+    cases.record_interview(case.id, data, _actor(who))
+
+
 def _refer(case: Case, stage: str, agency: str, reason: str, sender: str = "social@demo.kz"):
     return referrals.refer(case.id, stage, agency, reason, _actor(sender))
 
@@ -60,6 +66,12 @@ def load_demo_cases() -> list[Case]:
     screening = _refer(busy, "health-screening", "astana-childrens-clinic", "Routine screening after return.")
     _act(screening, "accept", "health@demo.kz")
     _act(screening, "start", "health@demo.kz")
+    # What the child has already told and been examined for, so that the prosecutor does not ask again.
+    _interview(busy, "social@demo.kz", "interview", "The journey back and who he lives with now", 3,
+               "Came back by bus with his uncle. Lives with the uncle's family; feels safe there. Does not want "
+               "to talk about his father; do not press.")
+    _interview(busy, "health@demo.kz", "medical_examination", "General health, vaccinations", 1,
+               "Underweight, otherwise healthy. Vaccinations to be caught up over three months.")
     review = _refer(busy, "legal-status-review", "astana-juvenile-prosecutor", "Victim status to be confirmed.")
     _act(review, "accept", "justice@demo.kz")
 
