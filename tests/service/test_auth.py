@@ -257,3 +257,8 @@ def test_audit_page_filters_by_action_and_object(client, make_user, login_as):
     page = client.get("/admin/audit/", query_string={"object_type": "user", "object_id": target.id}).get_data(
         as_text=True)
     assert "<code>user.create</code>" in page and "<code>auth.login_failed</code>" in page
+
+
+def test_the_profile_shows_how_to_send_a_token(client, make_user, login_as):
+    login_as(make_user())
+    assert "Authorization: Bearer &lt;token&gt;" in client.get("/profile").get_data(as_text=True)
