@@ -203,3 +203,13 @@ def test_the_demo_loader_runs_twice_without_duplicating(app, demo):
     load_demo_data()
     db.session.commit()
     assert (count(Case), count(Referral)) == (cases, referrals)
+
+
+def test_system_words_on_the_case_page_follow_the_readers_language(client, demo, sign_in):
+    handed = db.session.scalar(sa.select(Referral).where(Referral.outcome == "handed over").limit(1))
+    sign_in("admin@demo.kz")
+    client.post("/language", data={"locale": "ru", "next": "/"})
+    page = text_of(client.get(f"/cases/{handed.case_id}"))
+    assert "→ Завершено)" in page and "(— → В работе)" in page
+    assert "передано на следующий этап" in page
+    assert "handed over" not in page and "in-progress →" not in page

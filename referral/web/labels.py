@@ -1,0 +1,34 @@
+"""Words the system itself stores (statuses, risk levels, its own outcomes), shown in the reader's language."""
+
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
+from workflows.lifecycle import ReferralStatus
+
+from ..referrals.service import HANDED_OVER
+
+_OTHER_STATES = {
+    "open": _l("open"), "closed": _l("closed"),
+    "high": _l("High"), "medium": _l("Medium"), "low": _l("Low"),
+}
+_SYSTEM_OUTCOMES = {HANDED_OVER: _l("handed over to the next stage")}
+_SYSTEM_REASONS = {"no-response": _l("no response in time")}
+_STATUS_VALUES = {status.value: status for status in ReferralStatus}
+
+
+def state_label(value) -> str:
+    """Return a referral or case status, or a risk level, as the reader should see it."""
+    value = getattr(value, "value", value)
+    if value in _STATUS_VALUES:
+        return gettext(_STATUS_VALUES[value].label)
+    return str(_OTHER_STATES.get(value, value or "—"))
+
+
+def outcome_text(value) -> str:
+    """Return an outcome as written, or the system's own outcome in the reader's language."""
+    return str(_SYSTEM_OUTCOMES.get(value, value or ""))
+
+
+def reason_text(value) -> str:
+    """Return a status reason as written, or the system's own reason in the reader's language."""
+    return str(_SYSTEM_REASONS.get(value, value or ""))
