@@ -3,6 +3,11 @@
 A document is checked for shape by a marshmallow schema and loaded into frozen
 dataclasses. Fields the format does not know are kept in ``extra`` and written
 back by ``to_document``. Whether the graph makes sense is ``validate``'s job.
+
+One such extension is read here: translated names. ``name_ru`` and ``name_kk``
+on the workflow and on a stage, ``label_ru`` and ``label_kk`` on a transition,
+stay in ``extra`` but must be text; ``name_in`` and ``label_in`` return them,
+or the English text where a translation is missing or blank.
 """
 
 import json
@@ -22,6 +27,7 @@ from marshmallow import (
     post_load,
     validate,
     validates,
+    validates_schema,
 )
 
 from .durations import RISK_LEVELS, Duration, DurationSpec, is_known_calendar
@@ -36,6 +42,19 @@ GUARDS = ("consent",)
 
 #: Longest workflow or stage key; the service sizes its columns to hold it.
 KEY_MAX_LENGTH = 64
+
+#: Languages a definition may name things in beside English, as the extension
+#: fields ``name_<language>`` (workflow, stage) and ``label_<language>`` (transition).
+TRANSLATED_LANGUAGES = ("ru", "kk")
+
+
+def _translated(english: Any, extra: Mapping[str, Any], field_name: str, locale: str | None) -> Any:
+    """Return ``extra["<field>_<language>"]`` when it is non-blank text, else the English text."""
+    if not locale:
+        return english
+    language = str(locale).replace("-", "_").split("_")[0].lower()
+    text = extra.get(f"{field_name}_{language}")
+    return text if isinstance(text, str) and text.strip() else english
 
 
 class OnTimeout(StrEnum):
@@ -87,6 +106,10 @@ class Stage:
             found.append(("review_every", self.review_every))
         return tuple(found)
 
+    def name_in(self, locale: str | None) -> str:
+        """Return the stage's name in a language (``ru``, ``kk_KZ``...), falling back to the English ``name``."""
+        return _translated(self.name, self.extra, "name", locale)
+
     def to_document(self) -> dict[str, Any]:
         """Return the stage as written in a definition document."""
         document: dict[str, Any] = {"key": self.key, "name": self.name}
@@ -128,6 +151,10 @@ class Transition:
     def pair(self) -> tuple[str, str]:
         """Return (from_stage, to_stage)."""
         return self.from_stage, self.to_stage
+
+    def label_in(self, locale: str | None) -> str | None:
+        """Return the transition's label in a language, falling back to the English ``label`` (maybe None)."""
+        return _translated(self.label, self.extra, "label", locale)
 
     def to_document(self) -> dict[str, Any]:
         """Return the transition as written in a definition document."""
@@ -205,6 +232,10 @@ class Definition:
         """Return the (first) transition from one stage to another, or None."""
         return next((found for found in self.outgoing(from_stage) if found.to_stage == to_stage), None)
 
+    def name_in(self, locale: str | None) -> str:
+        """Return the workflow's name in a language, falling back to the English ``name``."""
+        return _translated(self.name, self.extra, "name", locale)
+
     def to_document(self) -> dict[str, Any]:
         """Return the definition as a JSON- and YAML-ready document that loads back equal."""
         document: dict[str, Any] = {"key": self.key, "name": self.name}
@@ -259,6 +290,14 @@ _SHAPE_TEMPLATES = frozenset(
         BAD_MODE, BAD_GUARD, BAD_CALENDAR, NOT_DURATION, NOT_DURATION_SPEC, EMPTY_DURATION_MAP, UNKNOWN_RISK_LEVEL,
     }
 )  # fmt: skip
+
+
+def _translation_fields(field_name: str) -> tuple[str, ...]:
+    return tuple(f"{field_name}_{language}" for language in TRANSLATED_LANGUAGES)
+
+
+def _is_optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
 
 
 def _not_blank(value: str) -> None:
@@ -348,9 +387,20 @@ class _DurationSpecField(fields.Field):
 
 class _Shape(Schema):
     error_messages: ClassVar[dict[str, str]] = {"type": NOT_MAPPING, "unknown": OTHER_SHAPE}
+    #: The extension fields holding translations (``name_ru``...); kept in ``extra``, but they must be text.
+    translations: ClassVar[tuple[str, ...]] = ()
 
     class Meta:
         unknown = EXCLUDE
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def check_translations(self, data: Any, original: Any, **kwargs: Any) -> None:
+        """Refuse a translation that is not text; null counts as absent."""
+        if not isinstance(original, Mapping):
+            return
+        errors = {key: [NOT_TEXT] for key in self.translations if not _is_optional_text(original.get(key))}
+        if errors:
+            raise ValidationError(errors)
 
     def _extra(self, original: Mapping[Any, Any]) -> dict[Any, Any]:
         known = {field.data_key or name for name, field in self.fields.items()}
@@ -359,6 +409,8 @@ class _Shape(Schema):
 
 class StageSchema(_Shape):
     """The shape of one stage."""
+
+    translations = _translation_fields("name")
 
     key = _text(required=True, key=True)
     name = _text(required=True, nonblank=True)
@@ -394,6 +446,8 @@ class StageSchema(_Shape):
 class TransitionSchema(_Shape):
     """The shape of one transition."""
 
+    translations = _translation_fields("label")
+
     from_stage = _text(required=True, nonblank=True, data_key="from")
     to_stage = _text(required=True, nonblank=True, data_key="to")
     label = _text()
@@ -417,6 +471,8 @@ class TransitionSchema(_Shape):
 
 class DefinitionSchema(_Shape):
     """The shape of a whole definition document."""
+
+    translations = _translation_fields("name")
 
     key = _text(required=True, key=True)
     name = _text(required=True, nonblank=True)
@@ -482,7 +538,7 @@ def _plain_load(data: Mapping[Any, Any]) -> Definition | None:
             calendar=_plain_calendar(data.get("calendar")),
             stages=tuple(_plain_stage(item) for item in _plain_list(data.get("stages"), required=True)),
             transitions=tuple(_plain_transition(item) for item in _plain_list(data.get("transitions"))),
-            extra=_plain_extra(data, _DEFINITION_FIELDS),
+            extra=_plain_extra(data, _DEFINITION_FIELDS, DefinitionSchema.translations),
         )
     except _Defer:
         return None
@@ -503,7 +559,7 @@ def _plain_stage(item: Any) -> Stage:
         review_every=None if item.get("review_every") is None else _plain_duration(item["review_every"]),
         reminders=tuple(_plain_duration(text) for text in _plain_list(item.get("reminders"))),
         on_timeout=OnTimeout(_plain_choice(item.get("on_timeout", "escalate"), OnTimeout)),
-        extra=_plain_extra(item, _STAGE_FIELDS),
+        extra=_plain_extra(item, _STAGE_FIELDS, StageSchema.translations),
     )
 
 
@@ -520,7 +576,7 @@ def _plain_transition(item: Any) -> Transition:
         mode=Mode(_plain_choice(item.get("mode", "handover"), Mode)),
         requires=requires,
         is_return=_plain_flag(item.get("return", False)),
-        extra=_plain_extra(item, _TRANSITION_FIELDS),
+        extra=_plain_extra(item, _TRANSITION_FIELDS, TransitionSchema.translations),
     )
 
 
@@ -584,7 +640,9 @@ def _plain_spec(value: Any) -> DurationSpec | None:
     return DurationSpec(**{level: _plain_duration(text) for level, text in value.items()})
 
 
-def _plain_extra(item: Mapping[Any, Any], known: frozenset[str]) -> dict[Any, Any]:
+def _plain_extra(item: Mapping[Any, Any], known: frozenset[str], translations: tuple[str, ...]) -> dict[Any, Any]:
+    if not all(_is_optional_text(item.get(key)) for key in translations):
+        raise _Defer
     return {key: value for key, value in item.items() if key not in known}
 
 
@@ -700,9 +758,9 @@ _FIELD_ORDER = {
     name: rank
     for rank, name in enumerate(
         (
-            "_schema", "key", "name", "description", "calendar", "stages", "transitions", "from", "to", "label",
-            "agency_type", "start", "terminal", "respond_within", "complete_within", "review_every", "reminders",
-            "on_timeout", "mode", "requires", "return", *RISK_LEVELS,
+            "_schema", "key", "name", *_translation_fields("name"), "description", "calendar", "stages", "transitions",
+            "from", "to", "label", *_translation_fields("label"), "agency_type", "start", "terminal", "respond_within",
+            "complete_within", "review_every", "reminders", "on_timeout", "mode", "requires", "return", *RISK_LEVELS,
         )
     )
 }  # fmt: skip
