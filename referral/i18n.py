@@ -3,7 +3,7 @@
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import Babel, format_datetime
+from flask_babel import Babel, format_datetime, get_locale
 from flask_login import current_user
 
 from .extensions import utcnow
@@ -34,6 +34,12 @@ def select_locale() -> str:
     if session.get("locale") in languages:
         return session["locale"]
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def reading_language() -> str:
+    """Return the language (``ru``) being written in: one forced for a recipient (e-mails, feeds), else the reader's."""
+    locale = get_locale()
+    return locale.language if locale is not None else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def select_timezone() -> str:

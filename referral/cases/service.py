@@ -71,6 +71,12 @@ def _loaded(version_id: int, published_at, version: WorkflowVersion) -> Definiti
 _CACHE: dict = {}
 
 
+def latest_definition(workflow_key: str) -> Definition | None:
+    """Return the definition of a workflow's newest published version, or None if it has none."""
+    version = designer.latest_version(workflow_key)
+    return None if version is None else _loaded(version.id, version.published_at, version)
+
+
 def definition_of(case: Case) -> Definition:
     """Return the workflow definition the case runs on."""
     return _definition_of_version(case.workflow_version_id)

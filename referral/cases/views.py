@@ -13,7 +13,7 @@ from ..designer import service as designer
 from ..designer.drawing import workflow_svg
 from ..errors import ServiceError
 from ..extensions import db
-from ..i18n import select_locale
+from ..i18n import reading_language, select_locale
 from ..referrals import service as referrals
 from ..web.access import page_number, requires, show_refusal, web_actor
 from ..web.navigation import region_name
@@ -74,7 +74,7 @@ def case_labels():
 def _event_text(event, definition) -> str:
     detail = event.detail or {}
     key = detail.get("stage") or detail.get("to_stage")
-    stage = definition.stage(key).name if key and definition.has_stage(key) else (key or "")
+    stage = definition.stage(key).name_in(reading_language()) if key and definition.has_stage(key) else (key or "")
     code = detail.get("to_agency") or detail.get("agency")
     agency = service.agency_by_code(code) if code else None
     agency_name = agency.name if agency is not None else (code or "")
@@ -106,8 +106,10 @@ def index():
 
 def _fill_case_choices(form: CaseForm) -> None:
     locale = select_locale()
-    form.workflow.choices = [SelectChoice(workflow.key, workflow.name)
-                             for workflow in designer.list_workflows() if workflow.latest_version >= 1]
+    published = [service.latest_definition(workflow.key)
+                 for workflow in designer.list_workflows() if workflow.latest_version >= 1]
+    form.workflow.choices = [SelectChoice(definition.key, definition.name_in(locale))
+                             for definition in published if definition is not None]
     form.risk_level.choices = [SelectChoice(level, _risk_label(level)) for level in RISK_LEVELS]
     form.sex.choices = [SelectChoice(sex.value, _sex_label(sex.value)) for sex in Sex]
     form.region.choices = [SelectChoice(region.code, region.name(locale)) for region in REGIONS]
@@ -252,23 +254,24 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
     interviews = [(interview, service.may_read_summary(interview, actor))
                   for interview in service.interviews_for(case, actor)]
     routes = referrals.routes_for(case, actor)
+    locale = select_locale()
     refer_forms = []
     for route in routes:
         posted = refer_form is not None and refer_form.to_stage.data == route.stage.key
         form = refer_form if posted else ReferForm(formdata=None, to_stage=route.stage.key,
                                                    from_stage=route.from_stage)
-        form.to_agency.choices = [SelectChoice(a.code, f"{a.name} — {region_name(a.region, select_locale())}")
+        form.to_agency.choices = [SelectChoice(a.code, f"{a.name} — {region_name(a.region, locale)}")
                                   for a in route.candidates]
         refer_forms.append((route, form))
     active = service.active_stages(case)
     picture = workflow_svg(definition, highlight=active, id_prefix=f"case-{case.id}",
                            title=_("Where the case is now: %(stages)s",
-                                   stages=", ".join(definition.stage(key).name for key in active) or "—"))
+                                   stages=", ".join(definition.stage(key).name_in(locale) for key in active) or "—"))
     return render_template(
         "cases/show.html", case=case, age=service.age_of(case), definition=definition, consent_form=consent_form,
         refer_forms=refer_forms, may_refer=_may(actor, Permission.refer_cases), picture=picture,
         active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
-        may_record_consent=_may(actor, Permission.record_consent), locale=select_locale(),
+        may_record_consent=_may(actor, Permission.record_consent), locale=locale,
         interviews=interviews, interview_form=interview_form,
         may_record_interview=_may(actor, Permission.record_interviews),
     ), status

@@ -10,6 +10,7 @@ from flask_babel import force_locale, gettext
 from ..cases.service import definition_of
 from ..directory.models import Agency
 from ..extensions import db, utcnow
+from ..i18n import reading_language
 from ..notifications.service import DEADLINE_LABELS
 from .models import Deadline, DeadlineStatus
 
@@ -23,10 +24,10 @@ def open_deadlines(agency_id: int) -> list[Deadline]:
 
 
 def stage_name(deadline: Deadline) -> str:
-    """Return the name of the stage a deadline's referral is at, or its key if the workflow lacks it."""
+    """Return the name of the stage a deadline's referral is at in the reader's language, or its key."""
     key = deadline.referral.to_stage
     definition = definition_of(deadline.referral.case)
-    return definition.stage(key).name if definition.has_stage(key) else key
+    return definition.stage(key).name_in(reading_language()) if definition.has_stage(key) else key
 
 
 def summary(deadline: Deadline) -> str:

@@ -25,7 +25,7 @@ from ..cases import service as cases
 from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
-from ..notifications.service import NotificationBatch, notify_agency, notify_users
+from ..notifications.service import NotificationBatch, notify_agency, notify_users, stage_params
 from ..referrals import service as referrals
 from ..referrals.models import Referral
 from . import service as clocks
@@ -143,9 +143,8 @@ def _fired(deadline: Deadline, what: str, due: datetime, now: datetime, result: 
 def _params(deadline: Deadline, definition) -> dict:
     referral = deadline.referral
     stage = definition.stage(referral.to_stage)
-    return {"case": referral.case.number, "stage": stage.name, "stage_key": stage.key,
-            "agency": deadline.agency.name, "deadline_kind": deadline.kind.value,
-            "due_at": deadline.due_at.isoformat()}
+    return {"case": referral.case.number, **stage_params(stage), "agency": deadline.agency.name,
+            "deadline_kind": deadline.kind.value, "due_at": deadline.due_at.isoformat()}
 
 
 def _handle(deadline: Deadline, now: datetime, result: SweepResult, cache: _BatchCache) -> None:

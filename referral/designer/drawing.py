@@ -20,6 +20,8 @@ from agencies import AgencyType
 from workflows import Definition, Problem, layout, load_definition
 from workflows.layout import LAYER_GAP
 
+from ..i18n import reading_language
+
 #: Extra room between layers beyond the layout's, so that edge labels fit.
 EXTRA_LAYER_GAP = 70.0
 GAP = LAYER_GAP + EXTRA_LAYER_GAP
@@ -85,7 +87,9 @@ class _Drawing:
         self.layout = layout(definition)
         self.highlight = highlight
         self.prefix = prefix
-        self.title = title or definition.name
+        #: Stage names and labels are drawn in the reader's language where the workflow gives one.
+        self.language = reading_language()
+        self.title = title or definition.name_in(self.language)
         self.error_stages: set[str] = set()
         self.warning_stages: set[str] = set()
         self.unreachable: set[str] = set()
@@ -194,17 +198,18 @@ class _Drawing:
         if is_error:
             classes.append("has-error")
         colour = ERROR if is_error else EDGE
+        label = transition.label_in(self.language) if transition is not None else edge.label
         dash = ' stroke-dasharray="6 4"' if edge.mode == "parallel" else ""
         tooltip = f"{edge.from_stage} → {edge.to_stage}"
-        if edge.label:
-            tooltip += f": {edge.label}"
+        if label:
+            tooltip += f": {label}"
         if transition is not None and transition.requires:
             tooltip += " (" + _("requires: %(guards)s", guards=", ".join(transition.requires)) + ")"
         if edge.mode == "parallel":
             tooltip += " · " + _("parallel")
         lines = []
-        if edge.label:
-            lines.append(self._text_lines(edge.label, label_at, anchor, colour))
+        if label:
+            lines.append(self._text_lines(label, label_at, anchor, colour))
         return (
             f'<g class="{" ".join(classes)}" data-from="{escape(edge.from_stage)}" data-to="{escape(edge.to_stage)}">'
             f"<title>{escape(tooltip)}</title>"
@@ -253,7 +258,8 @@ class _Drawing:
             stroke, stroke_width, dash = WARNING, 2.5, ' stroke-dasharray="5 3"'
         opacity = ' opacity="0.6"' if node.key in self.unreachable else ""
 
-        notes = [stage.name, f"{stage.key} · {agency_type_label(stage.agency_type)}"]
+        name = stage.name_in(self.language)
+        notes = [name, f"{stage.key} · {agency_type_label(stage.agency_type)}"]
         if stage.is_start:
             notes.append(_("Start stage"))
         if stage.is_terminal:
@@ -276,7 +282,7 @@ class _Drawing:
             parts.append(f'<g class="start-mark"><circle cx="{x - 15:.1f}" cy="{cy:.1f}" r="6" fill="#212529"/>'
                          f'<path d="M{x - 9:.1f},{cy:.1f} L{x - 1:.1f},{cy:.1f}" stroke="#212529" stroke-width="1.5" '
                          f'marker-end="url(#{self.prefix}-arrow)"/></g>')
-        name_lines = textwrap.wrap(stage.name, 26) or [""]
+        name_lines = textwrap.wrap(name, 26) or [""]
         if len(name_lines) > 2:
             name_lines = [name_lines[0], name_lines[1][:24] + "…"]
         top = y + (19 if len(name_lines) == 2 else 25)

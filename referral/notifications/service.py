@@ -9,14 +9,16 @@ from flask_babel import force_locale, format_datetime, gettext
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from workflows import N_
+from workflows import N_, TRANSLATED_LANGUAGES, Stage
 
 from ..auth.models import User
 from ..directory.models import Agency
 from ..extensions import db, utcnow
+from ..i18n import reading_language
 from .models import Channel, Delivery, DeliveryStatus, Notification
 
-#: Message templates by kind. Parameters: case (number), stage (name), agency (name), reason.
+#: Message templates by kind. Parameters: case (number), stage (name; ``stage_ru``, ``stage_kk`` where the
+#: workflow translates it), agency (name), reason.
 TEMPLATES = {
     "referral.requested": N_("Case %(case)s: %(agency)s asks your agency to take on “%(stage)s”."),
     "referral.accepted": N_("Case %(case)s: %(agency)s accepted your referral to “%(stage)s”."),
@@ -38,6 +40,16 @@ TEMPLATES = {
     "digest": N_("Your open work: %(requested)s referrals waiting for an answer, %(active)s in progress, "
                  "%(overdue)s overdue."),
 }
+
+
+def stage_params(stage: Stage) -> dict:
+    """Return a message's stage parameters: its key, its English name and the names the workflow translates."""
+    params = {"stage": stage.name, "stage_key": stage.key}
+    for language in TRANSLATED_LANGUAGES:
+        name = stage.name_in(language)
+        if name != stage.name:
+            params[f"stage_{language}"] = name
+    return params
 
 
 def _insert_ignoring_duplicates(table, rows: list[dict], returning: bool = True) -> list[int]:
@@ -170,6 +182,10 @@ def render(notification: Notification) -> str:
     if template is None:
         return notification.kind
     params = {"case": "", "stage": "", "agency": "", "due": "", **(notification.params or {})}
+    # Written in the languages the workflow had then; a language it lacked reads the English name.
+    translated = params.get(f"stage_{reading_language()}")
+    if isinstance(translated, str) and translated.strip():
+        params["stage"] = translated
     if "deadline_kind" in params:
         params["deadline"] = gettext(DEADLINE_LABELS.get(params["deadline_kind"], params["deadline_kind"]))
     if params.get("due_at"):

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from agencies import AgencyType
+from workflows import Stage
 from workflows.lifecycle import Action, ReferralStatus
 
 
@@ -73,10 +74,19 @@ class CandidateAgencySchema(ma.Schema):
     district = ma.fields.String(allow_none=True)
 
 
+def _translation(stage: Stage, language: str) -> str | None:
+    name = stage.name_in(language)
+    return name if name != stage.name else None
+
+
 class RouteSchema(ma.Schema):
     from_stage = ma.fields.String()
     to_stage = ma.fields.Function(lambda route: route.stage.key)
     name = ma.fields.Function(lambda route: route.stage.name)
+    name_ru = ma.fields.Function(lambda route: _translation(route.stage, "ru"), allow_none=True,
+                                 metadata={"description": "the stage's name in Russian, if the workflow gives one"})
+    name_kk = ma.fields.Function(lambda route: _translation(route.stage, "kk"), allow_none=True,
+                                 metadata={"description": "the stage's name in Kazakh, if the workflow gives one"})
     agency_type = ma.fields.Function(lambda route: route.stage.agency_type)
     label = ma.fields.String(allow_none=True)
     mode = ma.fields.String()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from agencies import AgencyType, Permission, Visibility, case_facts, has_permission, may_see_referral
-from workflows import Definition, Stage
+from workflows import Definition, Stage, Transition
 from workflows.lifecycle import (
     ACTIVE_STATUSES,
     OPEN_STATUSES,
@@ -32,7 +32,7 @@ from ..deadlines.models import DeadlineKind, DeadlineStatus
 from ..directory.models import Agency
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
-from ..notifications.service import notify_agency
+from ..notifications.service import notify_agency, stage_params
 from .models import Referral
 
 HANDED_OVER = "handed over"
@@ -63,6 +63,11 @@ class Route:
     requires: tuple[str, ...]
     consent_ok: bool
     candidates: list[Agency]
+    transition: Transition
+
+    def label_in(self, locale: str | None) -> str | None:
+        """Return the route's label in a language, falling back to English (None if it has none)."""
+        return self.transition.label_in(locale)
 
 
 def _problem(code: str, **params) -> dict:
@@ -101,7 +106,7 @@ def routes_for(case: Case, actor: Actor) -> list[Route]:
             consent_ok = "consent" not in transition.requires or cases.has_consent(case, stage.agency_type)
             routes.append(Route(from_stage=held.to_stage, stage=stage, label=transition.label,
                                 mode=str(transition.mode), requires=tuple(transition.requires),
-                                consent_ok=consent_ok, candidates=_candidates(case, stage)))
+                                consent_ok=consent_ok, candidates=_candidates(case, stage), transition=transition))
     return routes
 
 
@@ -176,8 +181,7 @@ def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: 
 
 
 def _params(case: Case, stage: Stage, agency: Agency | None) -> dict:
-    return {"case": case.number, "stage": stage.name, "stage_key": stage.key,
-            "agency": agency.name if agency is not None else ""}
+    return {"case": case.number, **stage_params(stage), "agency": agency.name if agency is not None else ""}
 
 
 # -- reading --------------------------------------------------------------------------
