@@ -71,6 +71,12 @@ class Mode(StrEnum):
     parallel = "parallel"
 
 
+def _translations(extra: Mapping[str, Any], field_name: str) -> dict[str, Any]:
+    """Return the translations of a field as written, to sit beside it in a document; the rest of extra goes last."""
+    keys = [f"{field_name}_{language}" for language in TRANSLATED_LANGUAGES]
+    return {key: extra[key] for key in keys if key in extra}
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage of a workflow, owned by one type of agency."""
@@ -112,7 +118,7 @@ class Stage:
 
     def to_document(self) -> dict[str, Any]:
         """Return the stage as written in a definition document."""
-        document: dict[str, Any] = {"key": self.key, "name": self.name}
+        document: dict[str, Any] = {"key": self.key, "name": self.name, **_translations(self.extra, "name")}
         if self.description is not None:
             document["description"] = self.description
         document["agency_type"] = self.agency_type
@@ -161,6 +167,7 @@ class Transition:
         document: dict[str, Any] = {"from": self.from_stage, "to": self.to_stage}
         if self.label is not None:
             document["label"] = self.label
+        document.update(_translations(self.extra, "label"))
         if self.mode is not Mode.handover:
             document["mode"] = str(self.mode)
         if self.requires:
@@ -238,7 +245,7 @@ class Definition:
 
     def to_document(self) -> dict[str, Any]:
         """Return the definition as a JSON- and YAML-ready document that loads back equal."""
-        document: dict[str, Any] = {"key": self.key, "name": self.name}
+        document: dict[str, Any] = {"key": self.key, "name": self.name, **_translations(self.extra, "name")}
         if self.description is not None:
             document["description"] = self.description
         if self.calendar is not None:

@@ -12,14 +12,17 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from workflows import RISK_LEVELS, Problem
+from workflows import RISK_LEVELS, TRANSLATED_LANGUAGES, Problem
 
 from .service import problem_dicts
 
-STAGE_FIELDS = ("key", "name", "description", "agency_type", "start", "terminal", "respond_within",
+#: Translations (``name_ru``...) come right after the field they translate, not at the end of the text.
+_NAMES = tuple(f"name_{language}" for language in TRANSLATED_LANGUAGES)
+STAGE_FIELDS = ("key", "name", *_NAMES, "description", "agency_type", "start", "terminal", "respond_within",
                 "complete_within", "review_every", "reminders", "on_timeout")
-TRANSITION_FIELDS = ("from", "to", "label", "mode", "requires", "return")
-TOP_FIELDS = ("key", "name", "description", "calendar", "stages", "transitions")
+TRANSITION_FIELDS = ("from", "to", "label", *(f"label_{language}" for language in TRANSLATED_LANGUAGES), "mode",
+                     "requires", "return")
+TOP_FIELDS = ("key", "name", *_NAMES, "description", "calendar", "stages", "transitions")
 #: Stage fields edited in the tables; the others are kept in the row's hidden ``rest``.
 STAGE_TABLE_FIELDS = frozenset({"key", "name", "agency_type", "start", "terminal", "respond_within",
                                 "complete_within", "reminders", "on_timeout"})

@@ -8,6 +8,7 @@ from referral.actors import Actor
 from referral.auth.models import User
 from referral.cases.models import Case
 from referral.demo import DEMO_PASSWORD, load_demo_data
+from referral.designer import editing
 from referral.designer import service as designer
 from referral.extensions import db
 from referral.notifications.models import Delivery, Notification
@@ -186,3 +187,20 @@ def test_a_workflow_without_translations_reads_english_in_every_language(client,
     definition = designer.published_definition(designer.latest_version("plain-child"))
     assert stage_params(definition.stage("health-screening")) == {"stage": HEALTH["en"],
                                                                   "stage_key": "health-screening"}
+
+
+def test_the_editor_tables_keep_translations_beside_the_names_they_translate(app):
+    document = {"key": "t", "name": "T", "stages": [{"key": "a", "name": "A", "agency_type": "social",
+                                                     "clinic_form": "F-1", "name_ru": "А"}],
+                "transitions": [{"from": "a", "to": "a", "note": "n", "label": "L", "label_kk": "Л"}], "name_kk": "Т"}
+    rows = editing.table_rows(document)
+    back = editing.document_from_form({
+        "key": "t", "name": "T", "rest": rows["rest"],
+        "stage-0-key": "a", "stage-0-name": "A", "stage-0-agency_type": "social",
+        "stage-0-rest": rows["stages"][0]["rest"],
+        "transition-0-from": "a", "transition-0-to": "a", "transition-0-label": "L",
+        "transition-0-rest": rows["transitions"][0]["rest"]})
+    assert back == document
+    assert list(back) == ["key", "name", "name_kk", "stages", "transitions"]
+    assert list(back["stages"][0]) == ["key", "name", "name_ru", "agency_type", "clinic_form"]
+    assert list(back["transitions"][0]) == ["from", "to", "label", "label_kk", "note"]

@@ -59,6 +59,16 @@ def test_translations_are_kept_as_extension_fields_and_round_trip():
     assert definition.to_document()["transitions"][0]["label_ru"] == "Направить на медицинский осмотр"
 
 
+def test_to_document_writes_translations_beside_what_they_translate():
+    data = translated()
+    data["stages"][1]["clinic_form"] = "F-112"
+    document = load_definition(data)[0].to_document()
+    assert list(document)[:4] == ["key", "name", "name_ru", "name_kk"]
+    assert list(document["stages"][1]) == ["key", "name", "name_ru", "name_kk", "agency_type", "respond_within",
+                                           "clinic_form"]
+    assert list(document["transitions"][0]) == ["from", "to", "label", "label_ru"]
+
+
 @pytest.mark.parametrize(
     ("locale", "workflow", "stage", "label"),
     [
