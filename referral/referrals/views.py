@@ -94,13 +94,15 @@ def act(referral_id: int, action: str):
                     "reload the page you came from before acting again."), "warning")
         else:
             show_refusal(error)
-        return _render_referral(referral_id, status=error.status)
+        # Keep what was typed, so a refusal costs the user nothing but a correction.
+        typed = {"action": action, "text": form.outcome.data or form.reason.data or ""}
+        return _render_referral(referral_id, status=error.status, typed=typed)
     db.session.commit()
     flash(str(_DONE[Action(action)]), "success")
     return redirect(_safe_next(form.next.data) or url_for(".index"))
 
 
-def _render_referral(referral_id: int, status: int = 200):
+def _render_referral(referral_id: int, status: int = 200, typed: dict | None = None):
     actor = web_actor()
     referral = service.get_referral(referral_id, actor)
     case = referral.case
@@ -109,7 +111,7 @@ def _render_referral(referral_id: int, status: int = 200):
                            may_open_case=visibility is not Visibility.none, full=visibility is Visibility.full,
                            actions=service.actions_for(referral, actor), age=cases.age_of(case),
                            definition=cases.definition_of(case), next_url=_safe_next(request.form.get("next")),
-                           locale=select_locale()), status
+                           locale=select_locale(), typed=typed), status
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -213,3 +213,17 @@ def test_system_words_on_the_case_page_follow_the_readers_language(client, demo,
     assert "→ Завершено)" in page and "(— → В работе)" in page
     assert "передано на следующий этап" in page
     assert "handed over" not in page and "in-progress →" not in page
+
+
+def test_a_refused_action_keeps_what_the_user_typed(client, demo, sign_in):
+    referral = referral_of(demo_case("Samplova"), "health-screening")
+    sign_in("health@demo.kz")
+    client.post(f"/inbox/{referral.id}/accept", data={"version": referral.version})
+    stale = fresh(referral).version
+    client.post(f"/inbox/{referral.id}/start", data={"version": stale})
+    # Hold, naming the version before "start": refused, and the reason is still in the opened form.
+    response = client.post(f"/inbox/{referral.id}/hold", data={"version": stale, "reason": "Waiting for lab results"})
+    assert response.status_code == 409
+    page = text_of(response)
+    assert "Waiting for lab results</textarea>" in page and "<details class=\"action-details\" open>" in page
+    assert fresh(referral).status.value == "in-progress"
