@@ -99,9 +99,18 @@ def index():
     text = request.args.get("q", "")
     pagination = db.paginate(service.cases_query(actor, text=text, status=status), page=page_number(),
                              per_page=50, error_out=False)
-    rows = [(case, service.visibility_of(case, actor)) for case in pagination.items]
+    locale = select_locale()
+    rows = []
+    for case in pagination.items:
+        visibility = service.visibility_of(case, actor)
+        # Where else the child is stays hidden from an agency that has only been asked.
+        stages = []
+        if visibility is Visibility.full:
+            definition = service.definition_of(case)
+            stages = [definition.stage(key).name_in(locale) for key in service.active_stages(case)]
+        rows.append((case, visibility, stages))
     return render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
-                           full=Visibility.full, locale=select_locale())
+                           full=Visibility.full, locale=locale)
 
 
 def _fill_case_choices(form: CaseForm) -> None:

@@ -227,3 +227,13 @@ def test_a_refused_action_keeps_what_the_user_typed(client, demo, sign_in):
     page = text_of(response)
     assert "Waiting for lab results</textarea>" in page and "<details class=\"action-details\" open>" in page
     assert fresh(referral).status.value == "in-progress"
+
+
+def test_the_case_list_says_where_each_child_is_now_but_not_to_an_agency_only_asked(client, demo, sign_in):
+    case = demo_case("Samplova")
+    sign_in("social@demo.kz")
+    row = re.search(rf"{case.number}.*?</tr>", text_of(client.get("/cases/")), re.S).group(0)
+    assert "Registration and guardian identification" in row
+    sign_in("justice@demo.kz")  # asked about the legal-status review, not yet accepted
+    row = re.search(rf"{case.number}.*?</tr>", text_of(client.get("/cases/")), re.S).group(0)
+    assert "Registration and guardian identification" not in row and "summary only" in row
