@@ -48,9 +48,8 @@ class Deadline(db.Model):
     reminders_sent: Mapped[int] = mapped_column(default=0)
     #: When the sweep next has something to do here: the next reminder, or the deadline itself.
     next_check_at = mapped_column(UTCDateTime)
-    #: SQLite has no SKIP LOCKED: a sweeper leases rows until this time.
+    #: SQLite has no SKIP LOCKED: a sweeper leases rows until this time (see referral.queues).
     lease_until = mapped_column(UTCDateTime)
-    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
     #: What the sweep did and how late: a list of {what, due, at, late_seconds}.
     fired: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

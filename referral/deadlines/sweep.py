@@ -7,8 +7,6 @@ reminder and escalation exactly once. A sweep after downtime catches up on
 everything due and records how late each action fired.
 """
 
-import os
-import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +24,7 @@ from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
 from ..notifications.service import NotificationBatch, notify_agency, notify_users, stage_params
+from ..queues import claim_due
 from ..referrals import service as referrals
 from ..referrals.models import Referral
 from . import service as clocks
@@ -77,53 +76,26 @@ class SweepResult:
     lateness: list[float] = field(default_factory=list)
 
 
-def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, owner: str | None = None,
-          clock=utcnow) -> SweepResult:
+def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, clock=utcnow) -> SweepResult:
     """Handle every deadline with something due, committing after each batch; return what was done."""
     result = SweepResult()
-    owner = owner or f"{socket.gethostname()}:{os.getpid()}"
     while True:
         moment = now or clock()
-        batch = _claim(moment, batch_size, owner)
+        batch = _claim(moment, batch_size)
         if not batch:
             return result
         cache = _BatchCache()
         for deadline in batch:
             _handle(deadline, moment, result, cache)
             deadline.lease_until = None
-            deadline.lease_owner = None
         cache.notifications.write()
         db.session.commit()
         result.processed += len(batch)
 
 
-def _claim(now: datetime, batch_size: int, owner: str) -> list[Deadline]:
+def _claim(now: datetime, batch_size: int) -> list[Deadline]:
     due = sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= now)
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Lock on the bare table (a plain index range), then load the locked rows with what they need.
-        ids = db.session.scalars(
-            sa.select(Deadline.id).where(due).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
-            .with_for_update(skip_locked=True)
-        ).all()
-        return list(db.session.scalars(
-            sa.select(Deadline).where(Deadline.id.in_(ids)).order_by(Deadline.next_check_at, Deadline.id)
-            .options(*_WITH_CASE)
-        ).unique()) if ids else []
-    # No row locks: lease the rows in a short transaction of their own, then work on them.
-    free = sa.or_(Deadline.lease_until.is_(None), Deadline.lease_until < now)
-    ids = db.session.scalars(
-        sa.select(Deadline.id).where(due, free).order_by(Deadline.next_check_at, Deadline.id).limit(batch_size)
-    ).all()
-    if not ids:
-        db.session.commit()
-        return []
-    db.session.execute(sa.update(Deadline).where(Deadline.id.in_(ids), free)
-                       .values(lease_until=now + LEASE, lease_owner=owner))
-    db.session.commit()
-    return list(db.session.scalars(
-        sa.select(Deadline).where(Deadline.id.in_(ids), Deadline.lease_owner == owner, due)
-        .options(*_WITH_CASE).order_by(Deadline.next_check_at, Deadline.id)
-    ).unique())
+    return claim_due(Deadline, due, (Deadline.next_check_at, Deadline.id), batch_size, now, LEASE, _WITH_CASE)
 
 
 def _still_running(deadline: Deadline) -> bool:

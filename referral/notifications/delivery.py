@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from ..audit.service import record
 from ..errors import NotFound
 from ..extensions import db, utcnow
+from ..queues import claim_due
 from .models import Channel, Delivery, DeliveryStatus
 
 #: Attempts before a delivery is given up and shown as failed to admins.
@@ -91,16 +92,7 @@ def send_webhook(url: str, secret: str | None, event: dict) -> None:
 
 def _claim(now: datetime, batch_size: int) -> list[Delivery]:
     due = sa.and_(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= now)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return list(db.session.scalars(sa.select(Delivery).where(due).order_by(Delivery.next_attempt_at)
-                                       .limit(batch_size).with_for_update(skip_locked=True)))
-    free = sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now)
-    ids = db.session.scalars(sa.select(Delivery.id).where(due, free).order_by(Delivery.next_attempt_at)
-                             .limit(batch_size)).all()
-    if ids:
-        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids), free).values(lease_until=now + LEASE))
-    db.session.commit()
-    return list(db.session.scalars(sa.select(Delivery).where(Delivery.id.in_(ids), due)))
+    return claim_due(Delivery, due, (Delivery.next_attempt_at, Delivery.id), batch_size, now, LEASE)
 
 
 def _send(delivery: Delivery) -> None:
