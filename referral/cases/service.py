@@ -8,7 +8,17 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from agencies import Permission, Viewer, Visibility, case_facts, case_visibility, has_permission, is_region_code
+from agencies import (
+    AgencyType,
+    CaseFacts,
+    Permission,
+    Viewer,
+    Visibility,
+    case_facts,
+    case_visibility,
+    has_permission,
+    is_region_code,
+)
 from agencies.visibility import ASKED_STATUSES, HOLDING_STATUSES
 from workflows import Definition
 from workflows.durations import RISK_LEVELS
@@ -20,13 +30,12 @@ from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
 from ..designer.models import WorkflowVersion
-from ..directory.models import Agency
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from ..referrals.models import Referral
 from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, Interview, InterviewKind, RiskLevel, Sex
 
-AGENCY_TYPES = ("justice", "health", "education", "social", "civil_society")
+AGENCY_TYPES = frozenset(kind.value for kind in AgencyType)
 
 
 @dataclass(frozen=True)
@@ -50,36 +59,31 @@ class ConsentData:
     expires_on: date | None = None
 
 
-def _definition_of_version(version_id: int) -> Definition:
-    version = db.session.get(WorkflowVersion, version_id)
-    return _loaded(version.id, version.published_at, version)
+# Published versions never change, so their loaded definitions can be kept. The publication
+# time in the key keeps two databases (tests) that reuse an id from sharing an entry.
+_DEFINITIONS: dict = {}
 
 
-def _loaded(version_id: int, published_at, version: WorkflowVersion) -> Definition:
-    # Published versions never change, so their loaded definitions can be kept; the
-    # publication time in the key keeps two databases (tests) from sharing an entry.
-    key = (version_id, published_at)
-    found = _CACHE.get(key)
+def _definition(version: WorkflowVersion) -> Definition:
+    key = (version.id, version.published_at)
+    found = _DEFINITIONS.get(key)
     if found is None:
         found = designer.published_definition(version)
-        if len(_CACHE) > 256:
-            _CACHE.clear()
-        _CACHE[key] = found
+        if len(_DEFINITIONS) > 256:
+            _DEFINITIONS.clear()
+        _DEFINITIONS[key] = found
     return found
-
-
-_CACHE: dict = {}
 
 
 def latest_definition(workflow_key: str) -> Definition | None:
     """Return the definition of a workflow's newest published version, or None if it has none."""
     version = designer.latest_version(workflow_key)
-    return None if version is None else _loaded(version.id, version.published_at, version)
+    return None if version is None else _definition(version)
 
 
 def definition_of(case: Case) -> Definition:
     """Return the workflow definition the case runs on."""
-    return _definition_of_version(case.workflow_version_id)
+    return _definition(db.session.get(WorkflowVersion, case.workflow_version_id))
 
 
 def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None = None,
@@ -142,7 +146,7 @@ def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: A
     if version is None:
         raise Invalid(_l("No published workflow has the key %(key)s.", key=workflow_key),
                       errors={"workflow": [str(_l("Unknown or unpublished workflow."))]})
-    definition = _definition_of_version(version.id)
+    definition = _definition(version)
     start = definition.start_stage
     agency = actor.user.agency
     if agency.type.value != start.agency_type:
@@ -183,13 +187,17 @@ def viewer_of(actor: Actor) -> Viewer:
     return Viewer(agency_id=actor.agency_id, role=actor.role, region=actor.user.agency.region)
 
 
+def facts_of(case: Case) -> CaseFacts:
+    """Return what the need-to-know rules need to know about a case."""
+    return case_facts(case.region, [(r.to_agency_id, r.status) for r in case.referrals],
+                      registered_by=case.registered_by_agency_id)
+
+
 def visibility_of(case: Case, actor: Actor) -> Visibility:
     """Return how much of a case an actor may see (the system sees everything)."""
     if actor.user is None:
         return Visibility.full
-    facts = case_facts(case.region, [(r.to_agency_id, r.status) for r in case.referrals],
-                       registered_by=case.registered_by_agency_id)
-    return case_visibility(viewer_of(actor), facts)
+    return case_visibility(viewer_of(actor), facts_of(case))
 
 
 def visible_cases_filter(actor: Actor):
@@ -219,6 +227,14 @@ def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, V
     if audit:
         record(actor, "case.read" if visibility is Visibility.full else "case.read_summary", "case", case.id)
     return case, visibility
+
+
+def full_case(case_id: int, actor: Actor) -> Case:
+    """Return a case the actor sees in full, for changing it; raise NotFound otherwise (not audited as a read)."""
+    case, visibility = get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        raise NotFound(_l("No such case."))
+    return case
 
 
 def cases_query(actor: Actor, *, text: str = "", status: str | None = None) -> sa.Select:
@@ -253,9 +269,7 @@ def age_of(case: Case, today: date | None = None) -> int | None:
 
 def record_consent(case_id: int, data: ConsentData, actor: Actor) -> Consent:
     """Record a consent on a case the actor fully sees; raise NotFound, Forbidden or Invalid."""
-    case, visibility = get_case(case_id, actor, audit=False)
-    if visibility is not Visibility.full:
-        raise NotFound(_l("No such case."))
+    case = full_case(case_id, actor)
     if not has_permission(actor.role, Permission.record_consent):
         raise Forbidden(_l("Your role does not allow this."))
     errors = {}
@@ -263,7 +277,7 @@ def record_consent(case_id: int, data: ConsentData, actor: Actor) -> Consent:
         errors["given_by"] = [str(_l("Say who gave consent."))]
     if not (data.relationship_to_child or "").strip():
         errors["relationship_to_child"] = [str(_l("Say how they are related to the child."))]
-    if not data.agency_types or set(data.agency_types) - set(AGENCY_TYPES):
+    if not data.agency_types or set(data.agency_types) - AGENCY_TYPES:
         errors["agency_types"] = [str(_l("Choose the types of agency the consent covers."))]
     if data.expires_on is not None and data.expires_on < data.given_on:
         errors["expires_on"] = [str(_l("The consent cannot expire before it was given."))]
@@ -292,16 +306,9 @@ def timeline(case: Case) -> list[Event]:
     return list(db.session.scalars(sa.select(Event).where(Event.case_id == case.id).order_by(Event.id)))
 
 
-def agency_by_code(code: str) -> Agency | None:
-    """Return the agency with a code, or None."""
-    return db.session.scalar(sa.select(Agency).where(Agency.code == code))
-
-
 def change_risk_level(case_id: int, risk_level: str, actor: Actor) -> Case:
     """Change a case's risk level and move its pending deadlines; raise NotFound, Invalid or Conflict."""
-    case, visibility = get_case(case_id, actor, audit=False)
-    if visibility is not Visibility.full:
-        raise NotFound(_l("No such case."))
+    case = full_case(case_id, actor)
     if risk_level not in RISK_LEVELS:
         raise Invalid(_l("The request contains invalid data."),
                       errors={"risk_level": [str(_l("Choose high, medium or low."))]})
@@ -345,7 +352,7 @@ def _check_interview(data: InterviewData) -> None:
         errors["held_on"] = [str(_l("The date cannot be in the future."))]
     if not (data.summary or "").strip():
         errors["summary"] = [str(_l("Write down what the next agency needs to know, so that it does not ask again."))]
-    if not data.shared_with or set(data.shared_with) - set(AGENCY_TYPES):
+    if not data.shared_with or set(data.shared_with) - AGENCY_TYPES:
         errors["shared_with"] = [str(_l("Choose the types of agency that may read the summary."))]
     if errors:
         raise Invalid(_l("The interview record has errors."), errors=errors)
@@ -353,9 +360,7 @@ def _check_interview(data: InterviewData) -> None:
 
 def record_interview(case_id: int, data: InterviewData, actor: Actor) -> Interview:
     """Record an interview or assessment the actor's agency held; raise NotFound, Forbidden, Conflict or Invalid."""
-    case, visibility = get_case(case_id, actor, audit=False)
-    if visibility is not Visibility.full:
-        raise NotFound(_l("No such case."))
+    case = full_case(case_id, actor)
     if actor.user is None or not has_permission(actor.role, Permission.record_interviews):
         raise Forbidden(_l("Your role does not allow this."))
     if case.status is CaseStatus.closed:

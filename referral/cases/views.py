@@ -11,6 +11,7 @@ from workflows.durations import RISK_LEVELS
 
 from ..designer import service as designer
 from ..designer.drawing import workflow_svg
+from ..directory.service import agency_by_code
 from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import reading_language, select_locale
@@ -76,7 +77,7 @@ def _event_text(event, definition) -> str:
     key = detail.get("stage") or detail.get("to_stage")
     stage = definition.stage(key).name_in(reading_language()) if key and definition.has_stage(key) else (key or "")
     code = detail.get("to_agency") or detail.get("agency")
-    agency = service.agency_by_code(code) if code else None
+    agency = agency_by_code(code) if code else None
     agency_name = agency.name if agency is not None else (code or "")
     template = _EVENT_TEXTS.get(event.kind)
     values = {"stage": stage, "agency": agency_name, "kind": _interview_kind_label(detail.get("interview_kind", ""))}

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from agencies import AgencyType, Permission, Visibility, case_facts, has_permission, may_see_referral
+from agencies import AgencyType, Permission, has_permission, may_see_referral
 from workflows import Definition, Stage, Transition
 from workflows.lifecycle import (
     ACTIVE_STATUSES,
@@ -30,6 +30,7 @@ from ..cases.models import Case, CaseStatus, RiskLevel
 from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind, DeadlineStatus
 from ..directory.models import Agency
+from ..directory.service import agency_by_code
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from ..notifications.service import notify_agency, stage_params
@@ -117,15 +118,13 @@ def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: 
     Raise NotFound for a case the actor may not see, Forbidden without the
     role, Invalid with the rule violations (DESIGN.md section 6 codes).
     """
-    case, visibility = cases.get_case(case_id, actor, audit=False)
-    if visibility is not Visibility.full:
-        raise NotFound(_l("No such case."))
+    case = cases.full_case(case_id, actor)
     if not has_permission(actor.role, Permission.refer_cases):
         raise Forbidden(_l("Your role does not allow this."))
     errors = {}
     if not (reason or "").strip():
         errors["reason"] = [str(_l("Say why you refer the case."))]
-    agency = cases.agency_by_code(to_agency_code) if isinstance(to_agency_code, str) else None
+    agency = agency_by_code(to_agency_code) if isinstance(to_agency_code, str) else None
     if agency is None:
         errors["to_agency"] = [str(_l("No agency has this code."))]
     if errors:
@@ -199,10 +198,7 @@ def may_see(referral: Referral, actor: Actor) -> bool:
     """Return whether an actor may see a referral."""
     if actor.user is None:
         return True
-    case = referral.case
-    facts = case_facts(case.region, [(r.to_agency_id, r.status) for r in case.referrals],
-                       registered_by=case.registered_by_agency_id)
-    return may_see_referral(cases.viewer_of(actor), facts, referral.to_agency_id) or (
+    return may_see_referral(cases.viewer_of(actor), cases.facts_of(referral.case), referral.to_agency_id) or (
         referral.from_agency_id is not None and referral.from_agency_id == actor.agency_id)
 
 
