@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 
 from ..actors import Actor
 from ..extensions import db, login_manager
+from ..web.access import safe_next
 from . import service
 from .forms import LoginForm, PreferencesForm, TokenForm
 from .models import User
@@ -46,16 +47,12 @@ def login():
         db.session.commit()
         if user is not None:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
         flash(str(service.LOGIN_FAILED), "danger")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("web.home")
 
 
 @bp.route("/logout", methods=["POST"])

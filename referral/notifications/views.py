@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from ..extensions import db
-from ..web.access import page_number
+from ..web.access import page_number, safe_next
 from . import service
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -42,7 +42,4 @@ def mark_read():
         db.session.commit()
         if not raw:
             flash(_("%(num)d notifications marked as read.", num=changed), "success")
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
-        return redirect(target)
-    return redirect(url_for(".index"))
+    return redirect(safe_next(request.form.get("next")) or url_for(".index"))

@@ -11,7 +11,7 @@ from ..cases import service as cases
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..i18n import select_locale
-from ..web.access import page_number, requires, show_refusal, web_actor
+from ..web.access import page_number, requires, safe_next, show_refusal, web_actor
 from . import service
 from .forms import ActionForm
 from .models import Referral, current_due
@@ -99,7 +99,7 @@ def act(referral_id: int, action: str):
         return _render_referral(referral_id, status=error.status, typed=typed)
     db.session.commit()
     flash(str(_DONE[Action(action)]), "success")
-    return redirect(_safe_next(form.next.data) or url_for(".index"))
+    return redirect(safe_next(form.next.data) or url_for(".index"))
 
 
 def _render_referral(referral_id: int, status: int = 200, typed: dict | None = None):
@@ -110,11 +110,7 @@ def _render_referral(referral_id: int, status: int = 200, typed: dict | None = N
     return render_template("inbox/show.html", referral=referral, case=case,
                            may_open_case=visibility is not Visibility.none, full=visibility is Visibility.full,
                            actions=service.actions_for(referral, actor), age=cases.age_of(case),
-                           definition=cases.definition_of(case), next_url=_safe_next(request.form.get("next")),
+                           definition=cases.definition_of(case), next_url=safe_next(request.form.get("next")),
                            locale=select_locale(), typed=typed), status
 
 
-def _safe_next(target: str | None) -> str | None:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None

@@ -1,6 +1,7 @@
 """Role checks and small helpers shared by the web views."""
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, flash, request
 from flask_login import current_user, login_required
@@ -54,3 +55,13 @@ def show_refusal(error, form=None) -> None:
         flash(str(error.message), "danger")
     for problem in error.problems:
         flash(str(problem["message"]), "warning")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return ``target`` if it is a path on this site, else None (no open redirects, ``/\\host`` included)."""
+    if not target or not target.startswith("/") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        return None
+    return target

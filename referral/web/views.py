@@ -12,6 +12,7 @@ from ..auth.service import set_locale
 from ..extensions import db
 from ..notifications.service import unread_count
 from ..referrals.service import inbox_counts
+from .access import safe_next
 
 bp = Blueprint("web", __name__)
 
@@ -34,10 +35,7 @@ def language():
         if current_user.is_authenticated:
             set_locale(current_user, locale, Actor.of(current_user, request.remote_addr))
             db.session.commit()
-    target = request.form.get("next") or url_for("web.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("web.home")
-    return redirect(target)
+    return redirect(safe_next(request.form.get("next")) or url_for("web.home"))
 
 
 @bp.route("/healthz")

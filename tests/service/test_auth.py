@@ -262,3 +262,20 @@ def test_audit_page_filters_by_action_and_object(client, make_user, login_as):
 def test_the_profile_shows_how_to_send_a_token(client, make_user, login_as):
     login_as(make_user())
     assert "Authorization: Bearer &lt;token&gt;" in client.get("/profile").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "/\\evil.example/x", "javascript:x"])
+def test_next_never_leaves_the_site(client, make_user, target):
+    user = make_user()
+    response = client.post("/login?next=" + target, data={"email": user.email, "password": "correct horse battery"})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    response = client.post("/language", data={"locale": "en", "next": target})
+    assert response.headers["Location"] == "/"
+    response = client.post("/notifications/read", data={"next": target})
+    assert response.headers["Location"] == "/notifications/"
+
+
+def test_next_keeps_a_path_on_the_site(client, make_user):
+    user = make_user()
+    response = client.post("/login?next=/inbox/", data={"email": user.email, "password": "correct horse battery"})
+    assert response.headers["Location"] == "/inbox/"
