@@ -1,6 +1,6 @@
 """Case pages: list and search cases, register a case, the case record with interviews, consents, routes, timeline."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -15,6 +15,7 @@ from ..directory.service import agency_by_code
 from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import reading_language, select_locale
+from ..notifications.service import DEADLINE_LABELS
 from ..referrals import service as referrals
 from ..web.access import page_number, requires, show_refusal, web_actor
 from ..web.navigation import region_name
@@ -40,6 +41,8 @@ _EVENT_TEXTS = {
     "consent.recorded": _l("Consent recorded"),
     "interview.recorded": _l("Recorded with the child: %(kind)s, by %(agency)s"),
     "case.closed": _l("Case closed"),
+    "case.risk_changed": _l("Risk level changed"),
+    "deadline.missed": _l("The %(deadline)s deadline was missed"),
 }
 
 _INTERVIEW_KINDS = {
@@ -77,11 +80,20 @@ def _event_text(event, definition) -> str:
     key = detail.get("stage") or detail.get("to_stage")
     stage = definition.stage(key).name_in(reading_language()) if key and definition.has_stage(key) else (key or "")
     code = detail.get("to_agency") or detail.get("agency")
-    agency = agency_by_code(code) if code else None
-    agency_name = agency.name if agency is not None else (code or "")
     template = _EVENT_TEXTS.get(event.kind)
-    values = {"stage": stage, "agency": agency_name, "kind": _interview_kind_label(detail.get("interview_kind", ""))}
+    values = {"stage": stage, "agency": _agency_name(code) if code else "",
+              "kind": _interview_kind_label(detail.get("interview_kind", "")),
+              "deadline": _(DEADLINE_LABELS.get(detail.get("deadline"), detail.get("deadline") or ""))}
     return str(template) % values if template is not None else event.kind
+
+
+def _agency_name(code: str) -> str:
+    # A timeline names the same few agencies again and again: look each up once per request.
+    names = g.setdefault("agency_names", {})
+    if code not in names:
+        agency = agency_by_code(code)
+        names[code] = agency.name if agency is not None else code
+    return names[code]
 
 
 def _agency_type_name(value: str) -> str:

@@ -14,6 +14,8 @@ _OTHER_STATES = {
 _SYSTEM_OUTCOMES = {HANDED_OVER: _l("handed over to the next stage")}
 _SYSTEM_REASONS = {"no-response": _l("no response in time")}
 _STATUS_VALUES = {status.value: status for status in ReferralStatus}
+#: Who acted, when it was the system rather than a person (``Actor.system``).
+_SYSTEM_ACTORS = {"scheduler": _l("the scheduler"), "demo": _l("demo data"), "cli": _l("the command line")}
 
 
 def state_label(value) -> str:
@@ -32,3 +34,8 @@ def outcome_text(value) -> str:
 def reason_text(value) -> str:
     """Return a status reason as written, or the system's own reason in the reader's language."""
     return str(_SYSTEM_REASONS.get(value, value or ""))
+
+
+def actor_text(label: str) -> str:
+    """Return who acted as a timeline shows it: a person's name, or the system's part in the reader's language."""
+    return str(_SYSTEM_ACTORS.get(label, label))

@@ -10,7 +10,7 @@ from flask_login import current_user
 from agencies import Permission, has_permission, is_region_code, region
 
 from ..referrals.service import inbox_counts
-from .labels import outcome_text, reason_text, state_label
+from .labels import actor_text, outcome_text, reason_text, state_label
 from .timefmt import due_phrase
 
 
@@ -73,4 +73,5 @@ def init_navigation(app: Flask) -> None:
     app.jinja_env.globals.update(navigation=navigation, has_permission=has_permission,
                                  region_name=region_name)
     app.jinja_env.filters["due_phrase"] = due_phrase
-    app.jinja_env.filters.update(state_label=state_label, outcome_text=outcome_text, reason_text=reason_text)
+    app.jinja_env.filters.update(state_label=state_label, outcome_text=outcome_text, reason_text=reason_text,
+                                 actor_text=actor_text)

@@ -1,13 +1,18 @@
 """The case pages, the agency inbox and the notification centre, through the test client."""
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from referral.actors import Actor
+from referral.auth.models import User
+from referral.cases import service as cases_service
 from referral.cases.models import Case, Consent, Event
+from referral.deadlines.sweep import sweep
 from referral.demo import DEMO_PASSWORD, load_demo_data
-from referral.extensions import db
+from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
 from referral.referrals.models import Referral
 
@@ -237,3 +242,15 @@ def test_the_case_list_says_where_each_child_is_now_but_not_to_an_agency_only_as
     sign_in("justice@demo.kz")  # asked about the legal-status review, not yet accepted
     row = re.search(rf"{case.number}.*?</tr>", text_of(client.get("/cases/")), re.S).group(0)
     assert "Registration and guardian identification" not in row and "summary only" in row
+
+
+def test_the_timeline_names_risk_changes_missed_deadlines_and_the_scheduler(client, demo, sign_in):
+    case = demo_case("Samplova")
+    actor = Actor.of(db.session.scalar(sa.select(User).where(User.email == "social@demo.kz")))
+    cases_service.change_risk_level(case.id, "low", actor)
+    db.session.commit()
+    sweep(now=utcnow() + timedelta(days=30))
+    sign_in("social@demo.kz")
+    page = text_of(client.get(f"/cases/{case.id}"))
+    assert "Risk level changed" in page and "The response deadline was missed" in page
+    assert "the scheduler" in page and "deadline.missed" not in page and "case.risk_changed" not in page
