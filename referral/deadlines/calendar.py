@@ -13,13 +13,14 @@ from ..extensions import db, utcnow
 from ..i18n import reading_language
 from ..notifications.service import DEADLINE_LABELS
 from .models import Deadline, DeadlineStatus
+from .service import with_case
 
 
 def open_deadlines(agency_id: int) -> list[Deadline]:
     """Return an agency's pending deadlines, soonest first."""
     return list(db.session.scalars(
         sa.select(Deadline).where(Deadline.agency_id == agency_id, Deadline.status == DeadlineStatus.pending)
-        .order_by(Deadline.due_at, Deadline.id)
+        .order_by(Deadline.due_at, Deadline.id).options(with_case())
     ))
 
 

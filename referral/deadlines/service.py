@@ -4,6 +4,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from agencies import Permission, has_permission
 from workflows import Definition, Duration, Stage
@@ -11,7 +12,14 @@ from workflows import Definition, Duration, Stage
 from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
+from ..referrals.models import Referral
 from .models import Deadline, DeadlineKind, DeadlineStatus
+
+
+def with_case():
+    """Return the loader option that brings each deadline's referral and case in the same query."""
+    # Lists show the case number and stage of each deadline; built on call, once all mappers exist.
+    return joinedload(Deadline.referral).joinedload(Referral.case)
 
 #: The stage field each kind of deadline comes from.
 _SOURCE = {DeadlineKind.respond: "respond_within", DeadlineKind.complete: "complete_within",
@@ -110,7 +118,7 @@ def deadlines_query(actor, *, status: str | None = None, overdue: bool | None = 
                     agency_code: str | None = None, region: str | None = None) -> sa.Select:
     """Return a select of the deadlines an actor may see, overdue and soonest first."""
     statement = (sa.select(Deadline).join(Case, Case.id == Deadline.case_id)
-                 .join(Agency, Agency.id == Deadline.agency_id))
+                 .join(Agency, Agency.id == Deadline.agency_id).options(with_case()))
     if actor.user is not None and not has_permission(actor.role, Permission.view_all_cases):
         mine = Deadline.agency_id == actor.agency_id
         if has_permission(actor.role, Permission.view_region_cases):

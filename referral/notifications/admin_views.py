@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
 
 from agencies import Permission
 
@@ -17,7 +18,7 @@ bp = Blueprint("deliveries_admin", __name__, url_prefix="/admin/deliveries")
 
 def troubled_deliveries() -> sa.Select:
     """Return a select of failed deliveries and of pending ones that have already failed once, newest first."""
-    return (sa.select(Delivery)
+    return (sa.select(Delivery).options(joinedload(Delivery.user), joinedload(Delivery.agency))
             .where(sa.or_(Delivery.status == DeliveryStatus.failed,
                           sa.and_(Delivery.status == DeliveryStatus.pending, Delivery.last_error.is_not(None))))
             .order_by(sa.case((Delivery.status == DeliveryStatus.failed, 0), else_=1),

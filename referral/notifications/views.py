@@ -12,14 +12,6 @@ from . import service
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
 
 
-@bp.app_context_processor
-def unread_notifications():
-    def count() -> int:
-        return service.unread_count(current_user.id) if current_user.is_authenticated else 0
-
-    return {"unread_notifications": count}
-
-
 @bp.route("/")
 @login_required
 def index():

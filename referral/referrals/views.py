@@ -12,6 +12,7 @@ from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..i18n import select_locale
 from ..web.access import page_number, requires, safe_next, show_refusal, web_actor
+from ..web.navigation import agency_inbox_counts
 from . import service
 from .forms import ActionForm
 from .models import Referral, current_due
@@ -61,7 +62,7 @@ def index():
     else:
         statement = service.inbox_query(actor, "incoming", tab, text)
     pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
-    counts = service.inbox_counts(actor.agency_id)
+    counts = agency_inbox_counts()
     tab_counts = {"requested": counts.get("requested", 0),
                   "active": sum(counts.get(status.value, 0) for status in ACTIVE_STATUSES)}
     return render_template("inbox/index.html", pagination=pagination, tab=tab, tabs=TABS, tab_counts=tab_counts,

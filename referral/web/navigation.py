@@ -3,12 +3,13 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, current_app, url_for
+from flask import Flask, current_app, g, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from agencies import Permission, has_permission, is_region_code, region
 
+from ..notifications.service import unread_count
 from ..referrals.service import inbox_counts
 from .labels import actor_text, outcome_text, reason_text, state_label
 from .timefmt import due_phrase
@@ -24,9 +25,23 @@ class NavItem:
     badge: Callable[[], int | None] | None = None
 
 
+def agency_inbox_counts() -> dict[str, int]:
+    """Return the signed-in user's agency's open incoming referrals by status, counted once per request."""
+    if "inbox_counts" not in g:
+        g.inbox_counts = inbox_counts(current_user.agency_id)
+    return g.inbox_counts
+
+
+def unread_notifications() -> int:
+    """Return the signed-in user's unread notifications, counted once per request."""
+    if "unread_count" not in g:
+        g.unread_count = unread_count(current_user.id) if current_user.is_authenticated else 0
+    return g.unread_count
+
+
 def requested_referrals() -> int:
     """Return how many incoming referrals wait for the signed-in user's agency to answer."""
-    return inbox_counts(current_user.agency_id).get("requested", 0)
+    return agency_inbox_counts().get("requested", 0)
 
 
 NAV_ITEMS = (
@@ -71,6 +86,7 @@ def region_name(code: str, locale: str) -> str:
 def init_navigation(app: Flask) -> None:
     """Make the navigation and role checks available to templates."""
     app.jinja_env.globals.update(navigation=navigation, has_permission=has_permission,
+                                 unread_notifications=unread_notifications,
                                  region_name=region_name)
     app.jinja_env.filters["due_phrase"] = due_phrase
     app.jinja_env.filters.update(state_label=state_label, outcome_text=outcome_text, reason_text=reason_text,

@@ -10,9 +10,8 @@ from agencies import Permission, has_permission
 from ..actors import Actor
 from ..auth.service import set_locale
 from ..extensions import db
-from ..notifications.service import unread_count
-from ..referrals.service import inbox_counts
 from .access import safe_next
+from .navigation import agency_inbox_counts, unread_notifications
 
 bp = Blueprint("web", __name__)
 
@@ -21,9 +20,8 @@ bp = Blueprint("web", __name__)
 @login_required
 def home():
     """Show what the signed-in user can do, with the inbox counts and unread notifications."""
-    counts = (inbox_counts(current_user.agency_id)
-              if has_permission(current_user.role, Permission.act_on_referrals) else None)
-    return render_template("home.html", inbox=counts, unread=unread_count(current_user.id))
+    counts = agency_inbox_counts() if has_permission(current_user.role, Permission.act_on_referrals) else None
+    return render_template("home.html", inbox=counts, unread=unread_notifications())
 
 
 @bp.route("/language", methods=["POST"])
