@@ -81,7 +81,9 @@ def list_cases(args):
     """List the cases the caller may see, newest first."""
     actor = api_actor()
     items, headers = paginate(cases.cases_query(actor, text=args["q"], status=args["status"]), args)
-    return [case_body(case, cases.visibility_of(case, actor), actor) for case in items], 200, headers
+    body = [case_body(case, visibility, actor) for case, visibility in cases.listed(items, actor)]
+    db.session.commit()
+    return body, 200, headers
 
 
 @blp.route("/<int:case_id>")

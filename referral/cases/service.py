@@ -229,6 +229,15 @@ def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, V
     return case, visibility
 
 
+def listed(cases: list[Case], actor: Actor) -> list[tuple[Case, Visibility]]:
+    """Return each listed case with what the actor may see of it; audit each full record shown, as a read."""
+    rows = [(case, visibility_of(case, actor)) for case in cases]
+    for case, visibility in rows:
+        if visibility is Visibility.full:
+            record(actor, "case.read", "case", case.id, {"via": "list"})
+    return rows
+
+
 def full_case(case_id: int, actor: Actor) -> Case:
     """Return a case the actor sees in full, for changing it; raise NotFound otherwise (not audited as a read)."""
     case, visibility = get_case(case_id, actor, audit=False)

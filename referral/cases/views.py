@@ -114,16 +114,17 @@ def index():
                              per_page=50, error_out=False)
     locale = select_locale()
     rows = []
-    for case in pagination.items:
-        visibility = service.visibility_of(case, actor)
+    for case, visibility in service.listed(pagination.items, actor):
         # Where else the child is stays hidden from an agency that has only been asked.
         stages = []
         if visibility is Visibility.full:
             definition = service.definition_of(case)
             stages = [definition.stage(key).name_in(locale) for key in service.active_stages(case)]
         rows.append((case, visibility, stages))
-    return render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
+    page = render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
                            full=Visibility.full, locale=locale)
+    db.session.commit()  # the audit of the records shown
+    return page
 
 
 def _fill_case_choices(form: CaseForm) -> None:

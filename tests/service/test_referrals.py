@@ -308,3 +308,21 @@ def test_changing_the_risk_level_moves_the_respond_deadline(client, world):
                         headers=world["social"]["headers"]).status_code == 422
     assert client.patch(f"/api/v1/cases/{case['id']}", json={"risk_level": "high"},
                         headers=world["justice"]["headers"]).status_code == 404
+
+
+def test_listing_cases_audits_each_full_record_shown_but_not_summaries(client, world):
+    case = register(client, world)
+    refer(client, world, case["id"], "screening")
+
+    def list_reads(user):
+        return db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "case.read", AuditEntry.actor_user_id == user.id)).all()
+
+    listing = client.get("/api/v1/cases", headers=world["social"]["headers"]).json
+    assert [c["number"] for c in listing] == [case["number"]]
+    reads = list_reads(world["social"]["user"])
+    assert len(reads) == 1 and reads[0].object_id == str(case["id"]) and reads[0].detail == {"via": "list"}
+    # The clinic has only been asked: it sees a summary with no names, and no full read is recorded.
+    summaries = client.get("/api/v1/cases", headers=world["health"]["headers"]).json
+    assert [(c["visibility"], "given_name" in str(c)) for c in summaries] == [("summary", False)]
+    assert list_reads(world["health"]["user"]) == []
