@@ -9,6 +9,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -53,6 +55,12 @@ def enum_type(enum_class, name: str) -> sa.Enum:
         length=max(len(member.value) for member in enum_class),
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def dialect_insert(table):
+    """Return an INSERT for the session's database that knows ``on_conflict_do_nothing`` (PostgreSQL, SQLite)."""
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
 
 
 def utcnow() -> datetime:

@@ -142,11 +142,7 @@ def record_consent(values, case_id):
 @blp.response(200, EventSchema(many=True))
 def timeline(case_id):
     """List the case's events, oldest first (full readers only)."""
-    actor = api_actor()
-    case, visibility = cases.get_case(case_id, actor, audit=False)
-    if visibility is not Visibility.full:
-        raise NotFound(_l("No such case."))
-    return cases.timeline(case)
+    return cases.timeline(cases.full_case(case_id, api_actor()))
 
 
 @blp.route("/<int:case_id>/interviews", methods=["POST"])

@@ -5,8 +5,6 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from agencies import (
     AgencyType,
@@ -31,7 +29,7 @@ from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
 from ..designer.models import WorkflowVersion
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, utcnow
+from ..extensions import db, dialect_insert, utcnow
 from ..referrals.models import Referral
 from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, Interview, InterviewKind, RiskLevel, Sex
 
@@ -101,8 +99,7 @@ def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None 
 
 def _next_number(year: int) -> str:
     table = CaseNumberSequence.__table__
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(insert(table).values(year=year, last_number=0).on_conflict_do_nothing())
+    db.session.execute(dialect_insert(table).values(year=year, last_number=0).on_conflict_do_nothing())
     number = db.session.execute(
         sa.update(table).where(table.c.year == year).values(last_number=table.c.last_number + 1)
         .returning(table.c.last_number)

@@ -67,11 +67,16 @@ def open_deadline(referral, definition: Definition, kind: DeadlineKind, risk_lev
                         kind=kind, status=DeadlineStatus.pending, started_at=start, reminders_sent=0, fired=[])
     _schedule(deadline, definition, stage, duration)
     db.session.add(deadline)
-    if kind is DeadlineKind.respond:
-        referral.respond_by = deadline.due_at
-    elif kind is DeadlineKind.complete:
-        referral.complete_by = deadline.due_at
+    _mirror(referral, deadline)
     return deadline
+
+
+def _mirror(referral, deadline: Deadline) -> None:
+    # The referral carries its respond and complete due dates for the API and the inbox order.
+    if deadline.kind is DeadlineKind.respond:
+        referral.respond_by = deadline.due_at
+    elif deadline.kind is DeadlineKind.complete:
+        referral.complete_by = deadline.due_at
 
 
 def pending_deadlines(referral_id: int, kinds: tuple[DeadlineKind, ...] | None = None) -> list[Deadline]:
@@ -98,19 +103,18 @@ def close_deadlines(referral_id: int, status: DeadlineStatus, now: datetime,
 def reschedule_case(case, definition: Definition) -> int:
     """Recompute the pending deadlines of a case for its current risk level; return how many moved."""
     moved = 0
-    for referral in case.referrals:
-        for deadline in pending_deadlines(referral.id):
-            stage = definition.stage(referral.to_stage)
-            duration = duration_for(stage, deadline.kind, case.risk_level.value)
-            if duration is None:
-                continue
-            before = deadline.due_at
-            _schedule(deadline, definition, stage, duration)
-            if deadline.kind is DeadlineKind.respond:
-                referral.respond_by = deadline.due_at
-            elif deadline.kind is DeadlineKind.complete:
-                referral.complete_by = deadline.due_at
-            moved += before != deadline.due_at
+    pending = db.session.scalars(sa.select(Deadline).where(Deadline.case_id == case.id,
+                                                           Deadline.status == DeadlineStatus.pending))
+    for deadline in pending:
+        referral = deadline.referral
+        stage = definition.stage(referral.to_stage)
+        duration = duration_for(stage, deadline.kind, case.risk_level.value)
+        if duration is None:
+            continue
+        before = deadline.due_at
+        _schedule(deadline, definition, stage, duration)
+        _mirror(referral, deadline)
+        moved += before != deadline.due_at
     return moved
 
 

@@ -32,7 +32,7 @@ class ValidationResultSchema(ma.Schema):
 
 class VersionSummarySchema(ma.Schema):
     version = ma.fields.Integer(attribute="number")
-    published_at = ma.fields.DateTime()
+    published_at = ma.fields.AwareDateTime()
     published_by = ma.fields.Function(lambda v: v.published_by.name if v.published_by else None)
     note = ma.fields.String(allow_none=True)
 
@@ -42,7 +42,7 @@ class WorkflowSummarySchema(ma.Schema):
     name = ma.fields.String()
     latest_version = ma.fields.Integer(metadata={"description": "0 before the first publication"})
     has_draft = ma.fields.Boolean()
-    draft_updated_at = ma.fields.DateTime(allow_none=True)
+    draft_updated_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 class WorkflowSchema(WorkflowSummarySchema):

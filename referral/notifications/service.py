@@ -6,14 +6,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale, format_datetime, gettext
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from workflows import N_, TRANSLATED_LANGUAGES, Stage
 
 from ..auth.models import User
 from ..directory.models import Agency
-from ..extensions import db, utcnow
+from ..extensions import db, dialect_insert, utcnow
 from ..i18n import reading_language
 from .models import Channel, Delivery, DeliveryStatus, Notification
 
@@ -56,8 +54,7 @@ def _insert_ignoring_duplicates(table, rows: list[dict], returning: bool = True)
     """Insert rows, skipping any whose dedupe_key exists; return the ids of the rows written (if asked)."""
     if not rows:
         return []
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
     if not returning:
         db.session.execute(statement, rows)
         return []

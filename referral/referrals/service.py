@@ -59,12 +59,21 @@ class Route:
 
     from_stage: str
     stage: Stage
-    label: str | None
-    mode: str
-    requires: tuple[str, ...]
+    transition: Transition
     consent_ok: bool
     candidates: list[Agency]
-    transition: Transition
+
+    @property
+    def label(self) -> str | None:
+        return self.transition.label
+
+    @property
+    def mode(self) -> str:
+        return str(self.transition.mode)
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return tuple(self.transition.requires)
 
     def label_in(self, locale: str | None) -> str | None:
         """Return the route's label in a language, falling back to English (None if it has none)."""
@@ -105,9 +114,8 @@ def routes_for(case: Case, actor: Actor) -> list[Route]:
             seen.add(transition.to_stage)
             stage = definition.stage(transition.to_stage)
             consent_ok = "consent" not in transition.requires or cases.has_consent(case, stage.agency_type)
-            routes.append(Route(from_stage=held.to_stage, stage=stage, label=transition.label,
-                                mode=str(transition.mode), requires=tuple(transition.requires),
-                                consent_ok=consent_ok, candidates=_candidates(case, stage), transition=transition))
+            routes.append(Route(from_stage=held.to_stage, stage=stage, transition=transition,
+                                consent_ok=consent_ok, candidates=_candidates(case, stage)))
     return routes
 
 
@@ -320,8 +328,6 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
         referral.responded_at = now
     if action in (Action.reject, Action.hold, Action.fail, Action.cancel):
         referral.status_reason = reason.strip()
-        if action is Action.cancel and actor.system == "scheduler":
-            referral.status_reason = "no-response"
     elif action in (Action.start, Action.resume):
         referral.status_reason = None
     if action is Action.complete:
