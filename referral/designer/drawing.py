@@ -21,6 +21,7 @@ from workflows import Definition, Problem, layout, load_definition
 from workflows.layout import LAYER_GAP
 
 from ..i18n import reading_language
+from .service import translate
 
 #: Extra room between layers beyond the layout's, so that edge labels fit.
 EXTRA_LAYER_GAP = 70.0
@@ -106,7 +107,7 @@ class _Drawing:
             else:
                 self.warning_stages.update(problem.stages)
             for key in problem.stages:
-                self.messages.setdefault(key, []).append(problem.message)
+                self.messages.setdefault(key, []).append(translate(problem))
         self.boxes = {node.key: node for node in self.layout.nodes}
 
     def x(self, key: str) -> float:

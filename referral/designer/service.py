@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import yaml
-from flask_babel import gettext
+from flask_babel import gettext, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 
 from agencies import AgencyType, Permission, has_permission
@@ -188,7 +188,8 @@ def publish(key: str, actor: Actor, note: str | None = None) -> WorkflowVersion:
     if not is_valid(problems):
         errors = [problem for problem in problems if problem.is_error]
         raise Invalid(
-            _l("The workflow cannot be published: it has %(count)s error(s).", count=len(errors)),
+            lazy_ngettext("The workflow cannot be published: it has %(num)d error.",
+                          "The workflow cannot be published: it has %(num)d errors.", len(errors)),
             problems=problem_dicts(errors),
         )
     version = WorkflowVersion(workflow=workflow, number=workflow.latest_version + 1, document=workflow.draft,

@@ -5,6 +5,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from agencies import AgencyType, Permission
 from workflows import GUARDS, Mode, OnTimeout, Problem, diff, is_valid, load_definition, parse_document
@@ -222,7 +223,8 @@ def edit(key: str):
     db.session.commit()
     errors = sum(problem.is_error for problem in result.problems)
     if errors:
-        flash(_("Draft saved. It has %(count)s error(s) to fix before it can be published.", count=errors),
+        flash(ngettext("Draft saved. It has %(num)d error to fix before it can be published.",
+                       "Draft saved. It has %(num)d errors to fix before it can be published.", errors),
               "warning")
     else:
         flash(_("Draft saved. It has no errors and can be published."), "success")

@@ -1,7 +1,7 @@
 """The notification centre, and the unread count shown in every page's top bar."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -33,5 +33,6 @@ def mark_read():
         changed = service.mark_read(current_user.id, [int(raw)] if raw.isdigit() else None)
         db.session.commit()
         if not raw:
-            flash(_("%(num)d notifications marked as read.", num=changed), "success")
+            flash(ngettext("%(num)d notification marked as read.", "%(num)d notifications marked as read.",
+                           changed), "success")
     return redirect(safe_next(request.form.get("next")) or url_for(".index"))

@@ -224,7 +224,7 @@ def test_save_draft_from_the_text(client, login_as, coordinator, published):
     assert response.status_code == 302
     workflow = db.session.get(Workflow, 1)
     assert [stage["key"] for stage in workflow.draft["stages"]] == ["intake", "medical", "school", "closed"]
-    assert "1 error(s)" in client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "It has 1 error to fix" in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
 def test_text_that_does_not_parse_or_changes_the_key_is_not_saved(client, login_as, coordinator, published):

@@ -66,7 +66,8 @@ def _key(value):
     return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "N_": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+            "N_": None}
 
 
 def _source_messages() -> set:
