@@ -139,10 +139,12 @@ def record_consent(values, case_id):
 
 
 @blp.route("/<int:case_id>/timeline")
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, EventSchema(many=True))
-def timeline(case_id):
+def timeline(args, case_id):
     """List the case's events, oldest first (full readers only)."""
-    return cases.timeline(cases.full_case(case_id, api_actor()))
+    items, headers = paginate(cases.timeline_query(cases.full_case(case_id, api_actor())), args)
+    return items, 200, headers
 
 
 @blp.route("/<int:case_id>/interviews", methods=["POST"])

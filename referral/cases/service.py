@@ -307,9 +307,14 @@ def has_consent(case: Case, agency_type: str, on_day: date | None = None) -> boo
     return any(consent.covers(agency_type, on_day) for consent in case.consents)
 
 
+def timeline_query(case: Case) -> sa.Select:
+    """Return a select of the case's events, oldest first."""
+    return sa.select(Event).where(Event.case_id == case.id).order_by(Event.id)
+
+
 def timeline(case: Case) -> list[Event]:
     """Return the case's events, oldest first."""
-    return list(db.session.scalars(sa.select(Event).where(Event.case_id == case.id).order_by(Event.id)))
+    return list(db.session.scalars(timeline_query(case)))
 
 
 def change_risk_level(case_id: int, risk_level: str, actor: Actor) -> Case:

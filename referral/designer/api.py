@@ -8,6 +8,7 @@ from agencies import Permission
 from workflows import is_valid
 
 from ..api.auth import api_actor, require_permission
+from ..api.pagination import PageArgs, paginate
 from ..errors import Invalid
 from ..extensions import db
 from . import service
@@ -55,10 +56,12 @@ def validate_definition():
 
 
 @blp.route("")
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, WorkflowSummarySchema(many=True))
-def list_workflows():
+def list_workflows(args):
     """List workflows with their latest version and draft state."""
-    return service.list_workflows()
+    items, headers = paginate(service.workflows_query(), args)
+    return items, 200, headers
 
 
 @blp.route("", methods=["POST"])

@@ -63,9 +63,14 @@ def _require(actor: Actor, permission: Permission) -> None:
         raise Forbidden(_l("Your role does not allow this."))
 
 
+def workflows_query() -> sa.Select:
+    """Return a select of every workflow, by key."""
+    return sa.select(Workflow).order_by(Workflow.key)
+
+
 def list_workflows() -> list[Workflow]:
     """Return every workflow, by key."""
-    return list(db.session.scalars(sa.select(Workflow).order_by(Workflow.key)))
+    return list(db.session.scalars(workflows_query()))
 
 
 def find_workflow(key: str) -> Workflow | None:

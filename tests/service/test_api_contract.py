@@ -44,3 +44,12 @@ def test_lists_are_paginated_and_per_page_is_capped(client, make_user, token_for
     assert client.get("/api/v1/cases", query_string={"per_page": 201}, headers=headers).status_code == 422
     response = client.get("/api/v1/referrals", query_string={"per_page": 200, "page": 1}, headers=headers)
     assert response.status_code == 200 and "X-Pagination" in response.headers
+
+
+@pytest.mark.parametrize("path", ["/api/v1/agencies", "/api/v1/workflows", "/api/v1/cases", "/api/v1/referrals",
+                                  "/api/v1/deadlines", "/api/v1/notifications"])
+def test_every_list_is_paginated_with_at_most_200_per_page(client, make_user, token_for, path):
+    headers = token_for(make_user())
+    assert client.get(path, query_string={"per_page": 201}, headers=headers).status_code == 422
+    response = client.get(path, query_string={"per_page": 200}, headers=headers)
+    assert response.status_code == 200 and "X-Pagination" in response.headers

@@ -1,5 +1,6 @@
 """Cases and referrals through the API: registration, routes, rules, lifecycle, visibility, closed loop."""
 
+import json
 from datetime import date
 
 import pytest
@@ -326,3 +327,13 @@ def test_listing_cases_audits_each_full_record_shown_but_not_summaries(client, w
     summaries = client.get("/api/v1/cases", headers=world["health"]["headers"]).json
     assert [(c["visibility"], "given_name" in str(c)) for c in summaries] == [("summary", False)]
     assert list_reads(world["health"]["user"]) == []
+
+
+def test_the_timeline_is_paginated(client, world):
+    case = register(client, world)
+    refer(client, world, case["id"], "screening")
+    path = f"/api/v1/cases/{case['id']}/timeline"
+    first = client.get(path, query_string={"per_page": 1}, headers=world["social"]["headers"])
+    assert [e["kind"] for e in first.json] == ["case.registered"]
+    assert json.loads(first.headers["X-Pagination"])["total"] == 2
+    assert client.get(path, query_string={"per_page": 201}, headers=world["social"]["headers"]).status_code == 422
