@@ -7,9 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from ..actors import Actor
 from ..extensions import db, login_manager
-from ..web.access import safe_next
+from ..web.access import safe_next, web_actor
 from . import service
 from .forms import LoginForm, PreferencesForm, TokenForm
 from .models import User
@@ -73,7 +72,7 @@ def profile():
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
-        _, new_token = service.create_token(current_user, Actor.of(current_user, request.remote_addr),
+        _, new_token = service.create_token(current_user, web_actor(),
                                             form.label.data or "")
         db.session.commit()
         form = TokenForm(formdata=None)
@@ -95,7 +94,7 @@ def _render_profile(form=None, new_token=None, new_calendar_url=None, preference
 @login_required
 def revoke_token(token_id: int):
     """Revoke one of the user's API tokens."""
-    service.revoke_token(token_id, Actor.of(current_user, request.remote_addr))
+    service.revoke_token(token_id, web_actor())
     db.session.commit()
     flash(_("The token has been revoked."), "success")
     return redirect(url_for("auth.profile"))
@@ -109,7 +108,7 @@ def preferences():
     if not form.validate_on_submit():
         return _render_profile(preferences=form, status=400)
     service.set_preferences(current_user, form.wants_email.data, form.wants_digest.data,
-                            Actor.of(current_user, request.remote_addr))
+                            web_actor())
     db.session.commit()
     flash(_("Notification preferences saved."), "success")
     return redirect(url_for("auth.profile"))
@@ -121,7 +120,7 @@ def create_calendar():
     """Issue a new secret calendar feed URL, replacing the old one; show it once."""
     if not FlaskForm().validate_on_submit():
         return _render_profile(status=400)
-    secret = service.issue_calendar_secret(current_user, Actor.of(current_user, request.remote_addr))
+    secret = service.issue_calendar_secret(current_user, web_actor())
     db.session.commit()
     url = current_app.config["REFERRAL_BASE_URL"].rstrip("/") + url_for("deadlines.calendar_feed", secret=secret)
     return _render_profile(new_calendar_url=url)
@@ -132,7 +131,7 @@ def create_calendar():
 def revoke_calendar():
     """Make the user's calendar feed URL stop working."""
     if FlaskForm().validate_on_submit():
-        service.revoke_calendar_secret(current_user, Actor.of(current_user, request.remote_addr))
+        service.revoke_calendar_secret(current_user, web_actor())
         db.session.commit()
         flash(_("The calendar feed URL no longer works."), "success")
     return redirect(url_for("auth.profile"))

@@ -18,6 +18,7 @@ from ..i18n import reading_language, select_locale
 from ..notifications.service import DEADLINE_LABELS
 from ..referrals import service as referrals
 from ..web.access import page_number, requires, show_refusal, web_actor
+from ..web.labels import agency_type_label, state_label
 from ..web.navigation import region_name
 from . import service
 from .forms import CaseForm, ConsentForm, InterviewForm, ReferForm
@@ -60,17 +61,13 @@ def _interview_kind_label(value: str) -> str:
         return value
 
 
-def _risk_label(value: str) -> str:
-    return {"high": _("High"), "medium": _("Medium"), "low": _("Low")}.get(value, value)
-
-
 def _sex_label(value: str) -> str:
     return {"female": _("Female"), "male": _("Male"), "unknown": _("Unknown")}.get(value, value)
 
 
 @bp.app_context_processor
 def case_labels():
-    return {"risk_label": _risk_label, "sex_label": _sex_label, "agency_type_name": _agency_type_name,
+    return {"risk_label": state_label, "sex_label": _sex_label, "agency_type_name": agency_type_label,
             "event_text": _event_text, "age_of": service.age_of,
             "interview_kind_label": _interview_kind_label}
 
@@ -94,13 +91,6 @@ def _agency_name(code: str) -> str:
         agency = agency_by_code(code)
         names[code] = agency.name if agency is not None else code
     return names[code]
-
-
-def _agency_type_name(value: str) -> str:
-    try:
-        return _(AgencyType(value).label)
-    except ValueError:
-        return value
 
 
 @bp.route("/")
@@ -133,7 +123,7 @@ def _fill_case_choices(form: CaseForm) -> None:
                  for workflow in designer.list_workflows() if workflow.latest_version >= 1]
     form.workflow.choices = [SelectChoice(definition.key, definition.name_in(locale))
                              for definition in published if definition is not None]
-    form.risk_level.choices = [SelectChoice(level, _risk_label(level)) for level in RISK_LEVELS]
+    form.risk_level.choices = [SelectChoice(level, state_label(level)) for level in RISK_LEVELS]
     form.sex.choices = [SelectChoice(sex.value, _sex_label(sex.value)) for sex in Sex]
     form.region.choices = [SelectChoice(region.code, region.name(locale)) for region in REGIONS]
 

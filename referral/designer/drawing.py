@@ -16,11 +16,11 @@ from typing import Any
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from agencies import AgencyType
 from workflows import Definition, Problem, layout, load_definition
 from workflows.layout import LAYER_GAP
 
 from ..i18n import reading_language
+from ..web.labels import agency_type_label
 from .service import translate
 
 #: Extra room between layers beyond the layout's, so that edge labels fit.
@@ -49,14 +49,6 @@ ERROR = "#d62828"
 WARNING = "#e08e0b"
 HIGHLIGHT = "#0d6efd"
 EDGE = "#555b61"
-
-
-def agency_type_label(value: str) -> str:
-    """Return an agency type's name in the reader's language, or the value if the type is unknown."""
-    try:
-        return _(AgencyType(value).label)
-    except ValueError:
-        return value
 
 
 def workflow_svg(

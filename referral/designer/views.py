@@ -1,6 +1,7 @@
 """Designer pages: list workflows, edit drafts in tables or as text, check, publish, compare, import, export."""
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -8,13 +9,13 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from agencies import AgencyType, Permission
-from workflows import GUARDS, Mode, OnTimeout, Problem, diff, is_valid, load_definition, parse_document
+from workflows import Mode, OnTimeout, Problem, diff, is_valid, load_definition, parse_document, validate
 
 from ..errors import ServiceError
 from ..extensions import db
 from ..web.access import requires, web_actor
 from . import editing, service
-from .drawing import PALETTE, agency_type_label, workflow_svg
+from .drawing import PALETTE, workflow_svg
 from .forms import ImportForm, NewWorkflowForm, PublishForm
 from .models import Workflow
 
@@ -29,10 +30,8 @@ def designer_context():
     return {
         "agency_types": [(member.value, _(member.label)) for member in AgencyType],
         "palette": PALETTE,
-        "agency_type_label": agency_type_label,
         "modes": [str(mode) for mode in Mode],
         "on_timeouts": [str(choice) for choice in OnTimeout],
-        "guards": GUARDS,
     }
 
 
@@ -47,7 +46,7 @@ class Editing:
     problems: list[dict] = field(default_factory=list)
     raw_problems: list[Problem] = field(default_factory=list)
 
-    @property
+    @cached_property
     def rows(self) -> dict | None:
         return editing.table_rows(self.document)
 
@@ -63,11 +62,11 @@ class Editing:
     def general(self) -> list[dict]:
         return [problem for problem in self.problems if not problem["stage_rows"] and not problem["transition_rows"]]
 
-    @property
+    @cached_property
     def stage_problems(self) -> dict[int, list[dict]]:
         return _by_row(self.problems, "stage_rows")
 
-    @property
+    @cached_property
     def transition_problems(self) -> dict[int, list[dict]]:
         return _by_row(self.problems, "transition_rows")
 
@@ -149,8 +148,9 @@ def _render_editor(workflow: Workflow, editor: Editing, status: int = 200):
 def index():
     """List workflows with their latest version and the state of their draft."""
     workflows = service.list_workflows()
+    types = service.active_agency_types()  # once for the page, not once per draft
     draft_errors = {
-        workflow.key: sum(problem.is_error for problem in service.check_definition(workflow.draft))
+        workflow.key: sum(problem.is_error for problem in validate(workflow.draft, types))
         for workflow in workflows if workflow.draft is not None
     }
     return render_template("designer/index.html", workflows=workflows, draft_errors=draft_errors)

@@ -3,6 +3,7 @@
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from agencies import AgencyType
 from workflows.lifecycle import ReferralStatus
 
 from ..referrals.service import HANDED_OVER
@@ -39,3 +40,11 @@ def reason_text(value) -> str:
 def actor_text(label: str) -> str:
     """Return who acted as a timeline shows it: a person's name, or the system's part in the reader's language."""
     return str(_SYSTEM_ACTORS.get(label, label))
+
+
+def agency_type_label(value: str) -> str:
+    """Return an agency type's name in the reader's language, or the value if the type is unknown."""
+    try:
+        return gettext(AgencyType(value).label)
+    except ValueError:
+        return value
