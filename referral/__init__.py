@@ -16,6 +16,7 @@ from .designer.views import bp as designer_bp
 from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from .fhir.views import bp as fhir_bp
 from .i18n import init_i18n
 from .notifications.admin_views import bp as deliveries_admin_bp
 from .notifications.views import bp as notifications_bp
@@ -59,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(designer_bp)
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(deliveries_admin_bp)
+    app.register_blueprint(fhir_bp)
     register_api(app)
     register_error_handlers(app)
     return app

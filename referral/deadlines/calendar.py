@@ -1,6 +1,6 @@
 """The iCalendar feed of an agency's open deadlines: case numbers and stages, never a child's name."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import icalendar
@@ -14,6 +14,10 @@ from ..i18n import reading_language
 from ..notifications.service import DEADLINE_LABELS
 from .models import Deadline, DeadlineStatus
 from .service import with_case
+
+#: How often calendar clients should fetch the feed again (RFC 7986 REFRESH-INTERVAL).
+REFRESH_INTERVAL = timedelta(hours=1)
+
 
 
 def open_deadlines(agency_id: int) -> list[Deadline]:
@@ -38,6 +42,18 @@ def summary(deadline: Deadline) -> str:
                    deadline=gettext(DEADLINE_LABELS[deadline.kind.value]))
 
 
+def alarms(deadline: Deadline) -> list[icalendar.Alarm]:
+    """Return one display alarm per reminder the workflow sets before a deadline, at the sweep's own times."""
+    found = []
+    for moment in deadline.remind_at or []:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("trigger", datetime.fromisoformat(moment))
+        alarm.add("description", summary(deadline))
+        found.append(alarm)
+    return found
+
+
 def agency_feed(agency_id: int, base_url: str, locale: str, now: datetime | None = None) -> bytes:
     """Return a VCALENDAR with one VEVENT per open deadline of an agency, titled in a language."""
     now = now or utcnow()
@@ -50,7 +66,11 @@ def agency_feed(agency_id: int, base_url: str, locale: str, now: datetime | None
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     with force_locale(locale):
-        calendar.add("x-wr-calname", gettext("Deadlines of %(agency)s", agency=agency.name if agency else ""))
+        title = gettext("Deadlines of %(agency)s", agency=agency.name if agency else "")
+        calendar.add("name", title)
+        calendar.add("x-wr-calname", title)
+        calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", REFRESH_INTERVAL)
         for deadline in open_deadlines(agency_id):
             link = f"{base_url}/cases/{deadline.case_id}"
             event = icalendar.Event()
@@ -61,5 +81,7 @@ def agency_feed(agency_id: int, base_url: str, locale: str, now: datetime | None
             event.add("description", gettext("Open the case: %(link)s", link=link))
             event.add("url", link)
             event.add("categories", [deadline.kind.value])
+            for alarm in alarms(deadline):
+                event.add_component(alarm)
             calendar.add_component(event)
     return calendar.to_ical()

@@ -347,3 +347,31 @@ def test_failed_deliveries_are_listed_and_retried(world, login_as, client):
     assert failed.status is DeliveryStatus.pending and failed.attempts == 0
     assert len(audit("delivery.retry")) == 1
     assert client.post(f"/admin/deliveries/{sent.id}/retry").status_code == 404
+
+
+def test_calendar_feed_alarms_at_the_workflows_reminders_and_says_how_often_to_refresh(world, login_as, client):
+    """RFC 7986 NAME and REFRESH-INTERVAL; one VALARM per reminder, at the time the scheduler reminds."""
+    (first, _), users = world
+    login_as(users["health"])
+    path = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    calendar = icalendar.Calendar.from_ical(client.get(path).data)
+    assert str(calendar["name"]).startswith("Deadlines of")
+    assert calendar["name"] == calendar["x-wr-calname"]
+    assert calendar.decoded("refresh-interval") == timedelta(hours=1)
+    assert calendar["refresh-interval"].params["VALUE"] == "DURATION"
+    deadline = db.session.scalar(sa.select(Deadline).where(Deadline.case_id == first.id,
+                                                           Deadline.agency_id == users["health"].agency_id))
+    assert len(deadline.remind_at) == 1  # the screening stage reminds PT4H before the response is due
+    event = next(e for e in calendar.walk("VEVENT") if str(e["uid"]) == f"deadline-{deadline.id}@127.0.0.1")
+    alarms = event.walk("VALARM")
+    assert len(alarms) == 1
+    alarm = alarms[0]
+    assert alarm["action"] == "DISPLAY"
+    assert alarm.decoded("trigger") == deadline.due_at.replace(microsecond=0) - timedelta(hours=4)
+    assert first.number in str(alarm["description"])
+    # The prosecutor's stage sets no reminder: its deadline has no alarm.
+    client.post("/logout")
+    login_as(users["coordinator"])
+    justice = icalendar.Calendar.from_ical(
+        client.get(feed_path(client.post("/profile/calendar").get_data(as_text=True))).data)
+    assert [e.walk("VALARM") for e in justice.walk("VEVENT")] == [[]]
