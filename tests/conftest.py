@@ -16,7 +16,23 @@ from referral.auth.models import User
 from referral.directory.models import Agency
 from referral.extensions import db
 
-PG_URL = os.environ.get("REFERRAL_TEST_DATABASE_URL")
+
+def _worker_database(url: str | None) -> str | None:
+    """Return the PostgreSQL URL this pytest-xdist worker uses: its own database beside the one named."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).scalar():
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("REFERRAL_TEST_DATABASE_URL"))
 PASSWORD = "correct horse battery"
 BASE_CONFIG = {
     "TESTING": True,
