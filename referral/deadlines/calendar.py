@@ -19,7 +19,6 @@ from .service import with_case
 REFRESH_INTERVAL = timedelta(hours=1)
 
 
-
 def open_deadlines(agency_id: int) -> list[Deadline]:
     """Return an agency's pending deadlines, soonest first."""
     return list(db.session.scalars(
@@ -42,14 +41,14 @@ def summary(deadline: Deadline) -> str:
                    deadline=gettext(DEADLINE_LABELS[deadline.kind.value]))
 
 
-def alarms(deadline: Deadline) -> list[icalendar.Alarm]:
-    """Return one display alarm per reminder the workflow sets before a deadline, at the sweep's own times."""
+def alarms(deadline: Deadline, title: str) -> list[icalendar.Alarm]:
+    """Return one display alarm titled ``title`` per reminder before a deadline, at the sweep's own times."""
     found = []
     for moment in deadline.remind_at or []:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("trigger", datetime.fromisoformat(moment))
-        alarm.add("description", summary(deadline))
+        alarm.add("description", title)
         found.append(alarm)
     return found
 
@@ -77,11 +76,12 @@ def agency_feed(agency_id: int, base_url: str, locale: str, now: datetime | None
             event.add("uid", f"deadline-{deadline.id}@{host}")
             event.add("dtstamp", now)
             event.add("dtstart", deadline.due_at)
-            event.add("summary", summary(deadline))
+            title = summary(deadline)
+            event.add("summary", title)
             event.add("description", gettext("Open the case: %(link)s", link=link))
             event.add("url", link)
             event.add("categories", [deadline.kind.value])
-            for alarm in alarms(deadline):
+            for alarm in alarms(deadline, title):
                 event.add_component(alarm)
             calendar.add_component(event)
     return calendar.to_ical()
