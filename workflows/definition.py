@@ -286,6 +286,14 @@ DUPLICATE_KEY = N_(
 )
 DUPLICATE_KEY_SOMEWHERE = N_("The document is not valid %(format)s: the field %(field)s appears twice in one mapping.")
 UNKNOWN_FORMAT = N_("Unknown document format %(format)s; use json or yaml.")
+YAML_ALIAS = N_(
+    "The document is not valid YAML for a workflow: line %(line)s uses an anchor or alias (& or *);"
+    " write the value out."
+)
+TOO_LARGE = N_("The document is %(size)s characters long; a workflow definition may have at most %(limit)s.")
+
+# A real workflow is a few kilobytes; this bound keeps parsing cheap whatever arrives.
+MAX_DOCUMENT_CHARS = 256_000
 
 # Regexp validators only match at the start, hence the explicit end.
 _KEY_PATTERN = rf"[a-z0-9-]{{1,{KEY_MAX_LENGTH}}}\Z"
@@ -669,6 +677,8 @@ def parse_document(text: str, fmt: str | None = None) -> tuple[dict[str, Any] | 
             return None, [make_problem("schema", SYNTAX, {"format": fmt or "JSON or YAML", "detail": "not UTF-8 text"})]
     if not isinstance(text, str) or not text.strip():
         return None, [make_problem("schema", EMPTY_DOCUMENT)]
+    if len(text) > MAX_DOCUMENT_CHARS:
+        return None, [make_problem("schema", TOO_LARGE, {"size": len(text), "limit": MAX_DOCUMENT_CHARS})]
     if fmt == "json" or (fmt is None and text.lstrip().startswith(("{", "["))):
         data, problems = _parse_json(text)
     else:
@@ -723,8 +733,25 @@ def _parse_json(text: str) -> tuple[Any, list[Problem]]:
         return None, [make_problem("schema", SYNTAX, {"format": "JSON", "detail": str(error)})]
 
 
+class _Alias(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping instead of keeping the last."""
+    """A safe loader that refuses a key given twice in one mapping, and any anchor or alias.
+
+    Aliases are refused outright rather than bounded: nested aliases expand exponentially (the
+    "billion laughs"), and a workflow never needs them.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose the next node; raise _Alias on an alias or an anchored node before anything expands."""
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _Alias(event.start_mark.line + 1)
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Build a mapping; raise _DuplicateKey when a key repeats."""
@@ -746,6 +773,8 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _parse_yaml(text: str) -> tuple[Any, list[Problem]]:
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader), []
+    except _Alias as alias:
+        return None, [make_problem("schema", YAML_ALIAS, {"line": alias.line})]
     except _DuplicateKey as duplicate:
         return None, [
             make_problem("schema", DUPLICATE_KEY, {"format": "YAML", "line": duplicate.line, "field": duplicate.key})

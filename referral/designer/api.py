@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from agencies import Permission
-from workflows import is_valid
+from workflows import is_valid, parse_document
 
 from ..api.auth import api_actor, require_permission
 from ..api.pagination import PageArgs, paginate
@@ -26,12 +26,21 @@ blp = Blueprint("workflows_api", __name__, url_prefix="/workflows",
                 description="Workflow definitions: validate, draft, publish (coordinators), read versions.")
 
 
+_YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
+
+
 def _document():
-    """Return the JSON body as sent; raise Invalid when it is not JSON."""
+    """Return the body as a mapping: JSON, or YAML when the Content-Type says so; raise Invalid otherwise."""
+    if request.mimetype in _YAML_TYPES:
+        return service.parse_text(request.get_data(), "yaml")
     data = request.get_json(silent=True)
     if data is None:
-        raise Invalid(_l("The body must be a workflow definition in JSON."))
+        raise Invalid(_l("The body must be a workflow definition in JSON or YAML."))
     return data
+
+
+_BODY = {"content": {"application/json": {"schema": DefinitionDocumentSchema},
+                     "application/yaml": {"schema": {"type": "string"}}}}
 
 
 def workflow_view(workflow) -> dict:
@@ -47,11 +56,17 @@ def workflow_view(workflow) -> dict:
 
 
 @blp.route("/validate", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": DefinitionDocumentSchema}}})
+@blp.doc(requestBody=_BODY)
 @blp.response(200, ValidationResultSchema)
 def validate_definition():
-    """Validate a definition; every problem is listed, nothing is stored."""
-    problems = service.check_definition(_document())
+    """Validate a definition (JSON, or YAML text); every problem is listed, nothing is stored."""
+    if request.mimetype in _YAML_TYPES:
+        data, problems = parse_document(request.get_data(), "yaml")
+        if data is None:
+            return {"valid": False, "problems": service.problem_dicts(problems)}
+        problems = service.check_definition(data)
+    else:
+        problems = service.check_definition(_document())
     return {"valid": is_valid(problems), "problems": service.problem_dicts(problems)}
 
 
@@ -65,7 +80,7 @@ def list_workflows(args):
 
 
 @blp.route("", methods=["POST"])
-@blp.doc(requestBody={"content": {"application/json": {"schema": DefinitionDocumentSchema}}})
+@blp.doc(requestBody=_BODY)
 @blp.response(200, WorkflowSchema, description="The draft replaced an earlier one.")
 @blp.alt_response(201, schema=WorkflowSchema, description="A new workflow was created with this draft.")
 def save_draft():

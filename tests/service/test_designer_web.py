@@ -364,9 +364,13 @@ def test_import_a_good_file_as_draft_or_published(client, login_as, coordinator,
     (b"key: [unclosed", False, "not valid YAML"),
     (b"stages: []\n", False, "needs a key"),
     (None, True, "cannot be published"),
+    ("laughs", False, "anchor or alias"),
 ])
-def test_import_a_bad_file_changes_nothing(client, login_as, coordinator, published, content, publish, message):
+def test_import_a_bad_file_changes_nothing(client, login_as, coordinator, published, content, publish, message,
+                                           billion_laughs):
     login_as(coordinator)
+    if content == "laughs":
+        content = billion_laughs.encode()
     content = content or service.render_document(with_dead_end(small(name="Broken")), "yaml").encode()
     data = {"file": (io.BytesIO(content), "bad.yaml")}
     if publish:

@@ -1,6 +1,7 @@
 """Workflows through the API and the command line: validate, draft, publish, versions."""
 
 import json
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +9,7 @@ import yaml
 
 from referral.audit.models import AuditEntry
 from referral.cli import cli
-from referral.designer.models import WorkflowVersion
+from referral.designer.models import Workflow, WorkflowVersion
 from referral.extensions import db
 from workflows.library import default_workflow_path, load_default_workflow_text
 
@@ -220,6 +221,33 @@ def test_cli_import_publish_and_export(app, runner, tmp_path):
     result = runner.invoke(cli, ["workflows", "export", "returned-child", str(out)])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text()) == yaml.safe_load(load_default_workflow_text())
+
+
+def test_yaml_bodies_are_read_as_yaml(client, coordinator_headers):
+    text = yaml.safe_dump(definition(), sort_keys=False)
+    headers = {**coordinator_headers, "Content-Type": "application/yaml"}
+    response = client.post("/api/v1/workflows/validate", data=text, headers=headers)
+    assert response.status_code == 200 and response.json["valid"] is True
+    response = client.post("/api/v1/workflows", data=text, headers=headers)
+    assert response.status_code == 201 and response.json["draft"]["key"] == "intake"
+
+
+def test_a_billion_laughs_is_refused_on_every_path(client, runner, coordinator_headers, billion_laughs, tmp_path):
+    headers = {**coordinator_headers, "Content-Type": "application/yaml"}
+    for path, status in (("/api/v1/workflows/validate", 200), ("/api/v1/workflows", 422)):
+        started = time.perf_counter()
+        response = client.post(path, data=billion_laughs, headers=headers)
+        assert time.perf_counter() - started < 1
+        assert response.status_code == status
+        assert [problem["code"] for problem in response.json["problems"]] == ["schema"]
+        assert "anchor or alias" in response.json["problems"][0]["message"]
+    laughs = tmp_path / "laughs.yaml"
+    laughs.write_text(billion_laughs)
+    for command in ("validate", "import"):
+        result = runner.invoke(cli, ["workflows", command, str(laughs)])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "anchor or alias" in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Workflow)) == 0
 
 
 def test_cli_import_of_a_workflow_with_errors_and_publish_changes_nothing(app, runner, tmp_path):

@@ -1,6 +1,7 @@
 """The definition format: parsing JSON and YAML, shape problems, dataclasses, the default workflow."""
 
 import json
+import time
 
 import pytest
 import yaml
@@ -17,6 +18,7 @@ from workflows import (
     parse_document,
     validate,
 )
+from workflows.definition import MAX_DOCUMENT_CHARS
 from workflows.library import (
     DEFAULT_WORKFLOW_KEY,
     default_workflow_path,
@@ -98,10 +100,37 @@ class TestParsing:
         _, [problem] = parse_document('{"key": "a",\n "stages": [{"key": "s", "name": "S",\n "name": "T"}]}')
         assert problem.message == "The document is not valid JSON: line 3: the field name appears twice in one mapping."
 
-    def test_yaml_anchors_still_work(self):
-        data, problems = parse_document("base: &deadline {high: P1D}\nother:\n  <<: *deadline\n  low: P5D\n")
-        assert problems == []
-        assert data["other"] == {"high": "P1D", "low": "P5D"}
+    @pytest.mark.parametrize(
+        "text, line",
+        [
+            ("base: &deadline {high: P1D}\nother:\n  <<: *deadline\n  low: P5D\n", 1),
+            ("key: a\nname: &n A\n", 2),
+            ("key: a\nstages:\n  - &s {key: s}\n", 3),
+        ],
+    )
+    def test_yaml_anchors_and_aliases_are_refused_not_expanded(self, text, line):
+        data, [problem] = parse_document(text)
+        assert data is None
+        assert problem.code == "schema"
+        assert problem.params == {"line": line}
+        assert "anchor or alias" in problem.message
+
+    def test_a_billion_laughs_is_refused_at_once(self, billion_laughs):
+        started = time.perf_counter()
+        data, [problem] = parse_document(billion_laughs)
+        assert data is None and problem.code == "schema"
+        assert time.perf_counter() - started < 1
+
+    def test_a_document_beyond_the_size_bound_is_refused_unparsed(self):
+        text = "key: a\n" + "# padding\n" * (MAX_DOCUMENT_CHARS // 10)
+        data, [problem] = parse_document(text)
+        assert data is None
+        assert problem.code == "schema"
+        assert problem.params == {"size": len(text), "limit": MAX_DOCUMENT_CHARS}
+
+    def test_json_nested_too_deep_is_a_problem_not_a_crash(self):
+        data, [problem] = parse_document("[" * 100_000 + "]" * 100_000)
+        assert data is None and problem.code == "schema"
 
     @pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n", "~"])
     def test_an_empty_document(self, text):
