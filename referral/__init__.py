@@ -21,6 +21,7 @@ from .i18n import init_i18n
 from .notifications.admin_views import bp as deliveries_admin_bp
 from .notifications.views import bp as notifications_bp
 from .referrals.views import bp as inbox_bp
+from .security import init_security
 from .web.navigation import init_navigation
 from .web.views import bp as web_bp
 
@@ -48,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     bootstrap.init_app(app)
     init_i18n(app, babel)
     init_navigation(app)
+    init_security(app)
 
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)

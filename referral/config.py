@@ -22,6 +22,9 @@ def from_environment(instance_path: str) -> dict:
         "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
         "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
     }
+    body = os.environ.get("REFERRAL_MAX_BODY_MB", "")
+    if body.isdigit() and int(body) > 0:
+        settings["REFERRAL_MAX_BODY_MB"] = int(body)
     batch = os.environ.get("REFERRAL_SWEEP_BATCH", "")
     if batch.isdigit() and int(batch) > 0:
         settings["REFERRAL_SWEEP_BATCH"] = int(batch)
@@ -63,6 +66,8 @@ DEFAULTS = {
     #: Deadlines handled per transaction by one sweep.
     "REFERRAL_SWEEP_BATCH": 200,
     "MAX_PER_PAGE": 200,
+    #: Request bodies above this many megabytes are refused with 413.
+    "REFERRAL_MAX_BODY_MB": 2,
 }
 
 

@@ -6,6 +6,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .extensions import db
+
 
 class ServiceError(Exception):
     """A refusal a user can understand; views turn it into a response."""
@@ -56,11 +58,20 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def _rollback() -> None:
+    """End a failed transaction before answering: rendering the error reads the database too."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a dead connection must not hide the error being answered
+        db.session.close()
+
+
 def register_error_handlers(app: Flask) -> None:
     """Answer every error in the API's JSON shape under /api, as a page elsewhere."""
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(error: HTTPException):
+        _rollback()
         if wants_json():
             data = getattr(error, "data", None) or {}
             errors = data.get("errors") or data.get("messages") or {}
@@ -77,6 +88,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def handle_service_error(error: ServiceError):
+        _rollback()
         if wants_json():
             response = jsonify(error_payload(error.status, error.message, error.errors, error.problems))
             response.status_code = error.status

@@ -200,3 +200,16 @@ def billion_laughs():
     lines = ["key: laughs", "name: Laughs", 'a0: &a0 "lol"']
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]" for n in range(1, 10)]
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes():
+    """Hash test passwords with Argon2's cheapest parameters: the production cost (~0.1 s a hash) is for attackers."""
+    from argon2 import PasswordHasher
+
+    from referral.auth import service
+
+    real = service._hasher
+    service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    service._hasher = real

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
+from ..security import MAX_PAGE
 
 
 class PageArgs(ma.Schema):
@@ -23,7 +24,10 @@ def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -
     if count is None:
         count = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
     total = db.session.scalar(count)
-    items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique())
+    if page > MAX_PAGE:
+        items = []
+    else:
+        items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique())
     pages = (total + per_page - 1) // per_page
     meta = {"total": total, "total_pages": pages, "page": page, "per_page": per_page}
     return items, {"X-Pagination": json.dumps(meta)}

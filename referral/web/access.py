@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from agencies import Permission, has_permission
 
 from ..actors import Actor
+from ..security import MAX_PAGE
 
 
 def requires(permission: Permission):
@@ -33,9 +34,9 @@ def web_actor() -> Actor:
 
 
 def page_number() -> int:
-    """Return the ``page`` query argument as a positive integer."""
+    """Return the ``page`` query argument as a positive integer; past the last page the list is empty."""
     value = request.args.get("page", "1")
-    return max(int(value), 1) if value.isdigit() else 1
+    return min(max(int(value), 1), MAX_PAGE) if value.isdigit() else 1
 
 
 def show_service_errors(form, error) -> None:
@@ -59,7 +60,7 @@ def show_refusal(error, form=None) -> None:
 
 def safe_next(target: str | None) -> str | None:
     """Return ``target`` if it is a path on this site, else None (no open redirects, ``/\\host`` included)."""
-    if not target or not target.startswith("/") or "\\" in target:
+    if not target or not target.startswith("/") or "\\" in target or not target.isprintable():
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or target.startswith("//"):

@@ -1,0 +1,15 @@
+// Behaviour the pages used to write inline, so the Content-Security-Policy can forbid inline script.
+// <select data-autosubmit> submits its form on change; <form data-confirm="question"> asks before submitting.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.matches && field.matches("[data-autosubmit]") && field.form) {
+    field.form.submit();
+  }
+});
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form.getAttribute && form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+});
