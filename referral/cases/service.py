@@ -34,6 +34,8 @@ from ..referrals.models import Referral
 from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, Interview, InterviewKind, RiskLevel, Sex
 
 AGENCY_TYPES = frozenset(kind.value for kind in AgencyType)
+#: The oldest a registered person may be: the reintegration programmes follow young people up to 24.
+MAX_AGE = 24
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,10 @@ def _check_child(child: ChildData) -> None:
         errors["birth_date"] = [str(_l("Give the birth date or, if it is not known, an estimated age."))]
     if child.birth_date is not None and child.birth_date > date.today():
         errors["birth_date"] = [str(_l("The birth date cannot be in the future."))]
-    if child.estimated_age is not None and not 0 <= child.estimated_age < 25:
+    elif child.birth_date is not None and years_between(child.birth_date, date.today()) > MAX_AGE:
+        errors["birth_date"] = [str(_l("The birth date makes the child older than %(age)s years; check the year.",
+                                       age=MAX_AGE))]
+    if child.estimated_age is not None and not 0 <= child.estimated_age <= MAX_AGE:
         errors["estimated_age"] = [str(_l("The estimated age must be between 0 and 24 years."))]
     if errors:
         raise Invalid(_l("The child's record has errors."), errors={"child": errors})
@@ -261,13 +266,16 @@ def active_stages(case: Case) -> list[str]:
     return sorted(held, key=lambda key: order.get(key, len(order)))
 
 
+def years_between(born: date, today: date) -> int:
+    """Return a person's age in whole years on ``today``."""
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 def age_of(case: Case, today: date | None = None) -> int | None:
     """Return the child's age in whole years (or the estimate)."""
     if case.birth_date is None:
         return case.estimated_age
-    today = today or date.today()
-    born = case.birth_date
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return years_between(case.birth_date, today or date.today())
 
 
 # -- consent ------------------------------------------------------------------------

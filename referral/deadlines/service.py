@@ -13,6 +13,7 @@ from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
 from ..referrals.models import Referral
+from ..referrals.visibility import visible_condition
 from .models import Deadline, DeadlineKind, DeadlineStatus
 
 
@@ -122,7 +123,9 @@ def deadlines_query(actor, *, status: str | None = None, overdue: bool | None = 
                     agency_code: str | None = None, region: str | None = None) -> sa.Select:
     """Return a select of the deadlines an actor may see, overdue and soonest first."""
     statement = (sa.select(Deadline).join(Case, Case.id == Deadline.case_id)
-                 .join(Agency, Agency.id == Deadline.agency_id).options(with_case()))
+                 .join(Agency, Agency.id == Deadline.agency_id)
+                 .join(Referral, Referral.id == Deadline.referral_id)
+                 .where(visible_condition(actor)).options(with_case()))
     if actor.user is not None and not has_permission(actor.role, Permission.view_all_cases):
         mine = Deadline.agency_id == actor.agency_id
         if has_permission(actor.role, Permission.view_region_cases):

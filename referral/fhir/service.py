@@ -1,10 +1,8 @@
 """Which referrals a caller may read as FHIR Tasks: the same rule as a single read, in SQL for searches."""
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, contains_eager
+from sqlalchemy.orm import contains_eager
 
-from agencies import Permission, has_permission
-from agencies.visibility import ASKED_STATUSES, HOLDING_STATUSES
 from workflows.lifecycle import ReferralStatus
 
 from ..actors import Actor
@@ -14,29 +12,6 @@ from ..directory.models import Agency
 from ..extensions import db
 from ..referrals import service as referrals
 from ..referrals.models import Referral
-
-_HOLDING = [ReferralStatus(status) for status in HOLDING_STATUSES]
-_ASKED = [ReferralStatus(status) for status in ASKED_STATUSES]
-
-
-def readable_condition(actor: Actor):
-    """Return a SQL condition on Referral (joined with Case) true exactly when ``referrals.may_see`` is."""
-    if actor.user is None or has_permission(actor.role, Permission.view_all_cases):
-        return sa.true()
-    mine = actor.agency_id
-    other = aliased(Referral)
-    holds = sa.or_(
-        Case.registered_by_agency_id == mine,
-        sa.exists().where(other.case_id == Case.id, other.to_agency_id == mine, other.status.in_(_HOLDING)),
-    )
-    full = holds
-    if has_permission(actor.role, Permission.view_region_cases):
-        full = sa.or_(holds, Case.region == actor.user.agency.region)
-    asked_here = sa.and_(
-        Referral.to_agency_id == mine,
-        sa.exists().where(other.case_id == Case.id, other.to_agency_id == mine, other.status.in_(_ASKED)),
-    )
-    return sa.or_(full, asked_here, Referral.from_agency_id == mine)
 
 
 def read_task(referral_id: int, actor: Actor) -> Referral:
@@ -52,7 +27,7 @@ def search_tasks(actor: Actor, owner_code: str | None, status: ReferralStatus | 
 
     Each Task returned is audited as a read.
     """
-    conditions = [readable_condition(actor)]
+    conditions = [referrals.visible_condition(actor)]
     if owner_code is not None:
         conditions.append(Referral.to_agency_id.in_(sa.select(Agency.id).where(Agency.code == owner_code)))
     if status is not None:

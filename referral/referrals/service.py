@@ -35,6 +35,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from ..notifications.service import notify_agency, stage_params
 from .models import Referral
+from .visibility import visible_condition
 
 HANDED_OVER = "handed over"
 
@@ -238,7 +239,7 @@ def actions_for(referral: Referral, actor: Actor) -> list[Action]:
 
 def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str) -> list:
     column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
-    conditions = [column == actor.agency_id]
+    conditions = [column == actor.agency_id, visible_condition(actor)]
     if status == "open":
         conditions.append(Referral.status.in_(OPEN_STATUSES))
     elif status == "closed":
@@ -263,7 +264,8 @@ def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, 
 
 def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
     """Return a select of how many referrals inbox_query lists, without its join and order."""
-    return sa.select(sa.func.count()).select_from(Referral).where(*_inbox_conditions(actor, box, status, text))
+    return (sa.select(sa.func.count()).select_from(Referral).join(Case, Case.id == Referral.case_id)
+            .where(*_inbox_conditions(actor, box, status, text)))
 
 
 def inbox_counts(agency_id: int) -> dict[str, int]:

@@ -112,7 +112,10 @@ def test_inbox_lists_requested_referrals_and_accept_changes_the_status(client, d
     assert case.number in page and 'data-action="accept"' in page and 'data-action="reject"' in page
     assert demo_case("Fictionov").number not in page  # in progress: on the active tab
     assert demo_case("Fictionov").number in text_of(client.get("/inbox/?tab=active"))
-    assert demo_case("Inventova").number in text_of(client.get("/inbox/?tab=closed"))
+    # The clinic rejected Inventova's referral and holds nothing of her case: 404 to open, so in no list (§17).
+    rejected = referral_of(demo_case("Inventova"), "health-screening")
+    assert client.get(f"/inbox/{rejected.id}").status_code == 404
+    assert demo_case("Inventova").number not in text_of(client.get("/inbox/?tab=closed"))
     assert case.number not in text_of(client.get("/inbox/?q=KZ-1999"))
 
     response = client.post(f"/inbox/{referral.id}/accept", data={"version": referral.version, "next": "/inbox/"})

@@ -104,6 +104,25 @@ def test_register_refuses_bad_input_and_changes_nothing(client, world):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
 
 
+@pytest.mark.parametrize("born", ["0001-01-01", "1900-01-01", "1990-06-15"])
+def test_a_birth_date_beyond_the_age_bound_is_refused(client, world, born):
+    child = {**CHILD, "birth_date": born}
+    response = client.post("/api/v1/cases", json={"workflow": "care", "risk_level": "low", "child": child},
+                           headers=world["social"]["headers"])
+    assert response.status_code == 422
+    assert "older than 24 years" in response.json["errors"]["child"]["birth_date"][0]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_a_young_adult_of_24_is_still_registered(client, world):
+    today = date.today()
+    born = date(today.year - 24, 1, 1)
+    child = {**CHILD, "birth_date": born.isoformat()}
+    response = client.post("/api/v1/cases", json={"workflow": "care", "risk_level": "low", "child": child},
+                           headers=world["social"]["headers"])
+    assert response.status_code == 201
+
+
 def test_routes_list_next_stages_with_candidates_of_the_right_type_region_first(client, world):
     case = register(client, world)
     routes = client.get(f"/api/v1/cases/{case['id']}/routes", headers=world["social"]["headers"]).json
@@ -337,3 +356,33 @@ def test_the_timeline_is_paginated(client, world):
     assert [e["kind"] for e in first.json] == ["case.registered"]
     assert json.loads(first.headers["X-Pagination"])["total"] == 2
     assert client.get(path, query_string={"per_page": 201}, headers=world["social"]["headers"]).status_code == 422
+
+
+def test_a_referral_cancelled_before_an_answer_leaves_every_list_of_the_asked_agency(client, world, login_as,
+                                                                                      make_user):
+    """Lists follow single reads: once the referral is 404 to the asked agency, no list of it holds it either."""
+    case = register(client, world)
+    referral = refer(client, world, case["id"], "screening").json
+    asked = world["health"]["headers"]
+    listed = client.get("/api/v1/referrals", query_string={"box": "incoming"}, headers=asked).json
+    assert [item["id"] for item in listed] == [referral["id"]]
+    assert any(item["referral_id"] == referral["id"] for item in client.get("/api/v1/deadlines", headers=asked).json)
+
+    assert act(client, world, "social", referral, "cancel", reason="Family moved to another region").status_code == 200
+    assert client.get(f"/api/v1/referrals/{referral['id']}", headers=asked).status_code == 404
+    for status in (None, "cancelled"):
+        query = {"box": "incoming", **({"status": status} if status else {})}
+        assert client.get("/api/v1/referrals", query_string=query, headers=asked).json == []
+    deadlines = client.get("/api/v1/deadlines", query_string={"status": "cancelled"}, headers=asked).json
+    assert [item for item in deadlines if item["referral_id"] == referral["id"]] == []
+
+    supervisor = make_user(role="supervisor", agency=world["health"]["agency"])
+    login_as(supervisor)
+    page = client.get("/inbox/", query_string={"tab": "closed"}).get_data(as_text=True)
+    assert case["number"] not in page and "Family moved" not in page
+    page = client.get("/deadlines/", query_string={"status": "all"}).get_data(as_text=True)
+    assert case["number"] not in page
+    # The sender still sees its cancelled referral in its own lists.
+    sent = client.get("/api/v1/referrals", query_string={"box": "outgoing", "status": "cancelled"},
+                      headers=world["social"]["headers"]).json
+    assert [item["id"] for item in sent] == [referral["id"]]
