@@ -2,6 +2,7 @@
 
 import os
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -22,6 +23,9 @@ def from_environment(instance_path: str) -> dict:
         "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
         "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
     }
+    idle = os.environ.get("REFERRAL_SESSION_IDLE_MINUTES", "")
+    if idle.isdigit() and int(idle) > 0:
+        settings["REFERRAL_SESSION_IDLE_MINUTES"] = int(idle)
     body = os.environ.get("REFERRAL_MAX_BODY_MB", "")
     if body.isdigit() and int(body) > 0:
         settings["REFERRAL_MAX_BODY_MB"] = int(body)
@@ -62,6 +66,11 @@ DEFAULTS = {
     "LOCKOUT_THRESHOLD": 5,
     "LOCKOUT_WINDOW_MINUTES": 15,
     "LOCKOUT_DURATION_MINUTES": 15,
+    #: Failed logins from one client address within LOCKOUT_WINDOW after which the address is refused.
+    "LOCKOUT_ADDRESS_THRESHOLD": 20,
+    #: A browser session ends after this many idle minutes, and after 12 hours in any case.
+    "REFERRAL_SESSION_IDLE_MINUTES": 30,
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "PER_PAGE": 50,
     #: Deadlines handled per transaction by one sweep.
     "REFERRAL_SWEEP_BATCH": 200,

@@ -27,5 +27,6 @@ class AuditEntry(db.Model):
     #: A small payload of non-personal details (changed field names, codes).
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
-    __table_args__ = (sa.Index("ix_audit_entries_object", "object_type", "object_id"),)
+    __table_args__ = (sa.Index("ix_audit_entries_object", "object_type", "object_id"),
+                      sa.Index("ix_audit_entries_address", "remote_addr", "occurred_at"))
 

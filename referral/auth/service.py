@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
+from zxcvbn import zxcvbn
 
 from agencies import Role
 
 from ..actors import Actor
+from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..directory.models import Agency
 from ..errors import Conflict, Invalid, NotFound
@@ -26,7 +28,9 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 TOKEN_PREFIX = "rfl_"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+#: zxcvbn's score (0-4) a new password must reach: 3 resists an offline attack on a slow hash.
+MIN_PASSWORD_SCORE = 3
 LOCALES = ("en", "ru", "kk")
 
 LOGIN_FAILED = _l("The e-mail or password is wrong, or the account is locked for a while after too many attempts.")
@@ -37,6 +41,21 @@ class LockoutPolicy:
     threshold: int = 5
     window: timedelta = timedelta(minutes=15)
     duration: timedelta = timedelta(minutes=15)
+    #: Failed sign-ins from one client address within ``window`` after which that address is refused.
+    address_threshold: int = 20
+
+
+_FAILURES = ("auth.login_failed", "auth.login_refused_locked", "auth.login_refused_address")
+
+
+def _address_blocked(remote_addr: str | None, now, policy: LockoutPolicy) -> bool:
+    if not remote_addr:
+        return False
+    failures = db.session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEntry)
+        .where(AuditEntry.remote_addr == remote_addr, AuditEntry.occurred_at > now - policy.window,
+               AuditEntry.action.in_(_FAILURES)))
+    return failures >= policy.address_threshold
 
 
 def hash_password(password: str) -> str:
@@ -44,12 +63,24 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def check_password_strength(password: str | None) -> None:
-    """Raise Invalid if a password is too weak to set."""
+def check_password_strength(password: str | None, personal: tuple[str, ...] = ()) -> None:
+    """Raise Invalid if a password is too short or easy to guess.
+
+    zxcvbn estimates guesses against common passwords, names, words, dates, keyboard patterns and
+    repeats; ``personal`` (the user's e-mail and name) counts as guessable too.
+    """
     if not password or len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
             errors={"password": [str(_l("Too short."))]},
+        )
+    hints = [text for text in personal if text]
+    hints += [part for text in hints for part in (text.split("@")[0], *re.split(r"[@.\s]+", text)) if part]
+    if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise Invalid(
+            _l("The password is too easy to guess: common passwords, words, names, dates, keyboard rows and "
+               "repeats are tried first. Use several unrelated words."),
+            errors={"password": [str(_l("Too easy to guess."))]},
         )
 
 
@@ -62,11 +93,18 @@ def authenticate(email: str, password: str, remote_addr: str | None, policy: Loc
     """Return the user for good credentials, or None; count failures and lock after too many."""
     now = utcnow()
     email = normalize_email(email)
+    if _address_blocked(remote_addr, now, policy):
+        # One address trying many accounts (spraying, or locking everyone out) is stopped as a whole.
+        _verify(_DUMMY_HASH, password or "")
+        record(Actor(user=None, remote_addr=remote_addr, system="anonymous"),
+               "auth.login_refused_address", "user", None, {"threshold": policy.address_threshold})
+        return None
     user = db.session.scalar(sa.select(User).where(User.email == email))
     if user is None:
         _verify(_DUMMY_HASH, password or "")
+        # What was typed is not kept: it may be a password typed into the wrong field.
         record(Actor(user=None, remote_addr=remote_addr, system="anonymous"),
-               "auth.login_failed", "user", None, {"email": email[:254], "reason": "unknown_email"})
+               "auth.login_failed", "user", None, {"reason": "unknown_email"})
         return None
     actor = Actor.of(user, remote_addr)
     if user.locked_until is not None and user.locked_until > now:
@@ -112,8 +150,22 @@ def _count_failure(user: User, now, policy: LockoutPolicy, actor: Actor, reason:
 
 
 def logout(user: User, remote_addr: str | None) -> None:
-    """Record that a user signed out."""
+    """Sign a user out everywhere: every session of theirs, on any device, ends now."""
+    end_sessions(user)
     record(Actor.of(user, remote_addr), "auth.logout", "user", user.id)
+
+
+def end_sessions(user: User) -> None:
+    """End every browser session of a user; the next request of each signs in again."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def session_is_current(user: User, epoch: int | None, started: float | None, seen: float | None, now: float,
+                       idle: timedelta, longest: timedelta = timedelta(hours=12)) -> bool:
+    """Tell whether a session (its epoch and its start and last-seen times in epoch seconds) still holds."""
+    if epoch != user.session_epoch or started is None or seen is None:
+        return False
+    return now - seen <= idle.total_seconds() and now - started <= longest.total_seconds()
 
 
 # -- API tokens ---------------------------------------------------------------
@@ -156,6 +208,16 @@ def revoke_token(token_id: int, actor: Actor) -> ApiToken:
         token.revoked_at = utcnow()
         record(actor, "token.revoke", "user", token.user_id, {"token_id": token.id, "prefix": token.prefix})
     return token
+
+
+def revoke_all_tokens(user: User, actor: Actor) -> int:
+    """Revoke every live API token of a user (on deactivation); return how many."""
+    result = db.session.execute(
+        sa.update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow()).execution_options(synchronize_session="fetch"))
+    if result.rowcount:
+        record(actor, "token.revoke_all", "user", user.id, {"tokens": result.rowcount})
+    return result.rowcount
 
 
 def tokens_of(user: User) -> list[ApiToken]:
@@ -210,7 +272,7 @@ def create_user(data: UserData, actor: Actor) -> User:
         raise Conflict(_l("A user with this e-mail already exists."),
                        errors={"email": [str(_l("Already in use."))]})
     if data.password is not None:
-        check_password_strength(data.password)
+        check_password_strength(data.password, (data.email, data.name))
     user = User(email=email, name=data.name.strip(), agency_id=agency.id, agency=agency,
                 role=Role(data.role), locale=data.locale, is_active_account=data.is_active,
                 password_hash=hash_password(data.password) if data.password else None)
@@ -242,8 +304,12 @@ def update_user(user_id: int, data: UserData, actor: Actor) -> User:
     user.email, user.name, user.agency_id, user.agency = email, data.name.strip(), agency.id, agency
     user.role, user.locale, user.is_active_account = Role(data.role), data.locale, data.is_active
     if data.password:
-        check_password_strength(data.password)
+        check_password_strength(data.password, (data.email, data.name))
         user.password_hash = hash_password(data.password)
+        end_sessions(user)
+    if before["is_active"] and not user.is_active_account:
+        end_sessions(user)
+        revoke_all_tokens(user, actor)
     after = {"email": user.email, "name": user.name, "agency": user.agency.code,
              "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account}
     changed = sorted(key for key in after if after[key] != before[key])

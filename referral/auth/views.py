@@ -1,8 +1,9 @@
 """Sign in, sign out, and the user's own profile with API tokens."""
 
+import time
 from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -20,10 +21,36 @@ login_manager.login_message = None
 login_manager.session_protection = "strong"
 
 
+def _now() -> float:
+    return time.time()
+
+
+def _idle() -> timedelta:
+    return timedelta(minutes=current_app.config["REFERRAL_SESSION_IDLE_MINUTES"])
+
+
+def start_session(user: User) -> None:
+    """Sign a user in on this browser, stamped with their session epoch and the time."""
+    login_user(user)
+    session.permanent = True  # the cookie itself expires with PERMANENT_SESSION_LIFETIME (12 hours)
+    now = _now()
+    session["epoch"], session["started"], session["seen"] = user.session_epoch, now, now
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """Return the session's user while the session holds: same epoch, not idle, not older than 12 hours."""
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.is_active else None
+    if user is None or not user.is_active:
+        return None
+    now = _now()
+    if not service.session_is_current(user, session.get("epoch"), session.get("started"), session.get("seen"),
+                                      now, _idle()):
+        for key in ("epoch", "started", "seen"):
+            session.pop(key, None)
+        return None
+    session["seen"] = now
+    return user
 
 
 def policy() -> service.LockoutPolicy:
@@ -32,6 +59,7 @@ def policy() -> service.LockoutPolicy:
         threshold=config["LOCKOUT_THRESHOLD"],
         window=timedelta(minutes=config["LOCKOUT_WINDOW_MINUTES"]),
         duration=timedelta(minutes=config["LOCKOUT_DURATION_MINUTES"]),
+        address_threshold=config["LOCKOUT_ADDRESS_THRESHOLD"],
     )
 
 
@@ -45,7 +73,7 @@ def login():
         user = service.authenticate(form.email.data, form.password.data, request.remote_addr, policy())
         db.session.commit()
         if user is not None:
-            login_user(user)
+            start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
         flash(str(service.LOGIN_FAILED), "danger")
         return render_template("auth/login.html", form=form), 401

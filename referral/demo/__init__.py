@@ -12,7 +12,7 @@ from ..extensions import db
 from .cases import load_demo_cases
 
 #: Shared by every demo login; the demo is never a production system.
-DEMO_PASSWORD = "demo-password"
+DEMO_PASSWORD = "demo-password-2026"
 
 # Every name below is invented; none is a real person or a real institution.
 AGENCIES = [

@@ -43,7 +43,7 @@ def test_users_create_refuses_bad_input_in_one_line(app, runner, make_agency):
     assert "Traceback" not in result.output
     result = invoke(runner, "users", "create", "--email", "x@example.org", "--name", "X",
                     "--agency", agency.code, "--role", "staff", "--password", "short")
-    assert result.exit_code == 1 and "at least 10 characters" in result.stderr
+    assert result.exit_code == 1 and "at least 12 characters" in result.stderr
     assert db.session.scalar(sa.select(User).where(User.email == "x@example.org")) is None
 
 
@@ -119,7 +119,7 @@ def test_demo_prepares_database_idempotently(tmp_path):
     env = {"REFERRAL_DATABASE_URL": ""}
     first = run_referral(["demo", "--no-serve"], env, tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "admin@demo.kz" in first.stdout and "demo-password" in first.stdout
+    assert "admin@demo.kz" in first.stdout and "demo-password-2026" in first.stdout
     second = run_referral(["demo", "--no-serve"], env, tmp_path)
     assert second.returncode == 0, second.stderr
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'instance' / 'demo.sqlite3'}")
