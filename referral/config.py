@@ -23,6 +23,8 @@ def from_environment(instance_path: str) -> dict:
         "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
         "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
     }
+    if os.environ.get("REFERRAL_WEBHOOK_ALLOW_PRIVATE") == "1":
+        settings["REFERRAL_WEBHOOK_ALLOW_PRIVATE"] = True
     idle = os.environ.get("REFERRAL_SESSION_IDLE_MINUTES", "")
     if idle.isdigit() and int(idle) > 0:
         settings["REFERRAL_SESSION_IDLE_MINUTES"] = int(idle)
@@ -70,6 +72,8 @@ DEFAULTS = {
     "LOCKOUT_ADDRESS_THRESHOLD": 20,
     #: A browser session ends after this many idle minutes, and after 12 hours in any case.
     "REFERRAL_SESSION_IDLE_MINUTES": 30,
+    #: Webhooks may go to loopback, private and link-local addresses (closed networks, tests) when true.
+    "REFERRAL_WEBHOOK_ALLOW_PRIVATE": False,
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "PER_PAGE": 50,
     #: Deadlines handled per transaction by one sweep.

@@ -5,10 +5,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from agencies import AgencyType, is_region_code
 
+from .. import targets
 from ..actors import Actor
 from ..audit.service import record
 from ..errors import Conflict, Invalid, NotFound
@@ -74,8 +76,13 @@ def check_values(values: dict, creating: bool) -> dict:
         errors["type"] = [str(_l("Choose one of the agency types."))]
     if (creating or "region" in values) and not is_region_code(values.get("region") or ""):
         errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
-    if (values.get("webhook_url") or "").strip() and not is_webhook_url(values["webhook_url"].strip()):
+    url = (values.get("webhook_url") or "").strip()
+    if url and not is_webhook_url(url):
         errors["webhook_url"] = [str(_l("Enter an http:// or https:// address of at most 500 characters."))]
+    elif url:
+        error = webhook_target_error(url)
+        if error:
+            errors["webhook_url"] = [str(error)]
     if len(values.get("webhook_secret") or "") > 200:
         errors["webhook_secret"] = [str(_l("At most 200 characters."))]
     return errors
@@ -88,6 +95,22 @@ def is_webhook_url(url: str) -> bool:
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 500
+
+
+def webhook_target_error(url: str):
+    """Return why the service may not post to a URL's host (it does not resolve or is not public), or None."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return _l("Enter an http:// or https:// address of at most 500 characters.")
+    try:
+        targets.resolve(parts.hostname, port, current_app.config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"])
+    except targets.Unresolvable:
+        return _l("The host of this address cannot be found.")
+    except targets.NotPublic:
+        return _l("Webhooks can only go to public internet addresses, not to this network's own hosts.")
+    return None
 
 
 def create_agency(values: dict, actor: Actor) -> Agency:

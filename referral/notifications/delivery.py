@@ -2,11 +2,10 @@
 
 import hashlib
 import hmac
+import http.client
 import json
 import smtplib
 import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -16,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from .. import targets
 from ..audit.service import record
 from ..errors import NotFound
 from ..extensions import db, utcnow
@@ -72,22 +72,42 @@ def send_email(smtp_url: str, sender: str, payload: dict) -> None:
         raise DeliveryError(f"SMTP: {error}") from error
 
 
-def send_webhook(url: str, secret: str | None, event: dict) -> None:
-    """POST one JSON event, signed with HMAC-SHA256 of the body; raise DeliveryError unless 2xx."""
+#: What an admin reads when a receiver cannot be reached: the same whatever the cause, so the error
+#: cannot be used to learn which internal hosts and ports answer.
+UNREACHABLE = "the receiver could not be reached"
+REFUSED_TARGET = "the webhook URL does not resolve to a public address"
+
+
+def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bool = False) -> None:
+    """POST one JSON event, signed with HMAC-SHA256 of the body; raise DeliveryError unless 2xx.
+
+    Only public addresses are connected to (see ``referral.targets``) and redirects are never
+    followed: a 3xx is a failure like any other non-2xx answer.
+    """
     body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "referral-engine",
                "X-Referral-Event": event.get("event", "")}
     if secret:
         headers[SIGNATURE_HEADER] = signature(secret, body)
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryError(REFUSED_TARGET)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+    connection._create_connection = lambda address, timeout, source=None: targets.connect(
+        address[0], address[1], timeout, allow_private)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - admin-set URL
-            if not 200 <= response.status < 300:
-                raise DeliveryError(f"HTTP {response.status}")
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"HTTP {error.code}") from error
-    except (urllib.error.URLError, OSError) as error:
-        raise DeliveryError(str(getattr(error, "reason", error))) from error
+        connection.request("POST", path, body=body, headers=headers)
+        status = connection.getresponse().status
+    except targets.TargetRefused as error:
+        raise DeliveryError(REFUSED_TARGET) from error
+    except (OSError, http.client.HTTPException) as error:
+        raise DeliveryError(UNREACHABLE) from error
+    finally:
+        connection.close()
+    if not 200 <= status < 300:
+        raise DeliveryError(f"HTTP {status}")
 
 
 def _claim(now: datetime, batch_size: int) -> list[Delivery]:
@@ -105,7 +125,8 @@ def _send(delivery: Delivery) -> None:
     agency = delivery.agency
     if agency is None or not agency.webhook_url:
         raise DeliveryError("the agency has no webhook URL")
-    send_webhook(agency.webhook_url, agency.webhook_secret, delivery.payload)
+    send_webhook(agency.webhook_url, agency.webhook_secret, delivery.payload,
+                 allow_private=config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"])
 
 
 def deliver_outbox(now: datetime | None = None, *, batch_size: int = 50, clock=utcnow) -> DeliveryResult:

@@ -275,26 +275,26 @@ def test_an_admin_sets_the_webhook_and_the_secret_never_comes_back(world, login_
     health = db.session.scalar(sa.select(Agency).where(Agency.code == "health"))
     login_as(users["admin"])
     response = client.post(f"/agencies/{health.id}/edit", data=agency_form(
-        health, webhook_url="https://hooks.example.org/referrals", webhook_secret="s3cret-value-xyz"))
+        health, webhook_url="https://93.184.215.14/referrals", webhook_secret="s3cret-value-xyz"))
     assert response.status_code == 302
     db.session.refresh(health)
-    assert health.webhook_url == "https://hooks.example.org/referrals"
+    assert health.webhook_url == "https://93.184.215.14/referrals"
     assert health.webhook_secret == "s3cret-value-xyz"
     [entry] = audit("agency.update")
     assert sorted(entry.detail["changed"]) == ["webhook_secret", "webhook_url"]
     assert "s3cret-value-xyz" not in str(entry.detail)
 
     page = client.get(f"/agencies/{health.id}/edit").get_data(as_text=True)
-    assert "s3cret-value-xyz" not in page and "https://hooks.example.org/referrals" in page
+    assert "s3cret-value-xyz" not in page and "https://93.184.215.14/referrals" in page
     assert re.search(r'id="webhook-secret-state">.*?>set<', page, re.S)
 
     client.post(f"/agencies/{health.id}/edit", data=agency_form(
-        health, webhook_url="https://hooks.example.org/referrals", webhook_secret=""))
+        health, webhook_url="https://93.184.215.14/referrals", webhook_secret=""))
     db.session.refresh(health)
     assert health.webhook_secret == "s3cret-value-xyz"  # a blank field keeps it
 
     client.post(f"/agencies/{health.id}/edit", data=agency_form(
-        health, webhook_url="https://hooks.example.org/referrals", clear_webhook_secret="y"))
+        health, webhook_url="https://93.184.215.14/referrals", clear_webhook_secret="y"))
     db.session.refresh(health)
     assert health.webhook_secret is None
     assert re.search(r'id="webhook-secret-state">.*?>not set<',
@@ -310,6 +310,42 @@ def test_only_http_and_https_webhooks_are_accepted(world, login_as, client, url)
     assert response.status_code == 422
     db.session.refresh(health)
     assert health.webhook_url is None
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1/hook", "http://localhost:8080/", "http://[::1]/", "http://169.254.169.254/latest/meta-data",
+    "http://10.0.0.1/", "http://0x7f000001/", "http://192.168.1.5/", "http://[::ffff:127.0.0.1]/", "http://0.0.0.0/",
+    "http://100.64.0.1/",
+])
+def test_webhooks_to_this_networks_own_hosts_are_refused_at_save(world, login_as, client, url):
+    _, users = world
+    health = db.session.scalar(sa.select(Agency).where(Agency.code == "health"))
+    login_as(users["admin"])
+    response = client.post(f"/agencies/{health.id}/edit", data=agency_form(health, webhook_url=url))
+    assert response.status_code == 422
+    assert "only go to public internet addresses" in response.get_data(as_text=True)
+    db.session.refresh(health)
+    assert health.webhook_url is None
+
+
+def test_a_webhook_host_that_does_not_resolve_is_refused(world, login_as, client):
+    _, users = world
+    health = db.session.scalar(sa.select(Agency).where(Agency.code == "health"))
+    login_as(users["admin"])
+    response = client.post(f"/agencies/{health.id}/edit",
+                           data=agency_form(health, webhook_url="https://no-such-host.invalid/hook"))
+    assert response.status_code == 422
+    assert "The host of this address cannot be found." in response.get_data(as_text=True)
+    db.session.refresh(health)
+    assert health.webhook_url is None
+
+
+def test_private_webhooks_are_allowed_on_closed_networks(make_app, make_agency, make_user):
+    app = make_app(REFERRAL_WEBHOOK_ALLOW_PRIVATE=True)
+    with app.app_context():
+        from referral.directory import service as directory
+        assert directory.webhook_target_error("http://10.1.2.3/hook") is None
+        assert directory.webhook_target_error("http://no-such-host.invalid/") is not None
 
 
 # -- failed deliveries ----------------------------------------------------------

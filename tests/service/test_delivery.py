@@ -78,7 +78,9 @@ def http_receiver():
 
 
 def scenario(make_app, make_agency, make_user, smtp_url=None, webhook_url=None, secret="s3cret"):
-    app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_MAIL_FROM="noreply@referral.test")
+    # The receivers of these tests listen on 127.0.0.1, as on a closed network.
+    app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_MAIL_FROM="noreply@referral.test",
+                   REFERRAL_WEBHOOK_ALLOW_PRIVATE=True)
     context = app.app_context()
     context.push()
     designer.save_draft(WORKFLOW, Actor.system_actor("test"))
@@ -163,5 +165,66 @@ def test_an_unreachable_smtp_server_is_retried_not_lost(make_app, make_agency, m
         assert result.retried == 1 and result.sent == 0
         delivery = db.session.scalar(sa.select(Delivery))
         assert delivery.status.value == "pending" and "SMTP" in delivery.last_error
+    finally:
+        context.pop()
+
+
+class Redirector(BaseHTTPRequestHandler):
+    target = ""
+
+    def do_POST(self):  # noqa: N802 - http.server's handler name
+        self.send_response(302)
+        self.send_header("Location", type(self).target)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def _first_webhook():
+    return db.session.scalar(sa.select(Delivery).where(Delivery.channel == "webhook"))
+
+
+def test_a_redirect_is_a_failure_never_followed(make_app, make_agency, make_user, http_receiver):
+    handler, internal = http_receiver
+    redirector = type("Handler", (Redirector,), {"target": internal})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), redirector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app, context, case, _ = scenario(make_app, make_agency, make_user,
+                                         webhook_url=f"http://127.0.0.1:{server.server_port}/hook")
+        deliver_outbox()
+        delivery = _first_webhook()
+        assert delivery.status.value == "pending" and delivery.last_error == "HTTP 302"
+        assert handler.calls == []  # the internal port behind the redirect was never reached
+    finally:
+        server.shutdown()
+        server.server_close()
+        context.pop()
+
+
+def test_delivery_refuses_a_private_address_even_if_it_was_accepted_once(make_app, make_agency, make_user,
+                                                                        http_receiver):
+    """A name may resolve to a public address at save and to loopback later: delivery checks again."""
+    handler, url = http_receiver
+    app, context, case, _ = scenario(make_app, make_agency, make_user, webhook_url=url)
+    try:
+        app.config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"] = False
+        deliver_outbox()
+        delivery = _first_webhook()
+        assert delivery.last_error == "the webhook URL does not resolve to a public address"
+        assert handler.calls == []
+    finally:
+        context.pop()
+
+
+def test_an_unreachable_receiver_gets_a_neutral_error(make_app, make_agency, make_user):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    app, context, case, _ = scenario(make_app, make_agency, make_user, webhook_url=f"http://127.0.0.1:{closed_port}/")
+    try:
+        deliver_outbox()
+        assert _first_webhook().last_error == "the receiver could not be reached"
     finally:
         context.pop()
