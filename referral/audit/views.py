@@ -9,8 +9,9 @@ from agencies import Permission
 
 from ..extensions import db
 from ..i18n import local_zone
-from ..web.access import page_number, requires
+from ..web.access import page_number, requires, web_actor
 from .models import AuditEntry
+from .service import record
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -45,4 +46,9 @@ def index():
         )
     pagination = db.paginate(statement, page=page_number(), per_page=100, error_out=False)
     actions = db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    # The log names cases and who opened them: reading it is itself a read to account for.
+    filters = {key: args[key][:64] for key in ("actor", "action", "object_type", "object_id", "since", "until")
+               if args.get(key)}
+    record(web_actor(), "audit.read", "audit", None, {"filters": sorted(filters), "page": pagination.page})
+    db.session.commit()
     return render_template("audit/index.html", pagination=pagination, actions=actions, args=args)

@@ -143,7 +143,9 @@ def record_consent(values, case_id):
 @blp.response(200, EventSchema(many=True))
 def timeline(args, case_id):
     """List the case's events, oldest first (full readers only)."""
-    items, headers = paginate(cases.timeline_query(cases.full_case(case_id, api_actor())), args)
+    case = cases.read_timeline(case_id, api_actor())
+    items, headers = paginate(cases.timeline_query(case), args)
+    db.session.commit()
     return items, 200, headers
 
 

@@ -240,6 +240,13 @@ def listed(cases: list[Case], actor: Actor) -> list[tuple[Case, Visibility]]:
     return rows
 
 
+def read_timeline(case_id: int, actor: Actor) -> Case:
+    """Return a case whose timeline the actor may read (full readers only), audited as a read; raise NotFound."""
+    case = full_case(case_id, actor)
+    record(actor, "case.read", "case", case.id, {"via": "timeline"})
+    return case
+
+
 def full_case(case_id: int, actor: Actor) -> Case:
     """Return a case the actor sees in full, for changing it; raise NotFound otherwise (not audited as a read)."""
     case, visibility = get_case(case_id, actor, audit=False)

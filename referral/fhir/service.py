@@ -16,9 +16,7 @@ from ..referrals.models import Referral
 
 def read_task(referral_id: int, actor: Actor) -> Referral:
     """Return a referral the actor may read, audited as a read through FHIR; raise NotFound otherwise."""
-    referral = referrals.get_referral(referral_id, actor)
-    record(actor, "referral.read", "referral", referral.id, {"via": "fhir", "case": referral.case.number})
-    return referral
+    return referrals.read_referral(referral_id, actor, via="fhir")
 
 
 def search_tasks(actor: Actor, owner_code: str | None, status: ReferralStatus | None,

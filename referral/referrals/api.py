@@ -32,7 +32,9 @@ def list_referrals(args):
 @blp.response(200, ReferralSchema)
 def get_referral(referral_id):
     """Show one referral."""
-    return referral_view(referrals.get_referral(referral_id, api_actor()))
+    referral = referrals.read_referral(referral_id, api_actor(), via="api")
+    db.session.commit()
+    return referral_view(referral)
 
 
 @blp.route("/<int:referral_id>/<action>", methods=["POST"])

@@ -203,6 +203,13 @@ def get_referral(referral_id: int, actor: Actor) -> Referral:
     return referral
 
 
+def read_referral(referral_id: int, actor: Actor, via: str) -> Referral:
+    """Return a referral the actor may see, audited as a read of the case's data; raise NotFound otherwise."""
+    referral = get_referral(referral_id, actor)
+    record(actor, "referral.read", "referral", referral.id, {"via": via, "case": referral.case.number})
+    return referral
+
+
 def may_see(referral: Referral, actor: Actor) -> bool:
     """Return whether an actor may see a referral."""
     if actor.user is None:

@@ -105,7 +105,7 @@ def act(referral_id: int, action: str):
 
 def _render_referral(referral_id: int, status: int = 200, typed: dict | None = None):
     actor = web_actor()
-    referral = service.get_referral(referral_id, actor)
+    referral = service.read_referral(referral_id, actor, via="web")
     case = referral.case
     visibility = cases.visibility_of(case, actor)
     return render_template("inbox/show.html", referral=referral, case=case,
@@ -113,5 +113,13 @@ def _render_referral(referral_id: int, status: int = 200, typed: dict | None = N
                            actions=service.actions_for(referral, actor), age=cases.age_of(case),
                            definition=cases.definition_of(case), next_url=safe_next(request.form.get("next")),
                            locale=select_locale(), typed=typed), status
+
+
+@bp.after_request
+def _keep_the_audit_of_reads(response):
+    """Commit the audit of a referral page that was read (acting pages commit their own changes)."""
+    if request.method == "GET" and response.status_code == 200:
+        db.session.commit()
+    return response
 
 

@@ -386,3 +386,31 @@ def test_a_referral_cancelled_before_an_answer_leaves_every_list_of_the_asked_ag
     sent = client.get("/api/v1/referrals", query_string={"box": "outgoing", "status": "cancelled"},
                       headers=world["social"]["headers"]).json
     assert [item["id"] for item in sent] == [referral["id"]]
+
+
+def test_reads_of_a_referral_and_of_the_timeline_are_audited(client, world, login_as):
+    case = register(client, world)
+    referral = refer(client, world, case["id"], "screening").json
+    asked = world["health"]
+    assert client.get(f"/api/v1/referrals/{referral['id']}", headers=asked["headers"]).status_code == 200
+    assert client.get(f"/api/v1/cases/{case['id']}/timeline", headers=world["social"]["headers"]).status_code == 200
+    login_as(asked["user"])
+    assert client.get(f"/inbox/{referral['id']}").status_code == 200
+    reads = db.session.execute(sa.select(AuditEntry.action, AuditEntry.actor_user_id, AuditEntry.detail)
+                               .where(AuditEntry.action.in_(["referral.read", "case.read"]))).all()
+    vias = {(action, user_id, detail.get("via")) for action, user_id, detail in reads}
+    assert ("referral.read", asked["user"].id, "api") in vias
+    assert ("referral.read", asked["user"].id, "web") in vias
+    assert ("case.read", world["social"]["user"].id, "timeline") in vias
+    # No read is audited when the referral is not the reader's to see.
+    assert client.get(f"/api/v1/referrals/{referral['id']}", headers=world["ngo"]["headers"]).status_code == 404
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "referral.read", AuditEntry.actor_user_id == world["ngo"]["user"].id)) == 0
+
+
+def test_reading_the_audit_log_is_itself_audited(client, make_user, login_as):
+    admin = make_user(role="admin")
+    login_as(admin)
+    assert client.get("/admin/audit/", query_string={"object_type": "case"}).status_code == 200
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "audit.read"))
+    assert entry.actor_user_id == admin.id and entry.detail["filters"] == ["object_type"]
