@@ -1,8 +1,29 @@
 """The production WSGI server (gunicorn), started by ``referral serve`` and ``referral demo``."""
 
+import re
 from collections.abc import Callable
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
+
+#: Paths whose last part is a secret (the calendar feed): the log keeps the route, never the key.
+_SECRET_PATH = re.compile(r"(/calendar/)[^/?\s]+(\.ics)")
+
+
+def redact(text: str | None) -> str | None:
+    """Return a request line or path with any calendar feed secret replaced by ``[secret]``."""
+    return _SECRET_PATH.sub(r"\1[secret]\2", text) if text else text
+
+
+class RedactingLogger(Logger):
+    """Gunicorn's logger, with secrets taken out of the logged path and request line."""
+
+    def atoms(self, resp, req, environ, request_time):
+        """Return the log atoms of a request, secrets redacted."""
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("U", "r"):
+            atoms[key] = redact(atoms.get(key))
+        return atoms
 
 
 class Server(BaseApplication):
@@ -32,6 +53,7 @@ def serve(app_factory: Callable, host: str, port: int, workers: int, threads: in
         "accesslog": "-",
         # Query strings may carry search terms; log the path only.
         "access_log_format": '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss',
+        "logger_class": RedactingLogger,
         "errorlog": "-",
         "timeout": 60,
         "forwarded_allow_ips": extra.pop("forwarded_allow_ips", "127.0.0.1"),

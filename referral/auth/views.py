@@ -96,15 +96,17 @@ def logout():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    """Show the user's profile and API tokens; create a token."""
+    """Show the user's profile and API tokens; create a token, then redirect so a reload posts nothing again."""
     form = TokenForm()
-    new_token = None
     if form.validate_on_submit():
-        _, new_token = service.create_token(current_user, web_actor(),
-                                            form.label.data or "")
+        _, secret = service.create_token(current_user, web_actor(), form.label.data or "")
         db.session.commit()
-        form = TokenForm(formdata=None)
-    return _render_profile(form=form, new_token=new_token)
+        session["show_once"] = {"token": secret}
+        return redirect(url_for("auth.profile"))
+    if request.method == "POST":
+        return _render_profile(form=form, status=400)
+    once = session.pop("show_once", None) or {}
+    return _render_profile(form=form, new_token=once.get("token"), new_calendar_url=once.get("calendar_url"))
 
 
 def _render_profile(form=None, new_token=None, new_calendar_url=None, preferences=None, status=200):
@@ -151,7 +153,9 @@ def create_calendar():
     secret = service.issue_calendar_secret(current_user, web_actor())
     db.session.commit()
     url = current_app.config["REFERRAL_BASE_URL"].rstrip("/") + url_for("deadlines.calendar_feed", secret=secret)
-    return _render_profile(new_calendar_url=url)
+    # Shown once on the next page; a reload of that page does not issue another one.
+    session["show_once"] = {"calendar_url": url}
+    return redirect(url_for("auth.profile"))
 
 
 @bp.route("/profile/calendar/revoke", methods=["POST"])

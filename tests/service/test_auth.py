@@ -143,7 +143,7 @@ def test_token_of_deactivated_user_is_refused(client, make_user, token_for):
 def test_profile_creates_a_token_shown_once_and_stored_hashed(client, make_user, login_as):
     user = make_user()
     login_as(user)
-    page = client.post("/profile", data={"label": "reporting"}).get_data(as_text=True)
+    page = client.post("/profile", data={"label": "reporting"}, follow_redirects=True).get_data(as_text=True)
     secret = re.search(r'id="new-token">(rfl_[^<]+)<', page).group(1)
     stored = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == user.id))
     assert stored.label == "reporting"
@@ -279,3 +279,17 @@ def test_next_keeps_a_path_on_the_site(client, make_user):
     user = make_user()
     response = client.post("/login?next=/inbox/", data={"email": user.email, "password": "correct horse battery"})
     assert response.headers["Location"] == "/inbox/"
+
+
+def test_creating_a_token_or_a_feed_redirects_so_a_reload_posts_nothing(client, make_user, login_as):
+    user = make_user()
+    login_as(user)
+    response = client.post("/profile", data={"label": "one"})
+    assert response.status_code == 302 and response.headers["Location"] == "/profile"
+    response = client.post("/profile/calendar")
+    assert response.status_code == 302 and response.headers["Location"] == "/profile"
+    page = client.get("/profile").get_data(as_text=True)
+    assert 'action="/profile"' in page and 'id="token-form"' in page  # the token form never posts elsewhere
+    assert ".ics" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken).where(ApiToken.user_id == user.id)) == 1
+    assert ".ics" not in client.get("/profile").get_data(as_text=True)  # shown once

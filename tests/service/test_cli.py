@@ -134,3 +134,34 @@ def test_demo_prepares_database_idempotently(tmp_path):
     assert set(users) == {"staff", "supervisor", "coordinator", "admin"}
     assert len(user_agencies) >= 5
     assert (tmp_path / "instance" / "secret_key").exists()
+
+
+def test_the_access_log_never_holds_a_calendar_feed_secret(database_url, tmp_path):
+    """A real gunicorn serves the feed; its access log keeps the route but not the key in the URL."""
+    import socket
+    import time
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "REFERRAL_SECRET_KEY": "k" * 32, "REFERRAL_DATABASE_URL": database_url}
+    server = subprocess.Popen([sys.executable, "-m", "referral", "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", "1"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        secret = "s3cr3t-feed-key-0123456789"
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/calendar/{secret}.ics", timeout=2)
+            except urllib.error.HTTPError as error:
+                assert error.code == 404
+                break
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "/calendar/[secret].ics" in output
+    assert secret not in output

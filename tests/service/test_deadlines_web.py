@@ -210,7 +210,7 @@ def feed_path(html: str) -> str:
 def test_calendar_feed_lists_open_deadlines_without_the_childs_name(world, login_as, client, app):
     (first, second), users = world
     login_as(users["health"])
-    path = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    path = feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))
     secret = path.removeprefix("/calendar/").removesuffix(".ics")
     user = db.session.get(User, users["health"].id)
     db.session.refresh(user)
@@ -241,14 +241,14 @@ def test_calendar_feed_lists_open_deadlines_without_the_childs_name(world, login
 def test_a_revoked_or_replaced_feed_url_is_not_found(world, login_as, client):
     _, users = world
     login_as(users["health"])
-    old = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    old = feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))
     assert client.get(old).status_code == 200
     client.post("/profile/calendar/revoke")
     assert client.get(old).status_code == 404
     assert len(audit("calendar.revoke")) == 1
-    new = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    new = feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))
     assert client.get(new).status_code == 200
-    again = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    again = feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))
     assert client.get(new).status_code == 404 and client.get(again).status_code == 200
     assert client.get("/calendar/not-a-secret.ics").status_code == 404
 
@@ -256,7 +256,7 @@ def test_a_revoked_or_replaced_feed_url_is_not_found(world, login_as, client):
 def test_a_deactivated_users_feed_stops(world, login_as, client):
     _, users = world
     login_as(users["health"])
-    path = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    path = feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))
     user = db.session.get(User, users["health"].id)
     user.is_active_account = False
     db.session.commit()
@@ -389,7 +389,7 @@ def test_calendar_feed_alarms_at_the_workflows_reminders_and_says_how_often_to_r
     """RFC 7986 NAME and REFRESH-INTERVAL; one VALARM per reminder, at the time the scheduler reminds."""
     (first, _), users = world
     login_as(users["health"])
-    path = feed_path(client.post("/profile/calendar").get_data(as_text=True))
+    path = feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))
     calendar = icalendar.Calendar.from_ical(client.get(path).data)
     assert str(calendar["name"]).startswith("Deadlines of")
     assert calendar["name"] == calendar["x-wr-calname"]
@@ -409,5 +409,5 @@ def test_calendar_feed_alarms_at_the_workflows_reminders_and_says_how_often_to_r
     client.post("/logout")
     login_as(users["coordinator"])
     justice = icalendar.Calendar.from_ical(
-        client.get(feed_path(client.post("/profile/calendar").get_data(as_text=True))).data)
+        client.get(feed_path(client.post("/profile/calendar", follow_redirects=True).get_data(as_text=True))).data)
     assert [e.walk("VALARM") for e in justice.walk("VEVENT")] == [[]]
