@@ -15,6 +15,13 @@ class TokenForm(FlaskForm):
     label = StringField(_l("Label (what the token is for)"), validators=[Optional(), Length(max=100)])
 
 
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1000)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)],
+                        description=_l("At least 12 characters and hard to guess: several unrelated words work well."))
+    repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1000)])
+
+
 class PreferencesForm(FlaskForm):
     wants_email = BooleanField(_l("E-mail me a copy of each notification"))
     wants_digest = BooleanField(_l("Send me a daily digest of my agency's open work"))
@@ -27,6 +34,7 @@ class UserForm(FlaskForm):
     role = SelectField(_l("Role"), validators=[DataRequired()])
     locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ru", "Русский"),
                                                      SelectChoice("kk", "Қазақша")])
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(min=10, max=1000)],
-                             description=_l("At least 10 characters. Leave empty to keep the current one."))
+    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1000)],
+                             description=_l("At least 12 characters and hard to guess. "
+                                            "Leave empty to keep the current one."))
     is_active = BooleanField(_l("Active"), default=True)

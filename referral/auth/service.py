@@ -155,6 +155,20 @@ def logout(user: User, remote_addr: str | None) -> None:
     record(Actor.of(user, remote_addr), "auth.logout", "user", user.id)
 
 
+def change_own_password(user: User, current: str, new: str, actor: Actor) -> None:
+    """Set a user's new password after checking the current one; end their other sessions; raise Invalid."""
+    if user.password_hash is None or not _verify(user.password_hash, current or ""):
+        raise Invalid(_l("The password could not be changed."),
+                      errors={"current": [str(_l("This is not your current password."))]})
+    try:
+        check_password_strength(new, (user.email, user.name))
+    except Invalid as weak:
+        raise Invalid(weak.message, errors={"new": weak.errors["password"]}) from None
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    record(actor, "user.password_changed", "user", user.id)
+
+
 def end_sessions(user: User) -> None:
     """End every browser session of a user; the next request of each signs in again."""
     user.session_epoch = (user.session_epoch or 0) + 1

@@ -8,10 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 
+from ..errors import ServiceError
 from ..extensions import db, login_manager
-from ..web.access import safe_next, web_actor
+from ..web.access import safe_next, show_service_errors, web_actor
 from . import service
-from .forms import LoginForm, PreferencesForm, TokenForm
+from .forms import LoginForm, PasswordForm, PreferencesForm, TokenForm
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -109,12 +110,15 @@ def profile():
     return _render_profile(form=form, new_token=once.get("token"), new_calendar_url=once.get("calendar_url"))
 
 
-def _render_profile(form=None, new_token=None, new_calendar_url=None, preferences=None, status=200):
+def _render_profile(form=None, new_token=None, new_calendar_url=None, preferences=None, password_form=None,
+                    status=200):
+    if password_form is None:
+        password_form = PasswordForm(formdata=None)
     if form is None:
         form = TokenForm(formdata=None)
     if preferences is None:
         preferences = PreferencesForm(formdata=None, obj=current_user)
-    return render_template("auth/profile.html", form=form, new_token=new_token,
+    return render_template("auth/profile.html", form=form, new_token=new_token, password_form=password_form,
                            tokens=service.tokens_of(current_user), preferences=preferences,
                            new_calendar_url=new_calendar_url,
                            has_calendar=current_user.calendar_token_hash is not None), status
@@ -127,6 +131,28 @@ def revoke_token(token_id: int):
     service.revoke_token(token_id, web_actor())
     db.session.commit()
     flash(_("The token has been revoked."), "success")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.route("/profile/password", methods=["POST"])
+@login_required
+def change_password():
+    """Change one's own password; every other session of the user ends, this one goes on."""
+    form = PasswordForm()
+    if not form.validate_on_submit():
+        return _render_profile(password_form=form, status=400)
+    if form.new.data != form.repeat.data:
+        form.repeat.errors = [_("The two new passwords differ.")]
+        return _render_profile(password_form=form, status=422)
+    try:
+        service.change_own_password(current_user, form.current.data, form.new.data, web_actor())
+    except ServiceError as error:
+        db.session.rollback()
+        show_service_errors(form, error)
+        return _render_profile(password_form=form, status=error.status)
+    db.session.commit()
+    session["epoch"] = current_user.session_epoch
+    flash(_("Your password has been changed. You stay signed in here; other sessions have ended."), "success")
     return redirect(url_for("auth.profile"))
 
 

@@ -130,3 +130,24 @@ def test_a_long_unusual_passphrase_is_accepted(app, make_agency):
     data = accounts.UserData(email="maria@example.org", name="Maria", agency_code=make_agency().code,
                              role="staff", password="violet kettle under ninety")
     assert accounts.create_user(data, Actor.system_actor("test")).id
+
+
+def test_a_user_changes_their_own_password_and_other_sessions_end(app, make_user):
+    user = make_user()
+    here, elsewhere = signed_in(app, user), signed_in(app, user)
+    new = "amber lantern over seven hills"
+    response = here.post("/profile/password", data={"current": "wrong one here", "new": new, "repeat": new})
+    assert response.status_code == 422 and "This is not your current password." in response.get_data(as_text=True)
+    response = here.post("/profile/password", data={"current": PASSWORD, "new": "password1234",
+                                                    "repeat": "password1234"})
+    assert response.status_code == 422 and "Too easy to guess." in response.get_data(as_text=True)
+    response = here.post("/profile/password", data={"current": PASSWORD, "new": new, "repeat": new + "x"})
+    assert response.status_code == 422
+    assert elsewhere.get("/").status_code == 200  # refusals changed nothing
+
+    response = here.post("/profile/password", data={"current": PASSWORD, "new": new, "repeat": new})
+    assert response.status_code == 302
+    assert here.get("/profile").status_code == 200  # this session goes on
+    assert elsewhere.get("/").status_code == 302  # the others end
+    assert app.test_client().post("/login", data={"email": user.email, "password": new}).status_code == 302
+    assert "user.password_changed" in db.session.scalars(sa.select(AuditEntry.action)).all()
