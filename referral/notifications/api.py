@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from ..api.pagination import PageArgs, paginate
 from ..extensions import db
+from ..security import MAX_ID
 from . import service as notifications
 
 blp = Blueprint("notifications_api", __name__, url_prefix="/notifications",
@@ -28,7 +29,7 @@ class NotificationSchema(ma.Schema):
 
 
 class ReadArgs(ma.Schema):
-    ids = ma.fields.List(ma.fields.Integer(), load_default=None,
+    ids = ma.fields.List(ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID)), load_default=None,
                          metadata={"description": "which notifications; all when omitted"})
 
 
