@@ -1,7 +1,8 @@
 """User administration for admins."""
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from wtforms import SelectChoice
 
@@ -10,6 +11,7 @@ from agencies import Permission, Role
 from ..directory.models import Agency
 from ..errors import ServiceError
 from ..extensions import db
+from ..notifications.delivery import DeliveryError, send_email
 from ..web.access import page_number, requires, show_service_errors, web_actor
 from . import service
 from .forms import UserForm
@@ -101,6 +103,33 @@ def unlock(user_id: int):
     service.unlock_user(user_id, web_actor())
     db.session.commit()
     flash(_("The account is unlocked."), "success")
+    return redirect(url_for(".edit", user_id=user_id))
+
+
+@bp.route("/<int:user_id>/reset-link", methods=["POST"])
+@requires(Permission.manage_users)
+def send_reset_link(user_id: int):
+    """E-mail a user a one-hour, single-use link to set a new password."""
+    config = current_app.config
+    if not config.get("REFERRAL_SMTP_URL"):
+        flash(_("E-mail is not configured (REFERRAL_SMTP_URL), so no link can be sent."), "danger")
+        return redirect(url_for(".edit", user_id=user_id))
+    user, token = service.issue_reset_token(user_id, web_actor())
+    link = config["REFERRAL_BASE_URL"].rstrip("/") + url_for("auth.reset", token=token)
+    with force_locale(user.locale):
+        payload = {"to": user.email, "subject": _("Set a new password for the referral engine"),
+                   "body": _("An administrator asked for a new password to be set for your account.\n\n"
+                             "Open this link within one hour to choose it; it works once:\n%(link)s\n\n"
+                             "If you did not expect this, tell your administrator.", link=link)}
+    try:
+        send_email(config["REFERRAL_SMTP_URL"], config["REFERRAL_MAIL_FROM"], payload)
+    except DeliveryError:
+        db.session.rollback()
+        flash(_("The e-mail could not be sent; try again later."), "danger")
+        return redirect(url_for(".edit", user_id=user_id))
+    db.session.commit()
+    flash(_("A link to set a new password was sent to %(email)s. It works once, for one hour.", email=user.email),
+          "success")
     return redirect(url_for(".edit", user_id=user_id))
 
 

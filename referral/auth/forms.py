@@ -22,6 +22,12 @@ class PasswordForm(FlaskForm):
     repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1000)])
 
 
+class ResetForm(FlaskForm):
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)],
+                        description=_l("At least 12 characters and hard to guess: several unrelated words work well."))
+    repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1000)])
+
+
 class PreferencesForm(FlaskForm):
     wants_email = BooleanField(_l("E-mail me a copy of each notification"))
     wants_digest = BooleanField(_l("Send me a daily digest of my agency's open work"))

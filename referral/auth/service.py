@@ -9,7 +9,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from zxcvbn import zxcvbn
 
 from agencies import Role
@@ -167,6 +169,56 @@ def change_own_password(user: User, current: str, new: str, actor: Actor) -> Non
     user.password_hash = hash_password(new)
     end_sessions(user)
     record(actor, "user.password_changed", "user", user.id)
+
+
+#: A reset link works for one hour, and only once: it is bound to the password it replaces.
+RESET_MAX_AGE_SECONDS = 3600
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _password_fingerprint(user: User) -> str:
+    return hashlib.sha256(f"{user.id}:{user.password_hash or ''}".encode()).hexdigest()[:24]
+
+
+def issue_reset_token(user_id: int, actor: Actor) -> tuple[User, str]:
+    """Return an active user and a one-hour, single-use token to set a new password; raise NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound(_l("No such user."))
+    token = _reset_serializer().dumps({"user": user.id, "password": _password_fingerprint(user)})
+    record(actor, "user.reset_link_sent", "user", user.id)
+    return user, token
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """Return the user a reset token is for, or None if it is forged, older than an hour, or already used."""
+    try:
+        data = _reset_serializer().loads(token, max_age=RESET_MAX_AGE_SECONDS)
+    except (BadSignature, SignatureExpired):
+        return None
+    user = db.session.get(User, data.get("user")) if isinstance(data, dict) else None
+    if user is None or not user.is_active or data.get("password") != _password_fingerprint(user):
+        return None
+    return user
+
+
+def reset_password(token: str, new: str, remote_addr: str | None) -> User:
+    """Set a new password through a reset link; end every session; raise Invalid (weak, expired or used)."""
+    user = user_for_reset_token(token)
+    if user is None:
+        raise Invalid(RESET_LINK_DEAD)
+    check_password_strength(new, (user.email, user.name))
+    user.password_hash = hash_password(new)
+    user.failed_login_count, user.failed_login_window_started_at, user.locked_until = 0, None, None
+    end_sessions(user)
+    record(Actor.of(user, remote_addr), "user.password_reset", "user", user.id)
+    return user
+
+
+RESET_LINK_DEAD = _l("This link has expired or was already used. Ask an administrator for a new one.")
 
 
 def end_sessions(user: User) -> None:

@@ -12,7 +12,7 @@ from ..errors import ServiceError
 from ..extensions import db, login_manager
 from ..web.access import safe_next, show_service_errors, web_actor
 from . import service
-from .forms import LoginForm, PasswordForm, PreferencesForm, TokenForm
+from .forms import LoginForm, PasswordForm, PreferencesForm, ResetForm, TokenForm
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -154,6 +154,31 @@ def change_password():
     session["epoch"] = current_user.session_epoch
     flash(_("Your password has been changed. You stay signed in here; other sessions have ended."), "success")
     return redirect(url_for("auth.profile"))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str):
+    """Set a new password through the one-hour, single-use link an administrator sent."""
+    if service.user_for_reset_token(token) is None:
+        flash(str(service.RESET_LINK_DEAD), "danger")
+        return render_template("auth/reset.html", form=None), 410
+    form = ResetForm()
+    if not form.validate_on_submit():
+        return render_template("auth/reset.html", form=form), 422 if form.errors else 200
+    if form.new.data != form.repeat.data:
+        form.repeat.errors = [_("The two new passwords differ.")]
+        return render_template("auth/reset.html", form=form), 422
+    try:
+        service.reset_password(token, form.new.data, request.remote_addr)
+    except ServiceError as error:
+        db.session.rollback()
+        form.new.errors = list(error.errors.get("password", [])) or [str(error.message)]
+        return render_template("auth/reset.html", form=form), error.status
+    db.session.commit()
+    if current_user.is_authenticated:
+        logout_user()
+    flash(_("Your new password is set. Sign in with it."), "success")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/profile/preferences", methods=["POST"])

@@ -151,3 +151,71 @@ def test_a_user_changes_their_own_password_and_other_sessions_end(app, make_user
     assert elsewhere.get("/").status_code == 302  # the others end
     assert app.test_client().post("/login", data={"email": user.email, "password": new}).status_code == 302
     assert "user.password_changed" in db.session.scalars(sa.select(AuditEntry.action)).all()
+
+
+def test_an_admin_emails_a_one_hour_single_use_reset_link(make_app, make_user, monkeypatch):
+    """The link goes through a real SMTP server on 127.0.0.1, works once, and dies after an hour."""
+    import re
+    import socket
+    import time as clock
+    from email import message_from_string
+    from email.policy import default as default_policy
+
+    from aiosmtpd.controller import Controller
+
+    received = []
+
+    class Inbox:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
+            received.append(envelope.content.decode())
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        app = make_app(REFERRAL_SMTP_URL=f"smtp://127.0.0.1:{port}", REFERRAL_BASE_URL="https://referral.test")
+        with app.app_context():
+            admin, user = make_user(role="admin"), make_user(locale="ru")
+            user_id, email = user.id, user.email
+            admin_browser, old_session = signed_in(app, admin), signed_in(app, user)
+        assert admin_browser.post(f"/admin/users/{user_id}/reset-link").status_code == 302
+    finally:
+        smtp.stop()
+    [raw] = received
+    message = message_from_string(raw, policy=default_policy)
+    assert message["To"] == email
+    body = message.get_content()
+    assert "ссылк" in body.lower()  # in the user's language
+    link = re.search(r"https://referral\.test(/reset/\S+)", body).group(1)
+    visitor = app.test_client()
+    assert visitor.get(link).status_code == 200
+    new = "copper heron beneath tall reeds"
+    response = visitor.post(link, data={"new": "password1234", "repeat": "password1234"})
+    assert response.status_code == 422
+    response = visitor.post(link, data={"new": new, "repeat": new})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert old_session.get("/").status_code == 302  # the reset ended the old sessions
+    assert app.test_client().post("/login", data={"email": email, "password": new}).status_code == 302
+    assert visitor.get(link).status_code == 410  # used once, dead
+    assert visitor.post(link, data={"new": "another fine long passphrase", "repeat": "x"}).status_code == 410
+
+    with app.app_context():
+        real_time = clock.time
+        _, token = accounts.issue_reset_token(user_id, Actor.system_actor("test"))
+        db.session.commit()
+        monkeypatch.setattr("itsdangerous.timed.time.time", lambda: real_time() + 3601)
+        assert accounts.user_for_reset_token(token) is None
+        monkeypatch.undo()
+        assert accounts.user_for_reset_token(token) is not None
+        assert accounts.user_for_reset_token(token + "x") is None
+
+
+def test_without_smtp_no_reset_link_is_pretended(app, client, make_user, login_as):
+    user = make_user()
+    login_as(make_user(role="admin"))
+    response = client.post(f"/admin/users/{user.id}/reset-link", follow_redirects=True)
+    assert "E-mail is not configured" in response.get_data(as_text=True)
+    assert "user.reset_link_sent" not in db.session.scalars(sa.select(AuditEntry.action)).all()
