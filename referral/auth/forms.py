@@ -15,17 +15,14 @@ class TokenForm(FlaskForm):
     label = StringField(_l("Label (what the token is for)"), validators=[Optional(), Length(max=100)])
 
 
-class PasswordForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1000)])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)],
-                        description=_l("At least 12 characters and hard to guess: several unrelated words work well."))
-    repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1000)])
-
-
 class ResetForm(FlaskForm):
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)],
                         description=_l("At least 12 characters and hard to guess: several unrelated words work well."))
     repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1000)])
+
+
+class PasswordForm(ResetForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1000)])
 
 
 class PreferencesForm(FlaskForm):
