@@ -2,9 +2,10 @@
 
 A webhook URL is typed by an agency admin, and the service posts to it from inside the network: without
 this check it can be made to reach loopback, the cloud metadata service or private hosts (SSRF).
-The check at delivery is on the address actually connected to, so a name that resolves to a public
-address at save and to loopback later is still refused. ``REFERRAL_WEBHOOK_ALLOW_PRIVATE=1`` lifts it
-for closed government networks whose receivers have private addresses, and for tests.
+At delivery the name is resolved again and only the addresses that pass are connected to, so a name
+that resolved to a public address at save and to loopback later is still refused.
+``REFERRAL_WEBHOOK_ALLOW_PRIVATE=1`` lifts it for closed government networks whose receivers have
+private addresses, and for tests.
 """
 
 import ipaddress
@@ -45,7 +46,11 @@ def resolve(host: str, port: int, allow_private: bool = False) -> list[tuple]:
 
 
 def connect(host: str, port: int, timeout: float, allow_private: bool = False) -> socket.socket:
-    """Open a TCP connection to a checked address of ``host``; raise TargetRefused or OSError."""
+    """Open a TCP connection to one of the checked addresses of ``host``; raise TargetRefused or OSError.
+
+    It connects to the very addresses ``resolve`` checked, never resolving again, so a name that
+    changes its answer between the check and the connection (DNS rebinding) gains nothing.
+    """
     last_error: OSError | None = None
     for family, kind, proto, _, address in resolve(host, port, allow_private):
         sock = socket.socket(family, kind, proto)
@@ -56,8 +61,5 @@ def connect(host: str, port: int, timeout: float, allow_private: bool = False) -
             sock.close()
             last_error = error
             continue
-        if not allow_private and not is_public(sock.getpeername()[0]):
-            sock.close()
-            raise NotPublic(host)
         return sock
     raise last_error or OSError("no address could be reached")

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 
 class LoginForm(FlaskForm):
@@ -18,7 +18,8 @@ class TokenForm(FlaskForm):
 class ResetForm(FlaskForm):
     new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1000)],
                         description=_l("At least 12 characters and hard to guess: several unrelated words work well."))
-    repeat = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=1000)])
+    repeat = PasswordField(_l("New password again"),
+                           validators=[DataRequired(), EqualTo("new", _l("The two new passwords differ."))])
 
 
 class PasswordForm(ResetForm):

@@ -50,7 +50,8 @@ def load_user(user_id: str) -> User | None:
         for key in ("epoch", "started", "seen"):
             session.pop(key, None)
         return None
-    session["seen"] = now
+    if now - session["seen"] > 60:  # a minute is precise enough, and spares a new cookie on every request
+        session["seen"] = now
     return user
 
 
@@ -140,10 +141,7 @@ def change_password():
     """Change one's own password; every other session of the user ends, this one goes on."""
     form = PasswordForm()
     if not form.validate_on_submit():
-        return _render_profile(password_form=form, status=400)
-    if form.new.data != form.repeat.data:
-        form.repeat.errors = [_("The two new passwords differ.")]
-        return _render_profile(password_form=form, status=422)
+        return _render_profile(password_form=form, status=422 if form.repeat.errors else 400)
     try:
         service.change_own_password(current_user, form.current.data, form.new.data, web_actor())
     except ServiceError as error:
@@ -165,9 +163,6 @@ def reset(token: str):
     form = ResetForm()
     if not form.validate_on_submit():
         return render_template("auth/reset.html", form=form), 422 if form.errors else 200
-    if form.new.data != form.repeat.data:
-        form.repeat.errors = [_("The two new passwords differ.")]
-        return render_template("auth/reset.html", form=form), 422
     try:
         service.reset_password(token, form.new.data, request.remote_addr)
     except ServiceError as error:

@@ -108,18 +108,12 @@ def _render_referral(referral_id: int, status: int = 200, typed: dict | None = N
     referral = service.read_referral(referral_id, actor, via="web")
     case = referral.case
     visibility = cases.visibility_of(case, actor)
-    return render_template("inbox/show.html", referral=referral, case=case,
+    page = render_template("inbox/show.html", referral=referral, case=case,
                            may_open_case=visibility is not Visibility.none, full=visibility is Visibility.full,
                            actions=service.actions_for(referral, actor), age=cases.age_of(case),
                            definition=cases.definition_of(case), next_url=safe_next(request.form.get("next")),
-                           locale=select_locale(), typed=typed), status
-
-
-@bp.after_request
-def _keep_the_audit_of_reads(response):
-    """Commit the audit of a referral page that was read (acting pages commit their own changes)."""
-    if request.method == "GET" and response.status_code == 200:
-        db.session.commit()
-    return response
+                           locale=select_locale(), typed=typed)
+    db.session.commit()  # the audited read (a refused action was rolled back before this page)
+    return page, status
 
 
