@@ -13,8 +13,8 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..notifications.delivery import DeliveryError, send_email
 from ..web.access import page_number, requires, show_service_errors, web_actor
-from . import service
-from .forms import UserForm
+from . import second_factor, service
+from .forms import SecondFactorPolicyForm, UserForm
 from .models import User
 
 bp = Blueprint("users_admin", __name__, url_prefix="/admin/users")
@@ -42,7 +42,37 @@ def index():
     if role in {r.value for r in Role}:
         statement = statement.where(User.role == Role(role))
     pagination = db.paginate(statement, page=page_number(), per_page=PER_PAGE, error_out=False)
-    return render_template("admin/users.html", pagination=pagination, roles=list(Role), q=text, role=role)
+    policy = SecondFactorPolicyForm(formdata=None, required=second_factor.required_for_privileged())
+    return render_template("admin/users.html", pagination=pagination, roles=list(Role), q=text, role=role,
+                           policy=policy, without_second_factor=_privileged_without_second_factor())
+
+
+def _privileged_without_second_factor() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role.in_(second_factor.PRIVILEGED_ROLES), User.totp_secret.is_(None), User.is_active_account))
+
+
+@bp.route("/second-factor-policy", methods=["POST"])
+@requires(Permission.manage_users)
+def second_factor_policy():
+    """Require, or stop requiring, a second factor of administrators and coordinators."""
+    form = SecondFactorPolicyForm()
+    if form.validate_on_submit() and second_factor.set_required_for_privileged(form.required.data, web_actor()):
+        db.session.commit()
+        flash(_("Administrators and coordinators must now sign in with a second factor; those without one set "
+                "it up at their next page.") if form.required.data
+              else _("A second factor is no longer required; those who have one keep it."), "success")
+    return redirect(url_for(".index"))
+
+
+@bp.route("/<int:user_id>/second-factor/remove", methods=["POST"])
+@requires(Permission.manage_users)
+def remove_second_factor(user_id: int):
+    """Remove a user's second factor (a lost phone); they sign in with the password and set it up again."""
+    user = second_factor.remove_for(user_id, web_actor())
+    db.session.commit()
+    flash(_("The second factor of %(email)s is removed.", email=user.email), "success")
+    return redirect(url_for(".edit", user_id=user_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -11,6 +11,25 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
 
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)],
+                       description=_l("The six digits your authenticator app shows now, or one of your recovery "
+                                      "codes."))
+
+
+class EnrolForm(FlaskForm):
+    code = StringField(_l("Code from the app"), validators=[DataRequired(), Length(max=40)],
+                       description=_l("The six digits the app shows now, to prove it has the key."))
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=1000)])
+
+
+class SecondFactorPolicyForm(FlaskForm):
+    required = BooleanField(_l("Require a second factor of administrators and coordinators"))
+
+
 class TokenForm(FlaskForm):
     label = StringField(_l("Label (what the token is for)"), validators=[Optional(), Length(max=100)])
 

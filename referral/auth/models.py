@@ -39,6 +39,10 @@ class User(UserMixin, db.Model):
     wants_digest: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     #: SHA-256 of the secret in the user's calendar feed URL; null when no feed is issued.
     calendar_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    #: Base32 secret of the user's TOTP second factor (RFC 6238); null when none is set up.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The last 30-second time step whose code signed the user in: no code works twice.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
     failed_login_window_started_at = mapped_column(UTCDateTime)
     locked_until = mapped_column(UTCDateTime)
     last_login_at = mapped_column(UTCDateTime)
@@ -74,3 +78,25 @@ class ApiToken(db.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for the second factor when the user's device is lost."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the code (80 random bits); the code itself is shown once and never stored.
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    used_at = mapped_column(UTCDateTime)
+
+
+class Setting(db.Model):
+    """A setting an administrator changes while the service runs (e.g. requiring a second factor)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value = mapped_column(sa.JSON, nullable=False)
+    updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)

@@ -22,6 +22,7 @@ from ..audit.service import record
 from ..directory.models import Agency
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db, utcnow
+from . import second_factor
 from .models import ApiToken, User
 
 _hasher = PasswordHasher()
@@ -119,11 +120,44 @@ def authenticate(email: str, password: str, remote_addr: str | None, policy: Loc
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    if user.totp_secret is not None:
+        # The failure count stands until the code is right too: a known password buys no fresh guesses.
+        record(actor, "auth.second_factor_asked", "user", user.id)
+        return user
+    _signed_in(user, now, actor)
+    return user
+
+
+def _signed_in(user: User, now, actor: Actor, **detail) -> None:
     user.failed_login_count = 0
     user.failed_login_window_started_at = None
     user.locked_until = None
     user.last_login_at = now
-    record(actor, "auth.login", "user", user.id)
+    record(actor, "auth.login", "user", user.id, detail or None)
+
+
+def authenticate_second_factor(user_id: int, code: str, remote_addr: str | None, policy: LockoutPolicy) -> User | None:
+    """Finish a sign-in whose password was right with a current code or a recovery code; or count a failure.
+
+    Returns the user once signed in, or None: a wrong or reused code, a locked account, a blocked address.
+    """
+    now = utcnow()
+    if _address_blocked(remote_addr, now, policy):
+        record(Actor(user=None, remote_addr=remote_addr, system="anonymous"),
+               "auth.login_refused_address", "user", None, {"threshold": policy.address_threshold})
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.totp_secret is None:
+        return None
+    actor = Actor.of(user, remote_addr)
+    if user.locked_until is not None and user.locked_until > now:
+        record(actor, "auth.login_refused_locked", "user", user.id)
+        return None
+    used = second_factor.check(user, code)
+    if used is None:
+        _count_failure(user, now, policy, actor, reason="bad_code")
+        return None
+    _signed_in(user, now, actor, second_factor=used)
     return user
 
 
@@ -155,6 +189,13 @@ def logout(user: User, remote_addr: str | None) -> None:
     """Sign a user out everywhere: every session of theirs, on any device, ends now."""
     end_sessions(user)
     record(Actor.of(user, remote_addr), "auth.logout", "user", user.id)
+
+
+def confirm_password(user: User, password: str) -> None:
+    """Raise Invalid unless ``password`` is the user's own: asked again before changing how they sign in."""
+    if user.password_hash is None or not _verify(user.password_hash, password or ""):
+        raise Invalid(_l("Nothing was changed."),
+                      errors={"password": [str(_l("This is not your current password."))]})
 
 
 def change_own_password(user: User, current: str, new: str, actor: Actor) -> None:

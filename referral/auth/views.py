@@ -3,16 +3,27 @@
 import time
 from datetime import timedelta
 
+import segno
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
-from ..errors import ServiceError
+from ..errors import Invalid, ServiceError
 from ..extensions import db, login_manager
 from ..web.access import safe_next, show_service_errors, web_actor
-from . import service
-from .forms import LoginForm, PasswordForm, PreferencesForm, ResetForm, TokenForm
+from . import second_factor, service
+from .forms import (
+    CodeForm,
+    ConfirmPasswordForm,
+    EnrolForm,
+    LoginForm,
+    PasswordForm,
+    PreferencesForm,
+    ResetForm,
+    TokenForm,
+)
 from .models import User
 
 bp = Blueprint("auth", __name__)
@@ -74,12 +85,61 @@ def login():
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data, request.remote_addr, policy())
         db.session.commit()
+        if user is not None and user.totp_secret is not None:
+            session["pending_login"] = {"user": user.id, "epoch": user.session_epoch, "at": _now(),
+                                        "next": safe_next(request.args.get("next"))}
+            return redirect(url_for("auth.login_code"))
         if user is not None:
             start_session(user)
             return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
         flash(str(service.LOGIN_FAILED), "danger")
         return render_template("auth/login.html", form=form), 401
     return render_template("auth/login.html", form=form)
+
+
+#: Seconds between the right password and the code after which the password is asked for again.
+CODE_WAIT_SECONDS = 300
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict) or _now() - pending.get("at", 0) > CODE_WAIT_SECONDS:
+        session.pop("pending_login", None)
+        flash(_("Sign in again: the code must follow the password within five minutes."), "warning")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        return render_template("auth/login_code.html", form=form), 422 if form.errors else 200
+    user = service.authenticate_second_factor(pending["user"], form.code.data, request.remote_addr, policy())
+    db.session.commit()
+    if user is not None and user.session_epoch == pending["epoch"]:
+        session.pop("pending_login", None)
+        start_session(user)
+        if second_factor.recovery_codes_left(user) < 3:
+            flash(_("Few recovery codes are left: make new ones on your profile."), "warning")
+        return redirect(pending.get("next") or url_for("web.home"))
+    form.code.errors = [str(second_factor.WRONG_CODE)]
+    return render_template("auth/login_code.html", form=form), 401
+
+
+#: What a user whose second factor is required but not set up may still reach.
+_BEFORE_SECOND_FACTOR = frozenset({"auth.two_factor", "auth.enable_two_factor", "auth.logout", "auth.login",
+                                   "web.language", "static"})
+
+
+@bp.before_app_request
+def send_to_second_factor_setup():
+    """Send an administrator or coordinator without the second factor their administrator requires to set it up."""
+    if request.endpoint in _BEFORE_SECOND_FACTOR or request.path.startswith(("/api/", "/fhir/")):
+        return None
+    if not current_user.is_authenticated or current_user.totp_secret is not None:
+        return None
+    if not second_factor.is_required(current_user):
+        return None
+    flash(_("Your administrator requires a second factor for your role. Set it up to go on."), "warning")
+    return redirect(url_for("auth.two_factor"))
 
 
 
@@ -213,3 +273,88 @@ def revoke_calendar():
         db.session.commit()
         flash(_("The calendar feed URL no longer works."), "success")
     return redirect(url_for("auth.profile"))
+
+
+@bp.route("/profile/two-factor")
+@login_required
+def two_factor():
+    """Set up the second factor (a QR code for an authenticator app), or manage it once it is on."""
+    once = session.pop("show_once", None) or {}
+    if current_user.totp_secret is not None:
+        return render_template("auth/two_factor.html", enabled=True, recovery_codes=once.get("recovery_codes"),
+                               codes_left=second_factor.recovery_codes_left(current_user),
+                               required=second_factor.is_required(current_user),
+                               password_form=ConfirmPasswordForm(formdata=None))
+    return _render_enrolment(EnrolForm(formdata=None))
+
+
+def _render_enrolment(form: EnrolForm, status: int = 200):
+    # The key waits in the session until a code proves the app holds it; a reload shows the same QR code.
+    secret = session.get("totp_pending") or second_factor.new_secret()
+    session["totp_pending"] = secret
+    uri = second_factor.provisioning_uri(current_user, secret)
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=5, border=2, omitsize=True))
+    spaced = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return render_template("auth/two_factor.html", enabled=False, form=form, qr=qr, secret=spaced,
+                           required=second_factor.is_required(current_user)), status
+
+
+@bp.route("/profile/two-factor/enable", methods=["POST"])
+@login_required
+def enable_two_factor():
+    """Turn the second factor on once the first code from the app is right; show the recovery codes once."""
+    form = EnrolForm()
+    if current_user.totp_secret is not None:
+        return redirect(url_for("auth.two_factor"))
+    if not form.validate_on_submit() or "totp_pending" not in session:
+        return _render_enrolment(form, 422)
+    try:
+        codes = second_factor.enable(current_user, session["totp_pending"], form.code.data, web_actor())
+    except ServiceError as error:
+        db.session.rollback()
+        show_service_errors(form, error)
+        return _render_enrolment(form, error.status)
+    db.session.commit()
+    session.pop("totp_pending", None)
+    session["show_once"] = {"recovery_codes": codes}
+    flash(_("The second factor is on. From now on, sign-in asks for a code from the app."), "success")
+    return redirect(url_for("auth.two_factor"))
+
+
+def _confirmed_change(change, done: str):
+    """Run ``change`` (which returns new recovery codes or None) after the user confirms their password."""
+    form = ConfirmPasswordForm()
+    if current_user.totp_secret is None:
+        return redirect(url_for("auth.two_factor"))
+    try:
+        if not form.validate_on_submit():
+            raise Invalid(_("Enter your password to confirm."))
+        service.confirm_password(current_user, form.password.data)
+        codes = change()
+    except ServiceError as error:
+        db.session.rollback()
+        show_service_errors(form, error)
+        return render_template("auth/two_factor.html", enabled=True, recovery_codes=None,
+                               codes_left=second_factor.recovery_codes_left(current_user),
+                               required=second_factor.is_required(current_user), password_form=form), error.status
+    db.session.commit()
+    if codes:
+        session["show_once"] = {"recovery_codes": codes}
+    flash(done, "success")
+    return redirect(url_for("auth.two_factor") if codes else url_for("auth.profile"))
+
+
+@bp.route("/profile/two-factor/recovery-codes", methods=["POST"])
+@login_required
+def renew_recovery_codes():
+    """Replace the recovery codes (the old ones stop working); show the new ones once."""
+    return _confirmed_change(lambda: second_factor.renew_recovery_codes(current_user, web_actor()),
+                             _("New recovery codes are made; the old ones no longer work."))
+
+
+@bp.route("/profile/two-factor/disable", methods=["POST"])
+@login_required
+def disable_two_factor():
+    """Turn the second factor off (not where an administrator requires it)."""
+    return _confirmed_change(lambda: second_factor.disable(current_user, web_actor()),
+                             _("The second factor is off. Sign-in asks only for the password."))

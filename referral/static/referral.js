@@ -1,5 +1,6 @@
 // Behaviour the pages used to write inline, so the Content-Security-Policy can forbid inline script.
-// <select data-autosubmit> submits its form on change; <form data-confirm="question"> asks before submitting.
+// <select data-autosubmit> submits its form on change; <form data-confirm="question"> asks before submitting,
+// and so does a submit button with data-confirm (for the button pressed).
 document.addEventListener("change", function (event) {
   var field = event.target;
   if (field.matches && field.matches("[data-autosubmit]") && field.form) {
@@ -8,7 +9,8 @@ document.addEventListener("change", function (event) {
 });
 document.addEventListener("submit", function (event) {
   var form = event.target;
-  var question = form.getAttribute && form.getAttribute("data-confirm");
+  var button = event.submitter;
+  var question = (button && button.getAttribute("data-confirm")) || (form.getAttribute && form.getAttribute("data-confirm"));
   if (question && !window.confirm(question)) {
     event.preventDefault();
   }

@@ -7,6 +7,7 @@ import re
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 
 from referral.actors import Actor
 from referral.cases import service as cases
@@ -133,3 +134,24 @@ def test_pagination_header_counts_what_the_list_holds(client, matrix):
     headers = callers[("asked", "staff")]
     response = client.get("/api/v1/referrals", query_string={"box": "incoming"}, headers=headers)
     assert json.loads(response.headers["X-Pagination"])["total"] == len(response.json)
+
+
+def test_notifications_link_only_to_cases_their_reader_can_still_open(client, matrix, login_as):
+    """The agency that refused its referral keeps its notice of the request, but no longer a link to the case."""
+    from referral.auth.models import User
+    from referral.notifications.models import Notification
+
+    case, _ = matrix
+    link = f'href="/cases/{case.id}"'
+    readers = {}
+    for notification in db.session.scalars(sa.select(Notification).where(Notification.case_id == case.id)):
+        user = db.session.get(User, notification.user_id)
+        readers.setdefault(user.agency.code, user)
+    assert {"unrelated-agency", "asked-agency"} <= set(readers)
+    for code, can_open in (("unrelated-agency", False), ("asked-agency", True)):
+        login_as(readers[code])
+        page = client.get("/notifications/").get_data(as_text=True)
+        assert page.count('class="list-group-item') >= 1
+        assert (link in page) is can_open, code
+        assert (client.get(f"/cases/{case.id}").status_code == 200) is can_open
+        client.post("/logout")
