@@ -43,6 +43,8 @@ class Permission(StrEnum):
     view_region_cases = "view_region_cases"
     #: Cancel any open referral of a case in the region, as the workflow's coordinator.
     cancel_region_referrals = "cancel_region_referrals"
+    #: Close an open case of the region on which no referral is open, with a reason, as its coordinator.
+    close_region_cases = "close_region_cases"
     design_workflows = "design_workflows"
     publish_workflows = "publish_workflows"
     #: Full view of every case, everywhere.
@@ -68,6 +70,7 @@ _SUPERVISOR = _STAFF | {Permission.view_deadlines_dashboard}
 _COORDINATOR = _SUPERVISOR | {
     Permission.view_region_cases,
     Permission.cancel_region_referrals,
+    Permission.close_region_cases,
     Permission.design_workflows,
     Permission.publish_workflows,
 }

@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
@@ -53,10 +56,45 @@ def clean_errors(command):
             db.session.rollback()
             details = "; ".join(f"{field}: {' '.join(map(str, msgs))}" for field, msgs in error.errors.items())
             fail(f"{error.message}" + (f" ({details})" if details else ""))
+        except sa.exc.DataError as error:
+            # A value no check caught before the database refused it (too long, out of range).
+            db.session.rollback()
+            fail(f"the database refused a value: {_first_line(error)}")
         except settings.ConfigurationError as error:
             fail(str(error))
         except OSError as error:
             fail(f"{error.strerror}: {error.filename}" if error.filename else str(error))
+
+    return wrapper
+
+
+def _first_line(error: sa.exc.DBAPIError) -> str:
+    return (str(error.orig).splitlines() or [type(error.orig).__name__])[0]
+
+
+def require_migrated_database() -> None:
+    """Exit with one line unless the database can be opened and its migrations are the ones this code needs."""
+    config = current_app.extensions["migrate"].migrate.get_config()
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    try:
+        with db.engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except sa.exc.OperationalError as error:
+        fail(f"the database cannot be opened: {_first_line(error)}")
+    if not current:
+        fail("the database has not been migrated: run `referral db upgrade` first.")
+    if current != heads:
+        fail(f"the database is at migration {', '.join(sorted(current))}, this version needs "
+             f"{', '.join(sorted(heads))}: run `referral db upgrade` first.")
+
+
+def migrated(command):
+    """Run a command only on a database that require_migrated_database accepts."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        require_migrated_database()
+        return command(*args, **kwargs)
 
     return wrapper
 
@@ -101,6 +139,7 @@ def users_group():
 @click.option("--password", default=None, help="At least 10 characters; asked for when omitted.")
 @click.option("--locale", default="en", type=click.Choice(["en", "ru", "kk"]))
 @with_appcontext
+@migrated
 @clean_errors
 def users_create(email, name, agency_code, role, password, locale):
     """Create a user."""
@@ -119,6 +158,7 @@ def users_create(email, name, agency_code, role, password, locale):
 @click.argument("email")
 @click.option("--label", default="cli")
 @with_appcontext
+@migrated
 @clean_errors
 def users_token(email, label):
     """Print a new API token for a user on stdout, and nothing else."""
@@ -143,6 +183,7 @@ def agencies_group():
 @click.option("--email", default=None)
 @click.option("--district", default=None)
 @with_appcontext
+@migrated
 @clean_errors
 def agencies_create(code, name, type_, region, email, district):
     """Create an agency."""
@@ -157,6 +198,7 @@ def agencies_create(code, name, type_, region, email, district):
 @agencies_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
+@migrated
 @clean_errors
 def agencies_import(file):
     """Import a directory file; a file with any problem changes nothing."""
@@ -176,6 +218,7 @@ def agencies_import(file):
 @agencies_group.command("export")
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
+@migrated
 @clean_errors
 def agencies_export(file):
     """Write the whole directory to a file ('-' for stdout)."""
@@ -198,7 +241,10 @@ def workflows_group():
 
 
 def _read(file: str) -> str:
-    return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
+    try:
+        return sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        fail(f"{file} is not UTF-8 text.")
 
 
 def _format_of(file: str) -> str | None:
@@ -213,6 +259,8 @@ def _format_of(file: str) -> str | None:
 @clean_errors
 def workflows_validate(file, use_directory):
     """Validate a JSON or YAML definition: exit 0 if it has no errors, 1 with the problems listed."""
+    if use_directory:
+        require_migrated_database()
     text = _read(file)
     definition, problems = load_document(text, _format_of(file))
     if definition is not None:
@@ -230,6 +278,7 @@ def workflows_validate(file, use_directory):
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--publish", "publish_it", is_flag=True, help="Publish the definition as the next version.")
 @with_appcontext
+@migrated
 @clean_errors
 def workflows_import(file, publish_it):
     """Save a definition as its workflow's draft, and publish it with --publish."""
@@ -257,6 +306,7 @@ def workflows_import(file, publish_it):
 @click.option("--version", "number", type=int, default=None, help="A published version (default: the latest).")
 @click.option("--draft", is_flag=True, help="Export the draft instead of a published version.")
 @with_appcontext
+@migrated
 @clean_errors
 def workflows_export(key, file, number, draft):
     """Write a workflow definition to a JSON or YAML file ('-' for JSON on stdout)."""
@@ -288,6 +338,7 @@ def scheduler_group():
 @click.option("--once", is_flag=True, help="Run one sweep and one delivery round, then exit.")
 @click.option("--interval", default=60, show_default=True, type=click.IntRange(1, 3600),
               help="Seconds between sweeps.")
+@migrated
 @clean_errors
 def scheduler_run(once, interval):
     """Run the scheduler in the foreground until stopped (one process is enough; two are safe)."""

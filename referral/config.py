@@ -31,9 +31,11 @@ def from_environment(instance_path: str) -> dict:
     body = os.environ.get("REFERRAL_MAX_BODY_MB", "")
     if body.isdigit() and int(body) > 0:
         settings["REFERRAL_MAX_BODY_MB"] = int(body)
-    batch = os.environ.get("REFERRAL_SWEEP_BATCH", "")
-    if batch.isdigit() and int(batch) > 0:
-        settings["REFERRAL_SWEEP_BATCH"] = int(batch)
+    for name in ("REFERRAL_SWEEP_BATCH", "REFERRAL_OUTBOX_LEASE_SECONDS", "REFERRAL_OUTBOX_PER_DESTINATION",
+                 "REFERRAL_OUTBOX_WORKERS"):
+        value = os.environ.get(name, "")
+        if value.isdigit() and int(value) > 0:
+            settings[name] = int(value)
     if os.environ.get("REFERRAL_INSECURE_COOKIES") == "1":
         settings["SESSION_COOKIE_SECURE"] = False
         settings["REMEMBER_COOKIE_SECURE"] = False
@@ -76,8 +78,14 @@ DEFAULTS = {
     "REFERRAL_WEBHOOK_ALLOW_PRIVATE": False,
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "PER_PAGE": 50,
-    #: Deadlines handled per transaction by one sweep.
+    #: Deadlines a sweep claims before it looks at the clock again (each is handled in its own transaction).
     "REFERRAL_SWEEP_BATCH": 200,
+    #: How long messages claimed by a scheduler that died wait before another takes them.
+    "REFERRAL_OUTBOX_LEASE_SECONDS": 120,
+    #: Messages sent at once to one destination (the SMTP server, one agency's webhook endpoint).
+    "REFERRAL_OUTBOX_PER_DESTINATION": 2,
+    #: Messages sent at once in all.
+    "REFERRAL_OUTBOX_WORKERS": 8,
     "MAX_PER_PAGE": 200,
     #: Request bodies above this many megabytes are refused with 413.
     "REFERRAL_MAX_BODY_MB": 2,

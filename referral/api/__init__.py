@@ -12,7 +12,7 @@ from ..directory.api import blp as agencies_blp
 from ..extensions import csrf
 from ..notifications.api import blp as notifications_blp
 from ..referrals.api import blp as referrals_blp
-from .auth import authenticate_token
+from .auth import authenticate_token, commit_what_a_read_wrote
 
 
 class BrokenRuleSchema(ma.Schema):
@@ -56,5 +56,9 @@ def register_api(app: Flask) -> Api:
     def require_token():
         if request.blueprint in protected:
             authenticate_token()
+
+    @app.after_request
+    def commit_reads(response):
+        return commit_what_a_read_wrote(response) if request.blueprint in protected else response
 
     return api

@@ -1,7 +1,9 @@
 """Bearer-token authentication for the API; cookies are never accepted there."""
 
+import sqlalchemy as sa
 from flask import g, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from agencies import Permission, has_permission
@@ -23,8 +25,7 @@ def authenticate_token() -> None:
             "headers": {"WWW-Authenticate": 'Bearer realm="referral"'},
         }
         raise error
-    db.session.commit()  # keeps last_used_at even when the view only reads
-    g.api_user = user
+    g.api_user = user  # last_used_at is committed with the view's work, or by commit_what_a_read_wrote
 
 
 def api_actor() -> Actor:
@@ -38,3 +39,25 @@ def require_permission(permission: Permission) -> None:
         error = Forbidden()
         error.data = {"message": str(_l("Your role does not allow this."))}
         raise error
+
+
+def commit_what_a_read_wrote(response):
+    """Commit once what a successful request wrote without committing (a token's last use, an audited read).
+
+    A view that changes data commits its work itself, with whatever this request wrote before it; then
+    there is nothing left here. Either way a request commits once, and a refused one (4xx, 5xx) not at all.
+    """
+    if response.status_code < 400 and (db.session.new or db.session.dirty or db.session.info.get("flushed")):
+        db.session.commit()
+    return response
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_flush(session, context) -> None:
+    session.info["flushed"] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_flush(session) -> None:
+    session.info.pop("flushed", None)

@@ -1,4 +1,4 @@
-"""API v1: cases, their routes, consents, interviews and timeline."""
+"""API v1: cases, their routes, consents, interviews and timeline; closing a case that has nothing open."""
 
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -12,7 +12,9 @@ from ..extensions import db
 from ..referrals import service as referrals
 from ..referrals.schemas import ReferralCreateSchema, ReferralSchema, RouteSchema, referral_view
 from . import service as cases
+from . import stuck
 from .schemas import (
+    CaseCloseSchema,
     CaseCreateSchema,
     CasePatchSchema,
     CaseQuerySchema,
@@ -38,6 +40,7 @@ def full_view(case) -> dict:
     return {"id": case.id, "number": case.number, "workflow": case.workflow_key,
             "workflow_version": case.workflow_version.number, "status": case.status,
             "risk_level": case.risk_level, "child": case, "active_stages": cases.active_stages(case),
+            "stuck": stuck.is_stuck(case),
             "registered_by": case.registered_by_agency.code, "consents": case.consents,
             "created_at": case.created_at, "closed_at": case.closed_at}
 
@@ -78,9 +81,12 @@ def register(values):
 @blp.arguments(CaseListArgs, location="query")
 @blp.response(200, description="Cases the caller may see: full records, or summaries where only asked.")
 def list_cases(args):
-    """List the cases the caller may see, newest first."""
+    """List the cases the caller may see, newest first; with ``stuck=true`` only those with nothing open."""
     actor = api_actor()
-    items, headers = paginate(cases.cases_query(actor, text=args["q"], status=args["status"]), args)
+    statement = cases.cases_query(actor, text=args["q"], status=args["status"])
+    if args["stuck"]:
+        statement = statement.where(stuck.stuck_condition())
+    items, headers = paginate(statement, args)
     body = [case_body(case, visibility, actor) for case, visibility in cases.listed(items, actor)]
     db.session.commit()
     return body, 200, headers
@@ -102,6 +108,23 @@ def get_case(case_id):
 def change_case(values, case_id):
     """Change a case's risk level; its pending deadlines move with it."""
     case = cases.change_risk_level(case_id, values["risk_level"], api_actor())
+    db.session.commit()
+    return full_view(case)
+
+
+@blp.route("/<int:case_id>/close", methods=["POST"])
+@blp.arguments(CaseCloseSchema)
+@blp.response(200, CaseSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def close(values, case_id):
+    """Close a case on which no referral is open, with a reason (coordinators of its region, admins).
+
+    403: not a coordinator of the case's region, nor an admin; 404: no case the caller may see; 409: the
+    case is closed already, or a referral of it is open (problem ``open_referrals``: cancel it first).
+    """
+    case = stuck.close_case(case_id, values["reason"], api_actor())
     db.session.commit()
     return full_view(case)
 

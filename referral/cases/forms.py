@@ -1,4 +1,4 @@
-"""Forms of the case pages: register a case, record a consent or an interview, refer along a route."""
+"""Forms of the case pages: register a case, record a consent or an interview, refer along a route, close."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,6 +14,8 @@ from wtforms import (
     widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from .stuck import MAX_CLOSE_REASON
 
 #: Languages a child may speak, as ISO 639-1 codes with names marked for translation.
 LANGUAGES = [
@@ -68,3 +70,9 @@ class ReferForm(FlaskForm):
     to_stage = HiddenField(validators=[DataRequired()])
     to_agency = SelectField(_l("Agency"), validators=[DataRequired()])
     reason = TextAreaField(_l("Reason for the referral"), validators=[DataRequired(), Length(max=5000)])
+
+
+class CloseCaseForm(FlaskForm):
+    reason = TextAreaField(_l("Why the case is closed"), validators=[DataRequired(), Length(max=MAX_CLOSE_REASON)],
+                           description=_l("It stays on the case's timeline for those who see the case; "
+                                          "notifications and e-mails say only that the case was closed."))

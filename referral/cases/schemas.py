@@ -5,6 +5,7 @@ import marshmallow as ma
 from agencies import is_region_code
 
 from .models import CaseStatus, InterviewKind, RiskLevel, Sex
+from .stuck import MAX_CLOSE_REASON
 
 
 def _region(value: str) -> None:
@@ -78,6 +79,8 @@ class CaseSchema(ma.Schema):
     risk_level = ma.fields.Enum(RiskLevel, by_value=True)
     child = ma.fields.Nested(ChildSchema)
     active_stages = ma.fields.List(ma.fields.String())
+    stuck = ma.fields.Boolean(metadata={"description": "open, but no referral of it is open: the agency where it "
+                                                       "stopped may refer it onward, a coordinator may close it"})
     registered_by = ma.fields.String(metadata={"description": "code of the registering agency"})
     consents = ma.fields.List(ma.fields.Nested(ConsentSchema))
     created_at = ma.fields.AwareDateTime()
@@ -107,6 +110,16 @@ class CaseSummarySchema(ma.Schema):
 class CaseQuerySchema(ma.Schema):
     q = ma.fields.String(load_default="")
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["open", "closed"]))
+    stuck = ma.fields.Boolean(load_default=False,
+                              metadata={"description": "true: only open cases on which no referral is open"})
+
+
+class CaseCloseSchema(ma.Schema):
+    """Closing a case on which no referral is open, as a coordinator of its region or an admin."""
+
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_CLOSE_REASON),
+                              metadata={"description": "why no agency will take the case further; kept on the "
+                                                       "timeline, never sent in notifications or webhooks"})
 
 
 class EventSchema(ma.Schema):

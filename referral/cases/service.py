@@ -30,6 +30,7 @@ from ..designer import service as designer
 from ..designer.models import WorkflowVersion
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, dialect_insert, utcnow
+from ..locking import lock_case
 from ..referrals.models import Referral
 from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, Interview, InterviewKind, RiskLevel, Sex
 
@@ -171,9 +172,10 @@ def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: A
                      status=ReferralStatus.in_progress, created_by_user_id=actor.user_id, created_at=now,
                      responded_at=now)
     db.session.add(first)
-    db.session.flush()
-    clocks.open_deadline(first, definition, DeadlineKind.complete, risk_level, now)
-    clocks.open_deadline(first, definition, DeadlineKind.review, risk_level, now)
+    # The clocks set the referral's due dates before its INSERT: the first referral starts at version 1.
+    with db.session.no_autoflush:
+        clocks.open_deadline(first, definition, DeadlineKind.complete, risk_level, now)
+        clocks.open_deadline(first, definition, DeadlineKind.review, risk_level, now)
     add_event(case, actor, "case.registered", referral=first, to_status=ReferralStatus.in_progress,
               stage=start.key, agency=agency.code, workflow=workflow_key, workflow_version=version.number)
     record(actor, "case.create", "case", case.id, {"number": case.number, "workflow": workflow_key})
@@ -335,6 +337,7 @@ def timeline(case: Case) -> list[Event]:
 def change_risk_level(case_id: int, risk_level: str, actor: Actor) -> Case:
     """Change a case's risk level and move its pending deadlines; raise NotFound, Invalid or Conflict."""
     case = full_case(case_id, actor)
+    lock_case(case.id)
     if risk_level not in RISK_LEVELS:
         raise Invalid(_l("The request contains invalid data."),
                       errors={"risk_level": [str(_l("Choose high, medium or low."))]})

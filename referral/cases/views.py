@@ -1,4 +1,5 @@
-"""Case pages: list and search cases, register a case, the case record with interviews, consents, routes, timeline."""
+"""Case pages: list and search cases, register a case, the case record with interviews, consents, routes, timeline;
+close a case that has nothing open."""
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -20,8 +21,8 @@ from ..referrals import service as referrals
 from ..web.access import page_number, requires, show_refusal, web_actor
 from ..web.labels import agency_type_label, state_label
 from ..web.navigation import region_name
-from . import service
-from .forms import CaseForm, ConsentForm, InterviewForm, ReferForm
+from . import service, stuck
+from .forms import CaseForm, CloseCaseForm, ConsentForm, InterviewForm, ReferForm
 from .models import InterviewKind, Sex
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -69,7 +70,11 @@ def _sex_label(value: str) -> str:
 def case_labels():
     return {"risk_label": state_label, "sex_label": _sex_label, "agency_type_name": agency_type_label,
             "event_text": _event_text, "age_of": service.age_of,
-            "interview_kind_label": _interview_kind_label}
+            "interview_kind_label": _interview_kind_label, "nothing_open_count": _nothing_open_count}
+
+
+def _nothing_open_count() -> int:
+    return stuck.stuck_count(web_actor())
 
 
 def _event_text(event, definition) -> str:
@@ -96,12 +101,15 @@ def _agency_name(code: str) -> str:
 @bp.route("/")
 @login_required
 def index():
-    """List the cases the user may see, newest first; search by number, filter open or closed."""
+    """List the cases the user may see, newest first; search by number, filter open, closed or nothing open."""
     actor = web_actor()
-    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
+    status = request.args.get("status") if request.args.get("status") in ("open", "closed", "stuck") else None
     text = request.args.get("q", "")
-    pagination = db.paginate(service.cases_query(actor, text=text, status=status), page=page_number(),
-                             per_page=50, error_out=False)
+    if status == "stuck":
+        statement = stuck.stuck_cases_query(actor, text=text)
+    else:
+        statement = service.cases_query(actor, text=text, status=status)
+    pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
     locale = select_locale()
     rows = []
     for case, visibility in service.listed(pagination.items, actor):
@@ -110,9 +118,10 @@ def index():
         if visibility is Visibility.full:
             definition = service.definition_of(case)
             stages = [definition.stage(key).name_in(locale) for key in service.active_stages(case)]
-        rows.append((case, visibility, stages))
+        rows.append((case, visibility, stages, visibility is Visibility.full and stuck.is_stuck(case)))
     page = render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
-                           full=Visibility.full, locale=locale)
+                           full=Visibility.full, locale=locale,
+                           nothing_open=None if status == "stuck" else stuck.stuck_count(actor))
     db.session.commit()  # the audit of the records shown
     return page
 
@@ -243,12 +252,34 @@ def refer(case_id: int):
     return _render_case(case_id, refer_form=form, status=422)
 
 
+@bp.route("/<int:case_id>/close", methods=["POST"])
+@requires(Permission.close_region_cases)
+def close(case_id: int):
+    """Close a case on which no referral is open, with the coordinator's reason."""
+    form = CloseCaseForm()
+    if form.validate_on_submit():
+        try:
+            case = stuck.close_case(case_id, form.reason.data, web_actor())
+        except ServiceError as error:
+            db.session.rollback()
+            show_refusal(error, form)
+            return _render_case(case_id, close_form=form, status=error.status)
+        db.session.commit()
+        flash(_("Case %(number)s closed. The agencies that held it have been told.", number=case.number), "success")
+        return redirect(url_for(".show", case_id=case_id))
+    # The form sits in a notice that is gone once the case has moved on: say what was wrong up here too.
+    flash(_("The case was not closed: say why, in at most %(count)s characters.", count=stuck.MAX_CLOSE_REASON),
+          "danger")
+    return _render_case(case_id, close_form=form, status=422)
+
+
 def _agency_type_choices() -> list[SelectChoice]:
     return [SelectChoice(member.value, _(member.label)) for member in AgencyType]
 
 
 def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer_form: ReferForm | None = None,
-                 interview_form: InterviewForm | None = None, status: int = 200):
+                 interview_form: InterviewForm | None = None, close_form: CloseCaseForm | None = None,
+                 status: int = 200):
     actor = web_actor()
     case, visibility = service.get_case(case_id, actor)
     db.session.commit()
@@ -276,6 +307,8 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         form.to_agency.choices = [SelectChoice(a.code, f"{a.name} — {region_name(a.region, locale)}")
                                   for a in route.candidates]
         refer_forms.append((route, form))
+    if close_form is None:
+        close_form = CloseCaseForm(formdata=None)
     active = service.active_stages(case)
     picture = workflow_svg(definition, highlight=active, id_prefix=f"case-{case.id}",
                            title=_("Where the case is now: %(stages)s",
@@ -287,6 +320,8 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         may_record_consent=_may(actor, Permission.record_consent), locale=locale,
         interviews=interviews, interview_form=interview_form,
         may_record_interview=_may(actor, Permission.record_interviews),
+        nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),
+        may_close=stuck.may_close(case, actor), close_form=close_form,
     ), status
 
 

@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from agencies import Permission, has_permission
 from workflows import Definition, Duration, Stage
@@ -12,7 +13,7 @@ from workflows import Definition, Duration, Stage
 from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
-from ..referrals.models import Referral
+from ..referrals.models import Referral, current_due
 from ..referrals.visibility import visible_condition
 from .models import Deadline, DeadlineKind, DeadlineStatus
 
@@ -82,6 +83,7 @@ def _mirror(referral, deadline: Deadline) -> None:
 
 def pending_deadlines(referral_id: int, kinds: tuple[DeadlineKind, ...] | None = None) -> list[Deadline]:
     """Return the pending deadlines of a referral."""
+    # Callers hold the case's lock (referral.locking), which made the session read these rows afresh.
     statement = sa.select(Deadline).where(Deadline.referral_id == referral_id,
                                           Deadline.status == DeadlineStatus.pending)
     if kinds:
@@ -114,9 +116,25 @@ def reschedule_case(case, definition: Definition) -> int:
             continue
         before = deadline.due_at
         _schedule(deadline, definition, stage, duration)
-        _mirror(referral, deadline)
+        _mirror_quietly(referral, deadline)
         moved += before != deadline.due_at
     return moved
+
+
+def _mirror_quietly(referral, deadline: Deadline) -> None:
+    """Copy a moved due date onto its referral without raising the referral's version.
+
+    The version counts changes a person made to the referral; a due date that follows its clock is not
+    one, so a receiver holding the referral can still act on the version they read.
+    """
+    column = {DeadlineKind.respond: "respond_by", DeadlineKind.complete: "complete_by"}.get(deadline.kind)
+    if column is None:
+        return
+    set_committed_value(referral, column, deadline.due_at)
+    set_committed_value(referral, "due_at", current_due(referral))
+    db.session.execute(sa.update(Referral).where(Referral.id == referral.id)
+                       .values({column: deadline.due_at, "due_at": referral.due_at})
+                       .execution_options(synchronize_session=False))
 
 
 def deadlines_query(actor, *, status: str | None = None, overdue: bool | None = None, kind: str | None = None,

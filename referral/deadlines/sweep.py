@@ -1,12 +1,14 @@
 """The scheduler's sweep: reminders before deadlines, escalation when one is missed, cancel on timeout.
 
-Rows are claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL and with a
-lease elsewhere, re-checked against the referral, and every message carries a
-dedupe key, so two sweepers at once, or one killed and restarted, send each
-reminder and escalation exactly once. A sweep after downtime catches up on
+Deadlines are leased in batches (``queues.lease_due``); each is then handled in
+a transaction of its own that locks its case first, like every other change to
+a case (``referral.locking``), re-reads the deadline and checks it is still
+due. Every message carries a dedupe key, so two sweepers at once, or one killed
+and restarted, send each reminder and escalation exactly once. A sweep after downtime catches up on
 everything due and records how late each action fired.
 """
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,15 +24,18 @@ from ..auth.models import User
 from ..cases import service as cases
 from ..cases.models import Case
 from ..directory.models import Agency
+from ..errors import ServiceError
 from ..extensions import db, utcnow
+from ..locking import case_of_deadline, lock_case
 from ..notifications.service import NotificationBatch, notify_agency, notify_users, stage_params
-from ..queues import claim_due
+from ..queues import Leased, drain, lease_due
 from ..referrals import service as referrals
 from ..referrals.models import Referral
 from . import service as clocks
 from .models import Deadline, DeadlineKind, DeadlineStatus
 
-LEASE = timedelta(minutes=5)
+log = logging.getLogger("referral.sweep")
+LEASE = timedelta(minutes=2)
 BATCH_SIZE = 200
 SCHEDULER = Actor.system_actor("scheduler")
 # The case comes in the same query; agencies come from the session's identity map once per batch,
@@ -50,6 +55,10 @@ class _BatchCache:
         self.notifications = NotificationBatch()
         self._definitions: dict[int, object] = {}
         self._escalation: dict[tuple[int, str], list[int]] = {}
+
+    def reset(self) -> None:
+        """Forget what the last batch looked up (users and their roles may have changed since)."""
+        self.__init__()
 
     def definition(self, case):
         if case.workflow_version_id not in self._definitions:
@@ -77,25 +86,56 @@ class SweepResult:
 
 
 def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, clock=utcnow) -> SweepResult:
-    """Handle every deadline with something due, committing after each batch; return what was done."""
+    """Handle every deadline with something due, each in a transaction of its own; return what was done.
+
+    On PostgreSQL each deadline is claimed by locking its case with ``SKIP LOCKED``: another sweeper, or a
+    person acting on the case, is never waited for and never handled twice, and a sweeper killed mid-way
+    holds nothing afterwards. SQLite has no row locks: deadlines are leased in batches instead.
+    """
     result = SweepResult()
-    while True:
-        moment = now or clock()
-        batch = _claim(moment, batch_size)
-        if not batch:
-            return result
-        cache = _BatchCache()
-        for deadline in batch:
-            _handle(deadline, moment, result, cache)
-            deadline.lease_until = None
-        cache.notifications.write()
-        db.session.commit()
-        result.processed += len(batch)
+    cache = _BatchCache()
+    moment = [now or clock()]
+    claimed = [0]
+
+    def due(units: int):
+        if claimed[0] % batch_size == 0:
+            # Every batch looks at the clock again (a long catch-up sees what fell due meanwhile), and
+            # forgets the users and definitions it looked up.
+            moment[0] = now or clock()
+            cache.reset()
+        claimed[0] += units
+        return sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= moment[0])
+
+    order = (Deadline.next_check_at, Deadline.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        def next_unit(failed: set):
+            return db.session.scalar(
+                sa.select(Deadline.id).join(Case, Case.id == Deadline.case_id)
+                .where(due(1), Deadline.id.not_in(failed) if failed else sa.true())
+                .order_by(*order).limit(1).with_for_update(of=Case, skip_locked=True))
+    else:
+        next_unit = Leased(lambda: lease_due(Deadline, due(batch_size), order, batch_size, moment[0], LEASE))
+
+    result.processed = drain(next_unit, lambda deadline_id: handle_deadline(deadline_id, moment[0], result, cache))
+    return result
 
 
-def _claim(now: datetime, batch_size: int) -> list[Deadline]:
-    due = sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= now)
-    return claim_due(Deadline, due, (Deadline.next_check_at, Deadline.id), batch_size, now, LEASE, _WITH_CASE)
+def handle_deadline(deadline_id: int, now: datetime, result: SweepResult, cache: "_BatchCache") -> None:
+    """Do what one leased deadline needs now, after locking its case (the one lock order); flush, never commit.
+
+    The deadline is read again under the lock: if a person's action closed it meanwhile, or it is no longer
+    due, there is nothing to do but to give the lease back.
+    """
+    case_id = case_of_deadline(deadline_id)
+    if case_id is None or lock_case(case_id) is None:
+        return
+    deadline = db.session.get(Deadline, deadline_id, populate_existing=True, options=_WITH_CASE)
+    if deadline.status is DeadlineStatus.pending and deadline.next_check_at is not None \
+            and deadline.next_check_at <= now:
+        _handle(deadline, now, result, cache)
+    deadline.lease_until = None
+    cache.notifications.write()
+    db.session.flush()
 
 
 def _still_running(deadline: Deadline) -> bool:
@@ -193,7 +233,12 @@ def _missed(deadline: Deadline, definition, params: dict, now: datetime, result:
     if deadline.kind is DeadlineKind.respond and stage.on_timeout is OnTimeout.cancel:
         # The deadline must be written as missed before the cancel closes the referral's other clocks.
         db.session.flush()
-        referrals.act(referral.id, Action.cancel, referral.version, SCHEDULER, reason="no-response")
+        try:
+            with db.session.begin_nested():  # the cancel may fail alone; the missed deadline stands
+                referrals.act(referral.id, Action.cancel, referral.version, SCHEDULER, reason="no-response")
+        except ServiceError as refused:
+            log.warning("deadline %s: the referral could not be cancelled: %s", deadline.id, type(refused).__name__)
+            return
         if referral.from_agency_id is not None:
             notify_agency(referral.from_agency_id, "referral.no_response", params, case_id=referral.case_id,
                           referral_id=referral.id, dedupe=f"no-response:{deadline.id}", batch=cache.notifications)

@@ -46,3 +46,11 @@ class Agency(db.Model):
 
     def __repr__(self) -> str:
         return f"<Agency {self.code}>"
+
+
+#: The most characters each text column of an agency holds, read from the columns so that no check disagrees.
+TEXT_LIMITS: dict[str, int] = {
+    column.name: column.type.length
+    for column in Agency.__table__.columns
+    if isinstance(column.type, sa.String) and not isinstance(column.type, sa.Enum) and column.type.length
+}

@@ -4,6 +4,8 @@ import marshmallow as ma
 
 from agencies import AgencyType
 
+from .models import TEXT_LIMITS
+
 
 class ContactSchema(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(max=200))
@@ -46,17 +48,17 @@ class AgencyCreateSchema(ma.Schema):
 
     code = ma.fields.String(required=True, validate=[
         ma.validate.Regexp(r"^[a-z0-9-]+$", error="Use lower-case letters, digits and hyphens only."),
-        ma.validate.Length(max=64),
+        ma.validate.Length(max=TEXT_LIMITS["code"]),
     ])
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    name_ru = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=TEXT_LIMITS["name"]))
+    name_ru = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["name_ru"]))
     type = ma.fields.String(required=True, validate=ma.validate.OneOf([t.value for t in AgencyType]))
     region = ma.fields.String(required=True)
-    district = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    district = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["district"]))
     description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
-    email = ma.fields.Email(allow_none=True)
-    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=50))
-    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=300))
+    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["email"]))
+    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["phone"]))
+    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["address"]))
     contacts = ma.fields.List(ma.fields.Nested(ContactSchema))
     services = ma.fields.List(ma.fields.Nested(ServiceSchema))
     is_active = ma.fields.Boolean()
@@ -69,7 +71,7 @@ class AgencyPatchSchema(AgencyCreateSchema):
         unknown = ma.RAISE
 
     code = ma.fields.String()
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=TEXT_LIMITS["name"]))
     type = ma.fields.String(validate=ma.validate.OneOf([t.value for t in AgencyType]))
     region = ma.fields.String()
 

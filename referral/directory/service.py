@@ -15,7 +15,7 @@ from ..actors import Actor
 from ..audit.service import record
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
-from .models import Agency
+from .models import TEXT_LIMITS, Agency
 
 CODE_RE = re.compile(r"^[a-z0-9-]+$")
 EDITABLE = ("name", "name_ru", "type", "region", "district", "description", "email", "phone",
@@ -66,9 +66,9 @@ def agency_by_code(code: str) -> Agency | None:
 
 def check_values(values: dict, creating: bool) -> dict:
     """Return field errors for agency values (empty when they are acceptable)."""
-    errors: dict[str, list[str]] = {}
+    errors = length_errors(values)
     code = values.get("code") or ""
-    if (creating or "code" in values) and (not CODE_RE.match(code) or len(code) > 64):
+    if (creating or "code" in values) and "code" not in errors and not CODE_RE.match(code):
         errors["code"] = [str(_l("Use lower-case letters, digits and hyphens only."))]
     if (creating or "name" in values) and not (values.get("name") or "").strip():
         errors["name"] = [str(_l("Enter a name."))]
@@ -77,15 +77,20 @@ def check_values(values: dict, creating: bool) -> dict:
     if (creating or "region" in values) and not is_region_code(values.get("region") or ""):
         errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
     url = (values.get("webhook_url") or "").strip()
-    if url and not is_webhook_url(url):
-        errors["webhook_url"] = [str(_l("Enter an http:// or https:// address of at most 500 characters."))]
-    elif url:
-        error = webhook_target_error(url)
+    if url and "webhook_url" not in errors:
+        error = webhook_target_error(url) if is_webhook_url(url) else _webhook_url_message()
         if error:
             errors["webhook_url"] = [str(error)]
-    if len(values.get("webhook_secret") or "") > 200:
-        errors["webhook_secret"] = [str(_l("At most 200 characters."))]
     return errors
+
+
+def length_errors(values: dict) -> dict:
+    """Return an error for each text value longer than its column holds, as stored: trimmed."""
+    return {
+        key: [str(_l("Must be at most %(max)d characters long.", max=limit))]
+        for key, limit in TEXT_LIMITS.items()
+        if isinstance(values.get(key), str) and len(values[key].strip()) > limit
+    }
 
 
 def is_webhook_url(url: str) -> bool:
@@ -94,7 +99,11 @@ def is_webhook_url(url: str) -> bool:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and len(url) <= 500
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _webhook_url_message():
+    return _l("Enter an http:// or https:// address of at most %(max)d characters.", max=TEXT_LIMITS["webhook_url"])
 
 
 def webhook_target_error(url: str):
@@ -103,7 +112,7 @@ def webhook_target_error(url: str):
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return _l("Enter an http:// or https:// address of at most 500 characters.")
+        return _webhook_url_message()
     try:
         targets.resolve(parts.hostname, port, current_app.config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"])
     except targets.Unresolvable:

@@ -1,17 +1,28 @@
 """Import and export of the directory file (Open Referral HSDS-style JSON)."""
 
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_babel import gettext
 
-from agencies import AgencyRecord, Contact, Service, dump_directory, parse_directory_text
+from agencies import AgencyRecord, Contact, DirectoryProblem, Service, dump_directory, parse_directory_text
 
 from ..actors import Actor
 from ..audit.service import record
 from ..extensions import db
-from .models import Agency
-from .service import assign_values
+from .models import TEXT_LIMITS, Agency
+from .service import assign_values, check_values
+
+#: Where each agency field sits in an organization of the file.
+FILE_PATHS = {
+    "code": "id", "name": "name", "name_ru": "alternate_name", "type": "x_agency_type", "is_active": "active",
+    "email": "email", "phone": "phones[0].number", "description": "description",
+    "region": "locations[0].x_region", "district": "locations[0].x_district",
+    "address": "locations[0].address_1", "city": "locations[0].city",
+}
+_FIELDS = {path: field for field, path in FILE_PATHS.items()}
+_IN_ORGANIZATION = re.compile(r"organizations\[\d+\]\.(.+)")
 
 
 class DirectoryRejected(Exception):
@@ -33,11 +44,9 @@ class ImportResult:
 def import_text(text: str | bytes, actor: Actor) -> ImportResult:
     """Create or update agencies from a directory file; raise DirectoryRejected and change nothing on any problem."""
     records, problems = parse_directory_text(text)
-    if problems:
-        raise DirectoryRejected([
-            {"path": p.path, "record": p.record, "code": p.code, "message": gettext(p.template, **p.params)}
-            for p in problems
-        ])
+    refusals = [_file_problem(problem) for problem in problems] or _service_refusals(records)
+    if refusals:
+        raise DirectoryRejected(refusals)
     existing = {agency.code: agency for agency in db.session.scalars(
         sa.select(Agency).where(Agency.code.in_([r.code for r in records]))
     )}
@@ -62,6 +71,28 @@ def import_text(text: str | bytes, actor: Actor) -> ImportResult:
            {"created": created, "updated": updated, "unchanged": unchanged})
     db.session.flush()
     return ImportResult(created, updated, unchanged)
+
+
+def _file_problem(problem: DirectoryProblem) -> dict:
+    params = dict(problem.params)
+    match = _IN_ORGANIZATION.fullmatch(problem.path)
+    field = _FIELDS.get(match.group(1)) if match else None
+    if problem.code == "too_long" and field in TEXT_LIMITS:
+        # The file format's own limit can be looser than the column's (a city: 200 and 100); name the one that holds.
+        params["max"] = min(params["max"], TEXT_LIMITS[field])
+    return {"path": problem.path, "record": problem.record, "code": problem.code,
+            "message": gettext(problem.template, **params)}
+
+
+def _service_refusals(records: list[AgencyRecord]) -> list[dict]:
+    """Return what the directory service refuses in well-formed records (text too long to store) as problems."""
+    return [
+        {"path": f"organizations[{index}].{FILE_PATHS.get(field, field)}", "record": index, "code": "invalid",
+         "message": message}
+        for index, item in enumerate(records)
+        for field, messages in check_values({**record_values(item), "code": item.code}, creating=True).items()
+        for message in messages
+    ]
 
 
 def record_values(item: AgencyRecord) -> dict:

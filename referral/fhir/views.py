@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 
 from workflows.lifecycle import ReferralStatus
 
-from ..api.auth import api_actor, authenticate_token
+from ..api.auth import api_actor, authenticate_token, commit_what_a_read_wrote
 from ..errors import NotFound, ServiceError
 from ..extensions import csrf, db, utcnow
 from . import resources
@@ -51,6 +51,9 @@ def software_version() -> str:
 def require_token():
     if request.endpoint != "fhir.metadata":
         authenticate_token()
+
+
+bp.after_request(commit_what_a_read_wrote)
 
 
 @bp.errorhandler(HTTPException)

@@ -6,7 +6,9 @@ import http.client
 import json
 import smtplib
 import ssl
-from dataclasses import dataclass
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -19,7 +21,7 @@ from .. import targets
 from ..audit.service import record
 from ..errors import NotFound
 from ..extensions import db, utcnow
-from ..queues import claim_due
+from ..queues import lease_due
 from .models import Channel, Delivery, DeliveryStatus
 
 #: Attempts before a delivery is given up and shown as failed to admins.
@@ -36,6 +38,12 @@ class DeliveryResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, outcome: str) -> None:
+        """Count one message as sent, retried or failed (lanes count from several threads)."""
+        with self._lock:
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
 
 class DeliveryError(Exception):
@@ -47,13 +55,18 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def send_email(smtp_url: str, sender: str, payload: dict) -> None:
-    """Send one e-mail through the SMTP server named by a URL (smtp://, smtp+starttls://, smtps://)."""
+def send_email(smtp_url: str, sender: str, payload: dict, *, message_id: str | None = None) -> None:
+    """Send one e-mail through the SMTP server named by a URL (smtp://, smtp+starttls://, smtps://).
+
+    ``message_id`` is the same on every attempt of one message, so that a repeat can be recognised.
+    """
     url = urlsplit(smtp_url)
     message = EmailMessage()
     message["From"] = sender
     message["To"] = payload["to"]
     message["Subject"] = payload["subject"]
+    if message_id:
+        message["Message-ID"] = message_id
     message.set_content(payload["body"])
     port = url.port or {"smtps": 465, "smtp+starttls": 587}.get(url.scheme, 25)
     try:
@@ -78,7 +91,8 @@ UNREACHABLE = "the receiver could not be reached"
 REFUSED_TARGET = "the webhook URL does not resolve to a public address"
 
 
-def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bool = False) -> None:
+def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bool = False,
+                 message_id: str | None = None) -> None:
     """POST one JSON event, signed with HMAC-SHA256 of the body; raise DeliveryError unless 2xx.
 
     Only public addresses are connected to (see ``referral.targets``) and redirects are never
@@ -89,6 +103,9 @@ def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bo
                "X-Referral-Event": event.get("event", "")}
     if secret:
         headers[SIGNATURE_HEADER] = signature(secret, body)
+    if message_id:
+        # Standard Webhooks' message id: the same on every attempt, for the receiver to drop repeats by.
+        headers["webhook-id"] = message_id
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(REFUSED_TARGET)
@@ -110,9 +127,9 @@ def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bo
         raise DeliveryError(f"HTTP {status}")
 
 
-def _claim(now: datetime, batch_size: int) -> list[Delivery]:
-    due = sa.and_(Delivery.status == DeliveryStatus.pending, Delivery.next_attempt_at <= now)
-    return claim_due(Delivery, due, (Delivery.next_attempt_at, Delivery.id), batch_size, now, LEASE)
+def message_id(delivery: Delivery) -> str:
+    """Return the key a receiver can drop a repeated message by: the same on every attempt of a delivery."""
+    return f"msg_{delivery.id}"
 
 
 def _send(delivery: Delivery) -> None:
@@ -120,42 +137,117 @@ def _send(delivery: Delivery) -> None:
     if delivery.channel is Channel.email:
         if not config.get("REFERRAL_SMTP_URL"):
             raise DeliveryError("REFERRAL_SMTP_URL is not set")
-        send_email(config["REFERRAL_SMTP_URL"], config["REFERRAL_MAIL_FROM"], delivery.payload)
+        send_email(config["REFERRAL_SMTP_URL"], config["REFERRAL_MAIL_FROM"], delivery.payload,
+                   message_id=_email_message_id(delivery))
         return
     agency = delivery.agency
     if agency is None or not agency.webhook_url:
         raise DeliveryError("the agency has no webhook URL")
     send_webhook(agency.webhook_url, agency.webhook_secret, delivery.payload,
-                 allow_private=config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"])
+                 allow_private=config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"], message_id=message_id(delivery))
+
+
+def _email_message_id(delivery: Delivery) -> str:
+    domain = (current_app.config["REFERRAL_MAIL_FROM"].rpartition("@")[2] or "referral.invalid").strip("<> ")
+    return f"<{message_id(delivery)}@{domain}>"
 
 
 def deliver_outbox(now: datetime | None = None, *, batch_size: int = 50, clock=utcnow) -> DeliveryResult:
-    """Try every delivery that is due; back off after a failure, give up after MAX_ATTEMPTS."""
+    """Try every delivery that is due; back off after a failure, give up after MAX_ATTEMPTS.
+
+    Each message is claimed, its attempt recorded and committed, then sent, then its result recorded and
+    committed: a crash can repeat only the message in flight, and a receiver recognises the repeat by its
+    key (the webhook's ``webhook-id``, the e-mail's ``Message-ID``). Destinations are served at once, at
+    most ``REFERRAL_OUTBOX_PER_DESTINATION`` messages in parallel each, so a hanging endpoint delays only
+    its own messages; after one failure a destination is left alone until the next round.
+    """
     result = DeliveryResult()
+    config = current_app.config
+    lease = timedelta(seconds=config["REFERRAL_OUTBOX_LEASE_SECONDS"])
+    due = Delivery.status == DeliveryStatus.pending
     while True:
         moment = now or clock()
-        batch = _claim(moment, batch_size)
-        if not batch:
+        ids = lease_due(Delivery, sa.and_(due, Delivery.next_attempt_at <= moment),
+                        (Delivery.next_attempt_at, Delivery.id), batch_size, moment, lease)
+        if not ids:
             return result
-        for delivery in batch:
-            delivery.attempts += 1
-            delivery.lease_until = None
-            try:
-                _send(delivery)
-            except DeliveryError as error:
-                delivery.last_error = str(error)[:500]
-                if delivery.attempts >= MAX_ATTEMPTS:
-                    delivery.status = DeliveryStatus.failed
-                    result.failed += 1
-                else:
-                    delivery.next_attempt_at = moment + BACKOFF * 2 ** (delivery.attempts - 1)
-                    result.retried += 1
-            else:
-                delivery.status = DeliveryStatus.sent
-                delivery.sent_at = clock()
-                delivery.last_error = None
-                result.sent += 1
+        lanes = _lanes(ids, config["REFERRAL_OUTBOX_PER_DESTINATION"])
+        if len(lanes) == 1 or db.session.get_bind().dialect.name != "postgresql":
+            # SQLite writes one at a time anyway; a single lane needs no threads.
+            for lane in lanes:
+                _deliver_lane(lane, now, clock, result)
+        else:
+            app = current_app._get_current_object()
+            with ThreadPoolExecutor(max_workers=min(len(lanes), config["REFERRAL_OUTBOX_WORKERS"])) as pool:
+                for done in [pool.submit(_in_own_context, app, _deliver_lane, lane, now, clock, result)
+                             for lane in lanes]:
+                    done.result()
+
+
+def _lanes(ids: list[int], per_destination: int) -> list[list[int]]:
+    """Split leased deliveries into lanes: each destination's messages, in order, dealt over its lanes."""
+    destinations: dict[tuple, list[list[int]]] = {}
+    rows = db.session.execute(sa.select(Delivery.id, Delivery.channel, Delivery.agency_id)
+                              .where(Delivery.id.in_(ids))).all()
+    where = {row.id: ("email",) if row.channel is Channel.email else ("webhook", row.agency_id) for row in rows}
+    db.session.commit()  # the lanes are sent from other connections; hold nothing here
+    for index, delivery_id in enumerate(ids):
+        lanes = destinations.setdefault(where[delivery_id], [[] for _ in range(per_destination)])
+        lanes[index % per_destination].append(delivery_id)
+    return [lane for lanes in destinations.values() for lane in lanes if lane]
+
+
+def _in_own_context(app, function, *args):
+    with app.app_context():
+        try:
+            return function(*args)
+        finally:
+            db.session.remove()
+
+
+def _deliver_lane(lane: list[int], now: datetime | None, clock, result: DeliveryResult) -> None:
+    """Send a lane's messages one after another; after a failure, leave the rest for the next round."""
+    for position, delivery_id in enumerate(lane):
+        if _deliver_one(delivery_id, now, clock, result) is False:
+            _release(lane[position + 1:])
+            return
+
+
+def _release(ids: list[int]) -> None:
+    if ids:
+        db.session.execute(sa.update(Delivery).where(Delivery.id.in_(ids)).values(lease_until=None)
+                           .execution_options(synchronize_session=False))
         db.session.commit()
+
+
+def _deliver_one(delivery_id: int, now: datetime | None, clock, result: DeliveryResult) -> bool | None:
+    """Claim, send and record one message; return whether it went out (None: nothing to send)."""
+    delivery = db.session.get(Delivery, delivery_id, populate_existing=True)
+    if delivery is None or delivery.status is not DeliveryStatus.pending:
+        return None
+    delivery.attempts += 1
+    db.session.commit()  # the attempt is on record before the message leaves
+    try:
+        _send(delivery)
+    except DeliveryError as error:
+        delivery.last_error = str(error)[:500]
+        delivery.lease_until = None
+        if delivery.attempts >= MAX_ATTEMPTS:
+            delivery.status = DeliveryStatus.failed
+            result.count("failed")
+        else:
+            # Counted from this attempt, not from the start of the round.
+            delivery.next_attempt_at = (now or clock()) + BACKOFF * 2 ** (delivery.attempts - 1)
+            result.count("retried")
+        db.session.commit()
+        return False
+    delivery.status = DeliveryStatus.sent
+    delivery.sent_at = clock()
+    delivery.last_error = None
+    delivery.lease_until = None
+    db.session.commit()
+    result.count("sent")
+    return True
 
 
 def retry(delivery_id: int, actor, now: datetime | None = None) -> Delivery:

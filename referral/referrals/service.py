@@ -26,6 +26,7 @@ from workflows.lifecycle import apply as apply_action
 from ..actors import Actor
 from ..audit.service import record
 from ..cases import service as cases
+from ..cases import stuck
 from ..cases.models import Case, CaseStatus, RiskLevel
 from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind, DeadlineStatus
@@ -33,6 +34,7 @@ from ..directory.models import Agency
 from ..directory.service import agency_by_code
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
+from ..locking import case_of_referral, lock_case
 from ..notifications.service import notify_agency, stage_params
 from .models import Referral
 from .visibility import visible_condition
@@ -86,7 +88,9 @@ def _problem(code: str, **params) -> dict:
 
 
 def _held_referrals(case: Case, agency_id: int) -> list[Referral]:
-    return [r for r in case.referrals if r.to_agency_id == agency_id and r.status in ACTIVE_STATUSES]
+    held = [r for r in case.referrals if r.to_agency_id == agency_id and r.status in ACTIVE_STATUSES]
+    # A case with nothing open goes on from where it stopped, or nobody could ever refer it again.
+    return held or [r for r in stuck.where_it_stopped(case) if r.to_agency_id == agency_id]
 
 
 def _open_targets(case: Case) -> set[tuple[str, int]]:
@@ -128,6 +132,7 @@ def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: 
     role, Invalid with the rule violations (DESIGN.md section 6 codes).
     """
     case = cases.full_case(case_id, actor)
+    lock_case(case.id)
     if not has_permission(actor.role, Permission.refer_cases):
         raise Forbidden(_l("Your role does not allow this."))
     errors = {}
@@ -296,6 +301,9 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
     the status), Forbidden (the action belongs to another side) or Invalid
     (missing reason or outcome).
     """
+    case_id = case_of_referral(referral_id)
+    if case_id is not None:
+        lock_case(case_id)
     referral = get_referral(referral_id, actor)
     try:
         action = Action(action)
@@ -379,10 +387,10 @@ def _move_clocks(referral: Referral, action: Action, definition: Definition, now
 
 
 def _flush_or_conflict() -> None:
+    # The caller owns the transaction: it rolls back on the Conflict (a view, the API) or its savepoint does.
     try:
         db.session.flush()
     except StaleDataError:
-        db.session.rollback()
         raise Conflict(_l("Someone else changed this referral at the same moment; reload and try again.")) from None
 
 
@@ -392,7 +400,10 @@ def _tell_the_other_side(referral: Referral, action: Action, actor: Actor, defin
     if action is Action.cancel:
         notify_agency(referral.to_agency_id, kind, _params(case, stage, referral.from_agency),
                       case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
-        if referral.from_agency_id is not None and actor.agency_id != referral.from_agency_id:
+        # The scheduler's cancel of an unanswered referral tells the sender once, as a no-response notice
+        # (deadlines/sweep.py), not also as a cancellation.
+        if referral.from_agency_id is not None and actor.agency_id != referral.from_agency_id \
+                and actor.system != "scheduler":
             notify_agency(referral.from_agency_id, kind, _params(case, stage, referral.to_agency),
                           case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
     elif referral.from_agency_id is not None:

@@ -46,6 +46,7 @@ def test_coordinators_design_and_publish_workflows_and_see_their_region():
         Permission.publish_workflows,
         Permission.view_region_cases,
         Permission.cancel_region_referrals,
+        Permission.close_region_cases,
     }
 
 

@@ -129,6 +129,7 @@ def test_cancel_on_timeout_cancels_with_no_response_and_tells_the_sender(setup):
     referral = db.session.get(type(referral), referral.id)
     assert referral.status.value == "cancelled" and referral.status_reason == "no-response"
     assert len(notes(users["social"], "referral.no_response")) == 1
+    assert notes(users["social"], "referral.cancelled") == []  # one notice, with the no-response reason
     sweep(now=referral.created_at + timedelta(hours=60))
     assert len(notes(users["social"], "referral.no_response")) == 1
 

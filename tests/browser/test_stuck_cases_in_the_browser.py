@@ -1,0 +1,77 @@
+"""A coordinator finds a case with nothing open and closes it through the form, in a real browser (issue 9)."""
+
+import pytest
+import sqlalchemy as sa
+
+from referral.actors import Actor
+from referral.auth.models import User
+from referral.cases import service as cases
+from referral.extensions import db
+from referral.referrals import service as referrals
+from referral.referrals.models import Referral
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+REASON = "The family moved abroad; the guardian confirmed it by phone."
+
+
+def make_stuck_case(make_app) -> tuple[int, str]:
+    """Register a case and complete its registration without referring it onward; return its id and number."""
+    app = make_app()
+    with app.app_context():
+        social = Actor.of(db.session.scalar(sa.select(User).where(User.email == "social@demo.kz")))
+        child = cases.ChildData(given_name="Aigerim", family_name="Browserova", sex="female", region="KZ-71",
+                                estimated_age=10)
+        case = cases.register_case("returned-child", "medium", child, social)
+        first = db.session.scalar(sa.select(Referral).where(Referral.case_id == case.id))
+        referrals.act(first.id, "complete", first.version, social, outcome="Registered; guardian found.")
+        db.session.commit()
+        return case.id, case.number
+
+
+def test_a_coordinator_sees_the_notice_and_closes_the_case(live_server, page, make_app):
+    case_id, number = make_stuck_case(make_app)
+    sign_in(page, live_server, "coordinator@demo.kz")
+    page.goto(f"{live_server}/cases/")
+    page.locator("#nothing-open-cases a").click()
+    page.wait_for_url(f"{live_server}/cases/?status=stuck")
+    row = page.locator("#cases tbody tr", has_text=number)
+    assert "nothing open — refer onward or close" in row.inner_text()
+    row.locator("a", has_text=number).click()
+    page.wait_for_url(f"{live_server}/cases/{case_id}")
+
+    notice = page.locator("#nothing-open")
+    assert notice.is_visible() and "Nothing open — refer onward or close" in notice.inner_text()
+    assert "Astana Family Support Centre (demo) completed" in notice.inner_text()
+    # Aru's own agency registered the case, so she is offered both ways forward.
+    page.locator("#refer-onward").click()
+    assert page.evaluate("location.hash") == "#routes"
+    assert page.locator("#routes .route[data-stage='initial-assessment']").is_visible()
+
+    with page.expect_navigation():
+        page.locator("#close-case").click()  # no reason yet: refused, nothing closed
+    assert "The case was not closed" in page.locator(".alert-danger").first.inner_text()
+    assert page.locator("#nothing-open").is_visible()
+    page.fill("#close-form textarea[name=reason]", REASON)
+    with page.expect_navigation():
+        page.locator("#close-case").click()
+    assert f"Case {number} closed." in page.locator(".alert-success").inner_text()
+    assert page.locator("#nothing-open").count() == 0
+    assert "closed" in page.locator("h1#case-number + .badge").inner_text()
+    assert REASON in page.locator("#timeline").inner_text()
+
+    page.goto(f"{live_server}/cases/?status=stuck")
+    assert page.locator("#cases tbody tr", has_text=number).count() == 0
+
+
+def test_staff_see_the_notice_without_the_close_form(live_server, page, make_app):
+    case_id, _ = make_stuck_case(make_app)
+    sign_in(page, live_server, "social@demo.kz")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/cases/{case_id}")
+    assert page.locator("#nothing-open").is_visible()
+    assert page.locator("#refer-onward").is_visible() and page.locator("#close-form").count() == 0
+    assert "a coordinator of the case's region can close it" in page.locator("#ask-to-close").inner_text()
+    # Nothing on the phone-sized page runs off its side.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
