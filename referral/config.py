@@ -36,6 +36,9 @@ def from_environment(instance_path: str) -> dict:
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             settings[name] = int(value)
+    hour = os.environ.get("REFERRAL_DIGEST_HOUR", "")
+    if hour.isdigit() and int(hour) < 24:
+        settings["REFERRAL_DIGEST_HOUR"] = int(hour)
     if os.environ.get("REFERRAL_INSECURE_COOKIES") == "1":
         settings["SESSION_COOKIE_SECURE"] = False
         settings["REMEMBER_COOKIE_SECURE"] = False
@@ -86,6 +89,8 @@ DEFAULTS = {
     "REFERRAL_OUTBOX_PER_DESTINATION": 2,
     #: Messages sent at once in all.
     "REFERRAL_OUTBOX_WORKERS": 8,
+    #: Local hour (REFERRAL_TIMEZONE) from which the daily digest is sent; a scheduler down then sends it later.
+    "REFERRAL_DIGEST_HOUR": 8,
     "MAX_PER_PAGE": 200,
     #: Request bodies above this many megabytes are refused with 413.
     "REFERRAL_MAX_BODY_MB": 2,

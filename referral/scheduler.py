@@ -17,10 +17,10 @@ from flask import Flask, current_app
 
 from workflows.lifecycle import ACTIVE_STATUSES, ReferralStatus
 
-from .auth.models import User
+from .auth.models import Setting, User
 from .deadlines.models import Deadline, DeadlineStatus
 from .deadlines.sweep import sweep
-from .extensions import db, utcnow
+from .extensions import db, dialect_insert, utcnow
 from .notifications.delivery import deliver_outbox
 from .notifications.service import notify_users
 from .referrals.models import Referral
@@ -53,9 +53,41 @@ def deliver_job(app: Flask):
     return _in_context(app, deliver_outbox, "deliver")
 
 
-def digest_job(app: Flask):
-    """Send each user with open work their daily digest."""
-    return _in_context(app, send_digests, "digest")
+def digest_job(app: Flask, now: datetime | None = None):
+    """Send today's digests if their hour has come and no scheduler has sent them yet today.
+
+    This runs at every interval rather than once at the digest hour, so a scheduler that was down at
+    08:00 (or started at 08:02) still sends today's digests, once: the day they were last sent is kept in
+    the database and claimed under a lock, and every digest carries a per-user, per-day key besides.
+    """
+    return _in_context(app, lambda: send_todays_digests(now or utcnow()), "digest")
+
+
+DIGEST_SETTING = "digest.last_sent_on"
+
+
+def send_todays_digests(now: datetime) -> int | None:
+    """Claim today's digest round and send it if it is due and unclaimed; return how many, or None if not due.
+
+    The claim and the digests commit together: a scheduler killed before the commit leaves the day
+    unclaimed and the next run sends it.
+    """
+    local = now.astimezone(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"]))
+    if local.hour < current_app.config["REFERRAL_DIGEST_HOUR"]:
+        return None
+    day = local.date().isoformat()
+    db.session.execute(dialect_insert(Setting.__table__).values(key=DIGEST_SETTING, value=None, updated_at=now)
+                       .on_conflict_do_nothing(index_elements=["key"]))
+    # Lock the row (a row lock on PostgreSQL, the write lock on SQLite) before reading it, so that a second
+    # scheduler waits for the first one's commit and then sees the day taken.
+    db.session.execute(sa.update(Setting).where(Setting.key == DIGEST_SETTING).values(updated_at=now)
+                       .execution_options(synchronize_session=False))
+    last_sent = db.session.scalar(sa.select(Setting.value).where(Setting.key == DIGEST_SETTING))
+    if last_sent == day:
+        return None
+    db.session.execute(sa.update(Setting).where(Setting.key == DIGEST_SETTING).values(value=day)
+                       .execution_options(synchronize_session=False))
+    return send_digests(now)
 
 
 def send_digests(now: datetime | None = None) -> int:
@@ -91,8 +123,8 @@ def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseSchedul
                       max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
     scheduler.add_job(deliver_job, "interval", seconds=interval, args=[app], id="deliver",
                       name="deliver outbox", max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
-    scheduler.add_job(digest_job, "cron", hour=8, minute=0, timezone=zone, args=[app], id="digest",
-                      name="daily digest", max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(digest_job, "interval", seconds=interval, args=[app], id="digest", name="daily digest",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
     return scheduler
 
 

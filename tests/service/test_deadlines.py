@@ -1,10 +1,14 @@
 """Deadlines and the sweep, with a controllable clock: reminders, escalation, cancel on timeout, catch-up."""
 
-from datetime import timedelta
+import threading
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
+from referral import scheduler as scheduler_module
 from referral.actors import Actor
 from referral.cases import service as cases
 from referral.cases.models import Event
@@ -14,7 +18,7 @@ from referral.designer import service as designer
 from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
 from referral.referrals import service as referrals
-from referral.scheduler import send_digests
+from referral.scheduler import digest_job, send_digests
 
 WORKFLOW = {
     "key": "clocks",
@@ -199,6 +203,57 @@ def test_the_deadlines_api_lists_overdue_first(setup, client, token_for):
     assert client.get("/api/v1/deadlines", query_string={"status": "bogus"}, headers=headers).status_code == 422
     far = client.get("/api/v1/deadlines", headers=token_for(users["far_coordinator"])).json
     assert far == []
+
+
+def all_digests() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
+                             .where(Notification.kind == "digest"))
+
+
+def almaty(day: int, hour: int, minute: int) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=ZoneInfo("Asia/Almaty"))
+
+
+def test_a_scheduler_started_after_the_digest_hour_sends_todays_digest_once(app, setup):
+    case, users = setup
+    referred(case, users)
+    assert digest_job(app, almaty(2, 7, 59)) is None
+    assert notes(users["health"], "digest") == []
+    sent = digest_job(app, almaty(2, 8, 2))
+    assert sent == all_digests() > 0
+    assert digest_job(app, almaty(2, 8, 3)) is None
+    assert digest_job(app, almaty(2, 23, 59)) is None
+    assert all_digests() == sent and len(notes(users["health"], "digest")) == 1
+    assert digest_job(app, almaty(3, 9, 30)) == sent
+    assert len(notes(users["health"], "digest")) == 2
+
+
+def test_two_schedulers_past_the_digest_hour_send_it_once(app, setup, monkeypatch):
+    case, users = setup
+    referred(case, users)
+    yesterday = digest_job(app, almaty(1, 8, 0))
+    barrier, results = threading.Barrier(2), []
+    real_send = scheduler_module.send_digests
+
+    def slow_send(now):
+        sent = real_send(now)
+        time.sleep(0.5)  # hold the round's transaction open while the other scheduler looks
+        return sent
+
+    monkeypatch.setattr(scheduler_module, "send_digests", slow_send)
+
+    def scheduler():
+        barrier.wait()
+        results.append(digest_job(app, almaty(2, 8, 2)))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert None in results and len(results) == 2
+    assert [count for count in results if count is not None] == [all_digests() - yesterday]
+    assert len(notes(users["health"], "digest")) == 2
 
 
 def test_daily_digest_once_a_day_for_users_with_open_work(setup):
