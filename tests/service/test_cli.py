@@ -165,3 +165,29 @@ def test_the_access_log_never_holds_a_calendar_feed_secret(database_url, tmp_pat
         output, _ = server.communicate(timeout=30)
     assert "/calendar/[secret].ics" in output
     assert secret not in output
+
+
+def test_text_longer_than_its_column_is_refused_in_one_line_and_changes_nothing(app, runner, tmp_path):
+    result = invoke(runner, "agencies", "create", "--code", "long-name", "--name", "N" * 250,
+                    "--type", "health", "--region", "KZ-71")
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "at most 200 characters" in result.stderr
+    # The file format allows a 200-character city; the column holds 100, and the import says so.
+    document = {"format": "hsds-referral-directory", "version": 1, "organizations": [
+        {"id": "long-city", "name": "Clinic", "x_agency_type": "health", "active": True,
+         "locations": [{"x_region": "KZ-71", "city": "C" * 150}]}]}
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(document))
+    result = invoke(runner, "agencies", "import", str(path))
+    assert result.exit_code == 1
+    assert "organizations[0].locations[0].city: Must be at most 100 characters long." in result.stderr
+    assert "Traceback" not in result.output
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) == 0
+
+
+def test_the_scheduler_on_an_unmigrated_database_says_what_to_do(tmp_path):
+    env = {"REFERRAL_SECRET_KEY": "x", "REFERRAL_DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3"}
+    result = run_referral(["scheduler", "run", "--once"], env, tmp_path)
+    assert result.returncode == 1
+    assert "has not been migrated: run `referral db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
