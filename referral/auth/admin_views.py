@@ -9,10 +9,9 @@ from wtforms import SelectChoice
 from agencies import Permission, Role
 
 from ..directory.models import Agency
-from ..errors import ServiceError
 from ..extensions import db
 from ..notifications.delivery import DeliveryError, send_email
-from ..web.access import page_number, requires, show_service_errors, web_actor
+from ..web.access import attempt, page_number, requires, web_actor
 from . import second_factor, service
 from .forms import SecondFactorPolicyForm, UserForm
 from .models import User
@@ -83,16 +82,11 @@ def create():
     _fill_choices(form)
     status = 200
     if form.validate_on_submit():
-        try:
-            user = service.create_user(_user_data(form), web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_errors(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            flash(_("User %(email)s created.", email=user.email), "success")
+        outcome = attempt(lambda: service.create_user(_user_data(form), web_actor()), form)
+        if outcome.refusal is None:
+            flash(_("User %(email)s created.", email=outcome.result.email), "success")
             return redirect(url_for(".index"))
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("admin/user_form.html", form=form, user=None), status
@@ -111,16 +105,11 @@ def edit(user_id: int):
         form.is_active.data = user.is_active_account
     status = 200
     if form.validate_on_submit():
-        try:
-            service.update_user(user.id, _user_data(form), web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_errors(form, error)
-            status = error.status
-        else:
-            db.session.commit()
+        outcome = attempt(lambda: service.update_user(user.id, _user_data(form), web_actor()), form)
+        if outcome.refusal is None:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".index"))
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("admin/user_form.html", form=form, user=user), status

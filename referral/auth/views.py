@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from ..errors import Invalid, ServiceError
 from ..extensions import db, login_manager
-from ..web.access import safe_next, show_service_errors, web_actor
+from ..web.access import attempt, safe_next, show_service_errors, web_actor
 from . import second_factor, service
 from .forms import (
     CodeForm,
@@ -202,13 +202,10 @@ def change_password():
     form = PasswordForm()
     if not form.validate_on_submit():
         return _render_profile(password_form=form, status=422 if form.repeat.errors else 400)
-    try:
-        service.change_own_password(current_user, form.current.data, form.new.data, web_actor())
-    except ServiceError as error:
-        db.session.rollback()
-        show_service_errors(form, error)
-        return _render_profile(password_form=form, status=error.status)
-    db.session.commit()
+    outcome = attempt(lambda: service.change_own_password(current_user, form.current.data, form.new.data,
+                                                          web_actor()), form)
+    if outcome.refusal:
+        return _render_profile(password_form=form, status=outcome.refusal.status)
     session["epoch"] = current_user.session_epoch
     flash(_("Your password has been changed. You stay signed in here; other sessions have ended."), "success")
     return redirect(url_for("auth.profile"))
@@ -308,15 +305,12 @@ def enable_two_factor():
         return redirect(url_for("auth.two_factor"))
     if not form.validate_on_submit() or "totp_pending" not in session:
         return _render_enrolment(form, 422)
-    try:
-        codes = second_factor.enable(current_user, session["totp_pending"], form.code.data, web_actor())
-    except ServiceError as error:
-        db.session.rollback()
-        show_service_errors(form, error)
-        return _render_enrolment(form, error.status)
-    db.session.commit()
+    outcome = attempt(lambda: second_factor.enable(current_user, session["totp_pending"], form.code.data,
+                                                   web_actor()), form)
+    if outcome.refusal:
+        return _render_enrolment(form, outcome.refusal.status)
     session.pop("totp_pending", None)
-    session["show_once"] = {"recovery_codes": codes}
+    session["show_once"] = {"recovery_codes": outcome.result}
     flash(_("The second factor is on. From now on, sign-in asks for a code from the app."), "success")
     return redirect(url_for("auth.two_factor"))
 

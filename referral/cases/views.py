@@ -13,12 +13,11 @@ from workflows.durations import RISK_LEVELS
 from ..designer import service as designer
 from ..designer.drawing import workflow_svg
 from ..directory.service import agency_by_code
-from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import reading_language, select_locale
 from ..notifications.service import DEADLINE_LABELS
 from ..referrals import service as referrals
-from ..web.access import page_number, requires, show_refusal, web_actor
+from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, state_label
 from ..web.navigation import region_name
 from . import service, stuck
@@ -153,18 +152,14 @@ def create():
             birth_date=form.birth_date.data, estimated_age=form.estimated_age.data, sex=form.sex.data,
             region=form.region.data, languages=list(form.languages.data or []),
         )
-        try:
-            case = service.register_case(form.workflow.data, form.risk_level.data, child, web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(error, form)
-            for messages in error.errors.get("child", {}).items():
-                _attach(form, *messages)
-            status = error.status
-        else:
-            db.session.commit()
-            flash(_("Case %(number)s registered.", number=case.number), "success")
-            return redirect(url_for(".show", case_id=case.id))
+        outcome = attempt(lambda: service.register_case(form.workflow.data, form.risk_level.data, child,
+                                                        web_actor()), form)
+        if outcome.refusal is None:
+            flash(_("Case %(number)s registered.", number=outcome.result.number), "success")
+            return redirect(url_for(".show", case_id=outcome.result.id))
+        for messages in outcome.refusal.errors.get("child", {}).items():
+            _attach(form, *messages)
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("cases/new.html", form=form), status
@@ -193,13 +188,9 @@ def record_consent(case_id: int):
         data = service.ConsentData(given_by=form.given_by.data, relationship_to_child=form.relationship_to_child.data,
                                    agency_types=list(form.agency_types.data), given_on=form.given_on.data,
                                    expires_on=form.expires_on.data)
-        try:
-            service.record_consent(case_id, data, web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(error, form)
-            return _render_case(case_id, consent_form=form, status=error.status)
-        db.session.commit()
+        outcome = attempt(lambda: service.record_consent(case_id, data, web_actor()), form)
+        if outcome.refusal:
+            return _render_case(case_id, consent_form=form, status=outcome.refusal.status)
         flash(_("Consent recorded."), "success")
         return redirect(url_for(".show", case_id=case_id, _anchor="consents"))
     return _render_case(case_id, consent_form=form, status=422)
@@ -214,13 +205,9 @@ def record_interview(case_id: int):
     if form.validate_on_submit():
         data = service.InterviewData(kind=form.kind.data, topic=form.topic.data, held_on=form.held_on.data,
                                      summary=form.summary.data, shared_with=list(form.shared_with.data))
-        try:
-            service.record_interview(case_id, data, web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(error, form)
-            return _render_case(case_id, interview_form=form, status=error.status)
-        db.session.commit()
+        outcome = attempt(lambda: service.record_interview(case_id, data, web_actor()), form)
+        if outcome.refusal:
+            return _render_case(case_id, interview_form=form, status=outcome.refusal.status)
         flash(_("Recorded. The next agency will read it before planning another interview."), "success")
         return redirect(url_for(".show", case_id=case_id, _anchor="interviews"))
     return _render_case(case_id, interview_form=form, status=422)
@@ -239,15 +226,12 @@ def refer(case_id: int):
     # The service checks the agency against the route; any code may be posted.
     form.to_agency.choices = [SelectChoice(request.form.get("to_agency", ""), "")]
     if form.validate_on_submit():
-        try:
-            referral = referrals.refer(case_id, form.to_stage.data, form.to_agency.data, form.reason.data,
-                                       web_actor(), from_stage=form.from_stage.data or None)
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(error, form)
-            return _render_case(case_id, refer_form=form, status=error.status)
-        db.session.commit()
-        flash(_("Case referred to %(agency)s; they have been notified.", agency=referral.to_agency.name), "success")
+        outcome = attempt(lambda: referrals.refer(case_id, form.to_stage.data, form.to_agency.data, form.reason.data,
+                                                  web_actor(), from_stage=form.from_stage.data or None), form)
+        if outcome.refusal:
+            return _render_case(case_id, refer_form=form, status=outcome.refusal.status)
+        flash(_("Case referred to %(agency)s; they have been notified.", agency=outcome.result.to_agency.name),
+              "success")
         return redirect(url_for(".show", case_id=case_id, _anchor="referrals"))
     return _render_case(case_id, refer_form=form, status=422)
 
@@ -258,14 +242,11 @@ def close(case_id: int):
     """Close a case on which no referral is open, with the coordinator's reason."""
     form = CloseCaseForm()
     if form.validate_on_submit():
-        try:
-            case = stuck.close_case(case_id, form.reason.data, web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_refusal(error, form)
-            return _render_case(case_id, close_form=form, status=error.status)
-        db.session.commit()
-        flash(_("Case %(number)s closed. The agencies that held it have been told.", number=case.number), "success")
+        outcome = attempt(lambda: stuck.close_case(case_id, form.reason.data, web_actor()), form)
+        if outcome.refusal:
+            return _render_case(case_id, close_form=form, status=outcome.refusal.status)
+        flash(_("Case %(number)s closed. The agencies that held it have been told.", number=outcome.result.number),
+              "success")
         return redirect(url_for(".show", case_id=case_id))
     # The form sits in a notice that is gone once the case has moved on: say what was wrong up here too.
     flash(_("The case was not closed: say why, in at most %(count)s characters.", count=stuck.MAX_CLOSE_REASON),

@@ -13,7 +13,7 @@ from workflows import Mode, OnTimeout, Problem, diff, is_valid, load_definition,
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..web.access import requires, web_actor
+from ..web.access import attempt, requires, web_actor
 from . import editing, service
 from .drawing import PALETTE, workflow_svg
 from .forms import ImportForm, NewWorkflowForm, PublishForm
@@ -167,17 +167,13 @@ def create():
             form.key.errors = [_("A workflow with this key exists already.")]
             status = 409
         else:
-            try:
-                service.save_draft(editing.starter_document(form.key.data, form.name.data), web_actor())
-            except ServiceError as error:
-                db.session.rollback()
-                flash(str(error.message), "danger")
-                status = error.status
-            else:
-                db.session.commit()
+            outcome = attempt(lambda: service.save_draft(editing.starter_document(form.key.data, form.name.data),
+                                                         web_actor()), flash_problems=False)
+            if outcome.refusal is None:
                 flash(_("Workflow %(key)s created as a draft from the template; change it and publish it.",
                         key=form.key.data), "success")
                 return redirect(url_for(".edit", key=form.key.data))
+            status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("designer/new.html", form=form), status
@@ -214,13 +210,10 @@ def edit(key: str):
     if editor.document is None:
         flash(_("The text is not a workflow definition, so it was not saved. See the problems below."), "danger")
         return _render_editor(workflow, editor, 422)
-    try:
-        result = service.save_workflow_draft(key, editor.document, web_actor())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-        return _render_editor(workflow, editor, error.status)
-    db.session.commit()
+    outcome = attempt(lambda: service.save_workflow_draft(key, editor.document, web_actor()), flash_problems=False)
+    if outcome.refusal:
+        return _render_editor(workflow, editor, outcome.refusal.status)
+    result = outcome.result
     errors = sum(problem.is_error for problem in result.problems)
     if errors:
         flash(ngettext("Draft saved. It has %(num)d error to fix before it can be published.",
@@ -256,13 +249,7 @@ def check(key: str):
 @requires(Permission.design_workflows)
 def discard(key: str):
     """Throw the draft away; the published versions stay."""
-    try:
-        service.discard_draft(key, web_actor())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(str(error.message), "danger")
-    else:
-        db.session.commit()
+    if attempt(lambda: service.discard_draft(key, web_actor()), flash_problems=False).refusal is None:
         flash(_("The draft was discarded."), "success")
     return redirect(url_for(".show", key=key))
 
@@ -279,18 +266,13 @@ def publish(key: str):
     status = 200
     refused = None
     if form.validate_on_submit():
-        try:
-            version = service.publish(key, web_actor(), note=form.note.data)
-        except ServiceError as error:
-            db.session.rollback()
-            flash(str(error.message), "danger")
-            refused = error.problems
-            status = error.status
-        else:
-            db.session.commit()
+        outcome = attempt(lambda: service.publish(key, web_actor(), note=form.note.data), flash_problems=False)
+        if outcome.refusal is None:
             flash(_("Version %(number)s of %(key)s is published. New cases start on it; cases already open "
-                    "stay on the version they started on.", number=version.number, key=key), "success")
+                    "stay on the version they started on.", number=outcome.result.number, key=key), "success")
             return redirect(url_for(".show", key=key))
+        refused = outcome.refusal.problems
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     problems = service.check_definition(workflow.draft)

@@ -9,10 +9,9 @@ from wtforms import SelectChoice
 
 from agencies import REGIONS, AgencyType, Permission
 
-from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import select_locale
-from ..web.access import page_number, requires, show_service_errors, web_actor
+from ..web.access import attempt, page_number, requires, web_actor
 from . import service, transfer
 from .forms import AgencyForm, ImportForm
 
@@ -58,16 +57,11 @@ def create():
     _fill_choices(form)
     status = 200
     if form.validate_on_submit():
-        try:
-            agency = service.create_agency({**_values(form), "code": form.code.data}, web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_errors(form, error)
-            status = error.status
-        else:
-            db.session.commit()
-            flash(_("Agency %(code)s created.", code=agency.code), "success")
-            return redirect(url_for(".show", agency_id=agency.id))
+        outcome = attempt(lambda: service.create_agency({**_values(form), "code": form.code.data}, web_actor()), form)
+        if outcome.refusal is None:
+            flash(_("Agency %(code)s created.", code=outcome.result.code), "success")
+            return redirect(url_for(".show", agency_id=outcome.result.id))
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("directory/form.html", form=form, agency=None), status
@@ -87,16 +81,11 @@ def edit(agency_id: int):
     form.code.data = agency.code
     status = 200
     if form.validate_on_submit():
-        try:
-            service.update_agency(agency.id, _values(form), web_actor())
-        except ServiceError as error:
-            db.session.rollback()
-            show_service_errors(form, error)
-            status = error.status
-        else:
-            db.session.commit()
+        outcome = attempt(lambda: service.update_agency(agency.id, _values(form), web_actor()), form)
+        if outcome.refusal is None:
             flash(_("Changes saved."), "success")
             return redirect(url_for(".show", agency_id=agency.id))
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("directory/form.html", form=form, agency=agency), status

@@ -1,6 +1,9 @@
 """Role checks and small helpers shared by the web views."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import abort, flash, request
@@ -9,7 +12,11 @@ from flask_login import current_user, login_required
 from agencies import Permission, has_permission
 
 from ..actors import Actor
+from ..errors import ServiceError
+from ..extensions import db
 from ..security import MAX_PAGE
+
+T = TypeVar("T")
 
 
 def requires(permission: Permission):
@@ -56,6 +63,37 @@ def show_refusal(error, form=None) -> None:
         flash(str(error.message), "danger")
     for problem in error.problems:
         flash(str(problem["message"]), "warning")
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What a view's service call came to: its result (committed), or the refusal (rolled back, shown)."""
+
+    result: T | None = None
+    refusal: ServiceError | None = None
+
+
+def attempt(work: Callable[[], T], form=None, *, flash_problems: bool = True) -> Attempt[T]:
+    """Run a form post's service call and own its transaction: commit what it did, or roll it back.
+
+    A refusal is flashed, its field errors are attached to ``form`` if given, and each broken rule is
+    flashed too unless the page lists them itself (``flash_problems=False``). The view then renders the
+    page again with ``outcome.refusal.status``, or says what was done and redirects.
+    """
+    try:
+        result = work()
+    except ServiceError as error:
+        db.session.rollback()
+        if form is not None:
+            show_service_errors(form, error)
+        else:
+            flash(str(error.message), "danger")
+        if flash_problems:
+            for problem in error.problems:
+                flash(str(problem["message"]), "warning")
+        return Attempt(refusal=error)
+    db.session.commit()
+    return Attempt(result=result)
 
 
 def safe_next(target: str | None) -> str | None:
