@@ -2,10 +2,16 @@
 
 import os
 import shutil
+import socket
+import threading
 import uuid
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -13,6 +19,7 @@ from referral import create_app
 from referral.actors import Actor
 from referral.auth import service as accounts
 from referral.auth.models import User
+from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.directory.models import Agency
 from referral.extensions import db
 
@@ -213,3 +220,95 @@ def _cheap_password_hashes():
     service._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     service._hasher = real
+
+
+class Inbox:
+    """What the SMTP server of :func:`smtp_server` received, each message parsed, in order."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    """Run a real SMTP server (aiosmtpd) on a free port of 127.0.0.1; yield its inbox and ``smtp://`` URL."""
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, f"smtp://127.0.0.1:{port}"
+    controller.stop()
+
+
+def at_once(app, works):
+    """Run each callable in its own thread and connection, released together; return results or exceptions."""
+    barrier = threading.Barrier(len(works))
+    results = [None] * len(works)
+
+    def worker(index):
+        with app.app_context():
+            barrier.wait()
+            try:
+                results[index] = works[index]()
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
+                db.session.rollback()
+                results[index] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(len(works))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def demo(app):
+    """Load the demo agencies, users and cases."""
+    load_demo_data()
+    db.session.commit()
+
+
+@pytest.fixture
+def sign_in(client):
+    """Return ``login(email, locale=None)``: sign a demo user in through the form, in a language if given."""
+
+    def login(email: str, locale: str | None = None) -> FlaskClient:
+        client.post("/logout")
+        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        if locale is not None:
+            client.post("/language", data={"locale": locale, "next": "/"})
+        return client
+
+    return login
+
+
+def demo_actor(email: str) -> Actor:
+    """Return the actor of the demo user with this e-mail."""
+    return Actor.of(db.session.scalar(sa.select(User).where(User.email == email)))
+
+
+def stuck_case(region: str = "KZ-71"):
+    """Register a demo case and complete its registration without referring it onward: nothing is open."""
+    from referral.cases import service as cases
+    from referral.referrals import service as referrals
+    from referral.referrals.models import Referral
+
+    social = demo_actor("social@demo.kz")
+    child = cases.ChildData(given_name="Aigerim", family_name="Stuckova", sex="female", region=region,
+                            estimated_age=10)
+    case = cases.register_case("returned-child", "medium", child, social)
+    first = db.session.scalar(sa.select(Referral).where(Referral.case_id == case.id))
+    referrals.act(first.id, "complete", first.version, social, outcome="Registered; guardian found.")
+    db.session.commit()
+    return case

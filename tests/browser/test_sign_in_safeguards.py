@@ -3,15 +3,11 @@ administrator requiring it, an idle session that ends, the per-address limit, an
 SMTP server."""
 
 import re
-import socket
 import threading
 import time
-from email import message_from_string
-from email.policy import default as default_policy
 
 import pyotp
 import pytest
-from aiosmtpd.controller import Controller
 from werkzeug.serving import make_server
 
 from referral.auth import views
@@ -32,26 +28,14 @@ def serve(app):
 
 
 @pytest.fixture
-def strict_server(make_app):
+def strict_server(make_app, smtp_server):
     """A demo server whose per-address limit is three failed sign-ins, and which sends mail to a local inbox."""
-    received = []
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
-            received.append(envelope.content.decode())
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
-    smtp.start()
-    app = make_app(LOCKOUT_ADDRESS_THRESHOLD=3, REFERRAL_SMTP_URL=f"smtp://127.0.0.1:{port}")
+    inbox, smtp_url = smtp_server
+    app = make_app(LOCKOUT_ADDRESS_THRESHOLD=3, REFERRAL_SMTP_URL=smtp_url)
     server, url = serve(app)
     app.config["REFERRAL_BASE_URL"] = url
-    yield url, received
+    yield url, inbox
     server.shutdown()
-    smtp.stop()
 
 
 def set_up_second_factor(page, base_url) -> tuple[str, list[str]]:
@@ -145,17 +129,17 @@ def test_one_address_trying_many_accounts_is_stopped(strict_server, page):
 
 
 def test_a_reset_link_sent_by_an_administrator_sets_a_new_password(strict_server, browser, page):
-    base_url, received = strict_server
+    base_url, inbox = strict_server
     sign_in(page, base_url, "admin@demo.kz")
     page.goto(base_url + "/admin/users/?q=social%40demo.kz")
     page.locator("table a").first.click()
     page.click("#reset-link-form button")
     assert page.locator(".alert-success").count() == 1
     for _ in range(50):
-        if received:
+        if inbox.messages:
             break
         time.sleep(0.1)
-    message = message_from_string(received[0], policy=default_policy)
+    message = inbox.messages[0]
     assert message["To"] == "social@demo.kz"
     link = re.search(r"(http://127\.0\.0\.1:\d+/reset/\S+)", message.get_content()).group(1)
 

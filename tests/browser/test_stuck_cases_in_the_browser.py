@@ -1,15 +1,9 @@
 """A coordinator finds a case with nothing open and closes it through the form, in a real browser (issue 9)."""
 
 import pytest
-import sqlalchemy as sa
 
-from referral.actors import Actor
-from referral.auth.models import User
-from referral.cases import service as cases
-from referral.extensions import db
-from referral.referrals import service as referrals
-from referral.referrals.models import Referral
 from tests.browser.conftest import sign_in
+from tests.conftest import stuck_case
 
 pytestmark = pytest.mark.browser
 
@@ -17,16 +11,9 @@ REASON = "The family moved abroad; the guardian confirmed it by phone."
 
 
 def make_stuck_case(make_app) -> tuple[int, str]:
-    """Register a case and complete its registration without referring it onward; return its id and number."""
-    app = make_app()
-    with app.app_context():
-        social = Actor.of(db.session.scalar(sa.select(User).where(User.email == "social@demo.kz")))
-        child = cases.ChildData(given_name="Aigerim", family_name="Browserova", sex="female", region="KZ-71",
-                                estimated_age=10)
-        case = cases.register_case("returned-child", "medium", child, social)
-        first = db.session.scalar(sa.select(Referral).where(Referral.case_id == case.id))
-        referrals.act(first.id, "complete", first.version, social, outcome="Registered; guardian found.")
-        db.session.commit()
+    """Make a case with nothing open in the live server's database; return its id and number."""
+    with make_app().app_context():
+        case = stuck_case()
         return case.id, case.number
 
 

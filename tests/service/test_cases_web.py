@@ -3,7 +3,6 @@
 import re
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from referral.actors import Actor
@@ -11,7 +10,7 @@ from referral.auth.models import User
 from referral.cases import service as cases_service
 from referral.cases.models import Case, Consent, Event
 from referral.deadlines.sweep import sweep
-from referral.demo import DEMO_PASSWORD, load_demo_data
+from referral.demo import load_demo_data
 from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
 from referral.referrals.models import Referral
@@ -19,24 +18,6 @@ from referral.referrals.models import Referral
 CHILD_FORM = {"workflow": "returned-child", "risk_level": "high", "given_name": "Alua", "family_name": "Webformova",
               "patronymic": "", "birth_date": "2015-02-03", "estimated_age": "", "sex": "female", "region": "KZ-71",
               "languages": ["kk", "ru"]}
-
-
-@pytest.fixture
-def demo(app):
-    """Load the demo agencies, users and cases."""
-    load_demo_data()
-    db.session.commit()
-
-
-@pytest.fixture
-def sign_in(client):
-    def login(email):
-        client.post("/logout")
-        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client
-
-    return login
 
 
 def demo_case(family_name: str) -> Case:

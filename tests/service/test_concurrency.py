@@ -1,6 +1,6 @@
 """Two people acting on one referral at the same moment: exactly one change (PostgreSQL, real connections)."""
 
-import threading
+import functools
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from referral.errors import Conflict, Invalid
 from referral.extensions import db
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, at_once
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (REFERRAL_TEST_DATABASE_URL)")
 
@@ -29,31 +29,6 @@ WORKFLOW = {
     "transitions": [{"from": "start", "to": "check"}, {"from": "check", "to": "end"}],
 }
 THREADS = 12
-
-
-def run_at_once(app, work):
-    """Run ``work(index)`` in THREADS threads released together; return the results or exceptions."""
-    barrier = threading.Barrier(THREADS)
-    results = [None] * THREADS
-
-    def worker(index):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = work(index)
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-                db.session.rollback()
-                results[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
@@ -77,7 +52,7 @@ def test_many_accepting_the_same_referral_at_once_yields_one_acceptance(app, req
     def accept(index):
         return referrals.act(referral_id, "accept", 1, Actor.of(_user(receiver_ids[index]))).status.value
 
-    results = run_at_once(app, accept)
+    results = at_once(app, [functools.partial(accept, index) for index in range(THREADS)])
     accepted = [r for r in results if r == "accepted"]
     conflicts = [r for r in results if isinstance(r, Conflict)]
     assert len(accepted) == 1, results
@@ -98,7 +73,7 @@ def test_many_referring_to_the_same_agency_at_once_yields_one_referral(app, requ
     def refer(index):
         return referrals.refer(case_id, "check", health_code, f"Attempt {index}", Actor.of(_user(sender_id))).id
 
-    results = run_at_once(app, refer)
+    results = at_once(app, [functools.partial(refer, index) for index in range(THREADS)])
     created = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, Invalid)]
     assert len(created) == 1, results

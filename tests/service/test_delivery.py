@@ -4,13 +4,10 @@ import json
 import socket
 import threading
 from datetime import timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from referral.actors import Actor
 from referral.cases import service as cases
@@ -29,27 +26,6 @@ WORKFLOW = {
     ],
     "transitions": [{"from": "intake", "to": "screening"}, {"from": "screening", "to": "done"}],
 }
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
-        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, f"smtp://127.0.0.1:{port}"
-    controller.stop()
 
 
 class Receiver(BaseHTTPRequestHandler):

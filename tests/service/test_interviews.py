@@ -19,13 +19,6 @@ INTERVIEW = {"kind": "interview", "topic": "How she came back", "held_on": date.
 
 
 @pytest.fixture
-def demo(app):
-    """Load the demo agencies, users and cases."""
-    load_demo_data()
-    db.session.commit()
-
-
-@pytest.fixture
 def headers(demo, token_for):
     """Return API headers for a demo user by e-mail."""
 
@@ -33,17 +26,6 @@ def headers(demo, token_for):
         return token_for(db.session.scalar(sa.select(User).where(User.email == email)))
 
     return make
-
-
-@pytest.fixture
-def sign_in(client):
-    def login(email):
-        client.post("/logout")
-        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client
-
-    return login
 
 
 def demo_case(family_name: str) -> Case:

@@ -7,7 +7,6 @@ from flask_babel import force_locale
 from referral.actors import Actor
 from referral.auth.models import User
 from referral.cases.models import Case
-from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.designer import editing
 from referral.designer import service as designer
 from referral.extensions import db
@@ -27,24 +26,6 @@ START_ASSESSMENT = {"en": "Start the joint initial assessment", "ru": "Нача�
 WORKFLOW = {"en": "Returned child — rehabilitation and reintegration",
             "ru": "Возвращённый ребёнок — реабилитация и реинтеграция",
             "kk": "Оралған бала — оңалту және реинтеграция"}
-
-
-@pytest.fixture
-def demo(app):
-    load_demo_data()
-    db.session.commit()
-
-
-@pytest.fixture
-def sign_in(client):
-    def login(email, locale="en"):
-        client.post("/logout")
-        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
-        assert response.status_code == 302
-        client.post("/language", data={"locale": locale, "next": "/"})
-        return client
-
-    return login
 
 
 def text_of(response) -> str:

@@ -12,13 +12,10 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from email import message_from_bytes
-from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from referral.extensions import db, utcnow
 from referral.notifications import delivery as outbox
@@ -26,25 +23,8 @@ from referral.notifications.models import Delivery, DeliveryStatus
 from tests.conftest import PG_URL
 
 
-class Mailbox:
-    def __init__(self):
-        self.ids: list[str] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
-        self.ids.append(message_from_bytes(envelope.content, policy=default_policy)["Message-ID"])
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, f"smtp://127.0.0.1:{port}"
-    controller.stop()
+def ids(inbox) -> list[str]:
+    return [message["Message-ID"] for message in inbox.messages]
 
 
 def receiver(hang: threading.Event | None = None, pause: float = 0.0):
@@ -86,8 +66,8 @@ def queue(agency=None, user=None, count=1):
 
 
 @pytest.mark.skipif(not PG_URL, reason="destinations are served at once on PostgreSQL (SQLite writes one at a time)")
-def test_a_hanging_webhook_delays_only_its_own_messages(make_app, make_agency, make_user, mailbox, monkeypatch):
-    box, smtp_url = mailbox
+def test_a_hanging_webhook_delays_only_its_own_messages(make_app, make_agency, make_user, smtp_server, monkeypatch):
+    box, smtp_url = smtp_server
     app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_WEBHOOK_ALLOW_PRIVATE=True)
     monkeypatch.setattr(outbox, "TIMEOUT_SECONDS", 20)
     hang = threading.Event()
@@ -110,11 +90,11 @@ def test_a_hanging_webhook_delays_only_its_own_messages(make_app, make_agency, m
     worker.start()
     try:
         for _ in range(150):
-            if len(box.ids) == 6:
+            if len(ids(box)) == 6:
                 break
             time.sleep(0.1)
         # Every e-mail went out while the three webhook calls were still hanging (before: 10, 20, 30 s late).
-        assert len(box.ids) == 6 and not hang.is_set()
+        assert len(ids(box)) == 6 and not hang.is_set()
     finally:
         hang.set()
         worker.join(60)
@@ -139,8 +119,8 @@ def test_backoff_counts_from_the_attempt_not_from_the_start_of_the_round(make_ap
             assert delivery.next_attempt_at >= started + timedelta(seconds=1) + outbox.BACKOFF
 
 
-def test_each_message_carries_a_key_that_is_the_same_on_every_attempt(make_app, make_agency, make_user, mailbox):
-    box, smtp_url = mailbox
+def test_each_message_carries_a_key_that_is_the_same_on_every_attempt(make_app, make_agency, make_user, smtp_server):
+    box, smtp_url = smtp_server
     server, calls, url = receiver()
     app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_MAIL_FROM="noreply@referral.test",
                    REFERRAL_WEBHOOK_ALLOW_PRIVATE=True)
@@ -154,7 +134,7 @@ def test_each_message_carries_a_key_that_is_the_same_on_every_attempt(make_app, 
             db.session.commit()
             assert outbox.deliver_outbox().sent == 2
         assert calls == [f"msg_{hook}", f"msg_{hook}"]
-        assert box.ids == [f"<msg_{mail}@referral.test>"] * 2
+        assert ids(box) == [f"<msg_{mail}@referral.test>"] * 2
     finally:
         server.shutdown()
         server.server_close()
@@ -162,8 +142,8 @@ def test_each_message_carries_a_key_that_is_the_same_on_every_attempt(make_app, 
 
 @pytest.mark.skipif(not PG_URL, reason="real scheduler processes share PostgreSQL")
 def test_a_scheduler_killed_at_random_points_loses_nothing_and_repeats_only_what_carries_its_key(
-        app, make_agency, make_user, mailbox):
-    box, smtp_url = mailbox
+        app, make_agency, make_user, smtp_server):
+    box, smtp_url = smtp_server
     server, calls, url = receiver(pause=0.02)
     agencies = [make_agency(type="health", webhook_url=url) for _ in range(3)]
     user = make_user()
@@ -181,8 +161,8 @@ def test_a_scheduler_killed_at_random_points_loses_nothing_and_repeats_only_what
             process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             # Kill it once it has sent a random few more messages: in the middle of a round, between a send
             # and its record or between two messages, wherever that lands.
-            target = len(calls) + len(box.ids) + chance.randint(1, 12)
-            while process.poll() is None and len(calls) + len(box.ids) < target:
+            target = len(calls) + len(ids(box)) + chance.randint(1, 12)
+            while process.poll() is None and len(calls) + len(ids(box)) < target:
                 time.sleep(0.005)
             if process.poll() is None:
                 process.send_signal(signal.SIGKILL)
@@ -199,7 +179,7 @@ def test_a_scheduler_killed_at_random_points_loses_nothing_and_repeats_only_what
     assert statuses == {DeliveryStatus.sent: len(expected_hooks) + len(expected_mails)}
     # Every message arrived; a repeat is only ever one the receiver recognises by the key it has seen.
     assert set(calls) == {f"msg_{delivery_id}" for delivery_id in expected_hooks}
-    assert set(box.ids) == {f"<msg_{delivery_id}@referral.test>" for delivery_id in expected_mails}
-    repeats = len(calls) - len(set(calls)) + len(box.ids) - len(set(box.ids))
+    assert set(ids(box)) == {f"<msg_{delivery_id}@referral.test>" for delivery_id in expected_mails}
+    repeats = len(calls) - len(set(calls)) + len(ids(box)) - len(set(ids(box)))
     assert repeats <= kills * 8  # at most the messages in flight when a scheduler died (8 lanes)
 

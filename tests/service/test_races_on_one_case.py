@@ -2,7 +2,6 @@
 beside an accept, the last two referrals of a case completing at once. One lock order (case, referrals,
 deadlines) makes each of them end in a state a person can explain, never a 500 or a stuck case."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -19,7 +18,7 @@ from referral.errors import Conflict, NotFound
 from referral.extensions import db, utcnow
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, at_once
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (REFERRAL_TEST_DATABASE_URL)")
 
@@ -39,31 +38,6 @@ def workflow(on_timeout: str) -> dict:
         "transitions": [{"from": "start", "to": "check", "mode": "parallel"},
                         {"from": "start", "to": "school", "mode": "parallel"}],
     }
-
-
-def at_once(app, works):
-    """Run each callable in its own thread and connection, released together; return results or exceptions."""
-    barrier = threading.Barrier(len(works))
-    results = [None] * len(works)
-
-    def worker(index):
-        with app.app_context():
-            barrier.wait()
-            try:
-                results[index] = works[index]()
-                db.session.commit()
-            except Exception as error:  # noqa: BLE001 - the test inspects what each thread got
-                db.session.rollback()
-                results[index] = error
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(index,)) for index in range(len(works))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture

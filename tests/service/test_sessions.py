@@ -153,39 +153,19 @@ def test_a_user_changes_their_own_password_and_other_sessions_end(app, make_user
     assert "user.password_changed" in db.session.scalars(sa.select(AuditEntry.action)).all()
 
 
-def test_an_admin_emails_a_one_hour_single_use_reset_link(make_app, make_user, monkeypatch):
+def test_an_admin_emails_a_one_hour_single_use_reset_link(make_app, make_user, monkeypatch, smtp_server):
     """The link goes through a real SMTP server on 127.0.0.1, works once, and dies after an hour."""
     import re
-    import socket
     import time as clock
-    from email import message_from_string
-    from email.policy import default as default_policy
 
-    from aiosmtpd.controller import Controller
-
-    received = []
-
-    class Inbox:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
-            received.append(envelope.content.decode())
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    smtp = Controller(Inbox(), hostname="127.0.0.1", port=port)
-    smtp.start()
-    try:
-        app = make_app(REFERRAL_SMTP_URL=f"smtp://127.0.0.1:{port}", REFERRAL_BASE_URL="https://referral.test")
-        with app.app_context():
-            admin, user = make_user(role="admin"), make_user(locale="ru")
-            user_id, email = user.id, user.email
-            admin_browser, old_session = signed_in(app, admin), signed_in(app, user)
-        assert admin_browser.post(f"/admin/users/{user_id}/reset-link").status_code == 302
-    finally:
-        smtp.stop()
-    [raw] = received
-    message = message_from_string(raw, policy=default_policy)
+    inbox, smtp_url = smtp_server
+    app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_BASE_URL="https://referral.test")
+    with app.app_context():
+        admin, user = make_user(role="admin"), make_user(locale="ru")
+        user_id, email = user.id, user.email
+        admin_browser, old_session = signed_in(app, admin), signed_in(app, user)
+    assert admin_browser.post(f"/admin/users/{user_id}/reset-link").status_code == 302
+    [message] = inbox.messages
     assert message["To"] == email
     body = message.get_content()
     assert "ссылк" in body.lower()  # in the user's language

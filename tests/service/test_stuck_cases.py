@@ -6,40 +6,29 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from referral.actors import Actor
 from referral.audit.models import AuditEntry
 from referral.auth.models import User
 from referral.cases import service as cases
 from referral.cases import stuck
 from referral.cases.models import Case, CaseStatus, Event
-from referral.demo import load_demo_data
 from referral.directory.models import Agency
 from referral.errors import Conflict, Forbidden, Invalid, NotFound
 from referral.extensions import db
 from referral.notifications.models import Delivery, Notification
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
+from tests.conftest import demo_actor
 
 REASON = "Family moved abroad with Aigerim Testova; the guardian Bolat Testov confirmed by phone."
-
-
-@pytest.fixture
-def demo(app):
-    load_demo_data()
-    db.session.commit()
-
-
-def actor(email: str) -> Actor:
-    return Actor.of(db.session.scalar(sa.select(User).where(User.email == email)))
 
 
 def register(region: str = "KZ-71") -> Case:
     child = cases.ChildData(given_name="Aigerim", family_name="Testova", sex="female", region=region,
                             estimated_age=10)
-    case = cases.register_case("returned-child", "medium", child, actor("social@demo.kz"))
+    case = cases.register_case("returned-child", "medium", child, demo_actor("social@demo.kz"))
     cases.record_consent(case.id, cases.ConsentData(given_by="Bolat Testov", relationship_to_child="uncle",
                                                     agency_types=["health", "justice"], given_on=date.today()),
-                         actor("social@demo.kz"))
+                         demo_actor("social@demo.kz"))
     db.session.commit()
     return case
 
@@ -55,7 +44,7 @@ def screening_of(case: Case) -> Referral:
 
 def act(referral: Referral, action: str, email: str, **text) -> Referral:
     db.session.refresh(referral)
-    done = referrals.act(referral.id, action, referral.version, actor(email), **text)
+    done = referrals.act(referral.id, action, referral.version, demo_actor(email), **text)
     db.session.commit()
     return done
 
@@ -68,7 +57,7 @@ def stuck_case(region: str = "KZ-71") -> Case:
 
 
 def stuck_numbers(email: str) -> set[str]:
-    return set(db.session.scalars(stuck.stuck_cases_query(actor(email)).with_only_columns(Case.number)))
+    return set(db.session.scalars(stuck.stuck_cases_query(demo_actor(email)).with_only_columns(Case.number)))
 
 
 def fresh(case: Case) -> Case:
@@ -102,11 +91,11 @@ def test_the_list_holds_exactly_the_stuck_cases_a_single_read_opens(demo, email)
     stuck_case("KZ-71")
     stuck_case("KZ-75")
     held = register()
-    act(referrals.refer(held.id, "health-screening", "astana-childrens-clinic", "Check-up", actor("social@demo.kz")),
-        "accept", "health@demo.kz")
+    act(referrals.refer(held.id, "health-screening", "astana-childrens-clinic", "Check-up",
+                        demo_actor("social@demo.kz")), "accept", "health@demo.kz")
     act(first_referral(held), "complete", "social@demo.kz", outcome="Registered.")
     act(screening_of(held), "complete", "health@demo.kz", outcome="Healthy.")
-    who = actor(email)
+    who = demo_actor(email)
     listed = set(db.session.scalars(stuck.stuck_cases_query(who)))
     for case in db.session.scalars(sa.select(Case)):
         try:
@@ -121,7 +110,7 @@ def test_the_list_holds_exactly_the_stuck_cases_a_single_read_opens(demo, email)
 def test_the_agency_where_it_stopped_may_refer_it_onward(demo):
     case = register()
     screening = referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up",
-                                actor("social@demo.kz"))
+                                demo_actor("social@demo.kz"))
     db.session.commit()
     act(screening, "accept", "health@demo.kz")
     act(first_referral(case), "complete", "social@demo.kz", outcome="Registered.")
@@ -131,11 +120,12 @@ def test_the_agency_where_it_stopped_may_refer_it_onward(demo):
     assert stuck.is_stuck(case)
     assert [r.to_stage for r in stuck.where_it_stopped(case)] == ["health-screening"]
     # The clinic, where it stopped, is offered the workflow's next stage; the registration was carried on.
-    assert [route.stage.key for route in referrals.routes_for(case, actor("health@demo.kz"))] == ["initial-assessment"]
-    assert referrals.routes_for(case, actor("social@demo.kz")) == []
+    routes = referrals.routes_for(case, demo_actor("health@demo.kz"))
+    assert [route.stage.key for route in routes] == ["initial-assessment"]
+    assert referrals.routes_for(case, demo_actor("social@demo.kz")) == []
 
     onward = referrals.refer(case.id, "initial-assessment", "astana-family-support", "Assessment after screening",
-                             actor("health@demo.kz"))
+                             demo_actor("health@demo.kz"))
     db.session.commit()
     assert onward.from_stage == "health-screening" and onward.parent_id == screening.id
     assert not stuck.is_stuck(fresh(case))
@@ -148,14 +138,14 @@ def test_the_agency_where_it_stopped_may_refer_it_onward(demo):
 
 def test_a_case_that_is_moving_keeps_the_routing_rules(demo):
     case = register()
-    act(referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up", actor("social@demo.kz")),
-        "accept", "health@demo.kz")
+    act(referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up",
+                        demo_actor("social@demo.kz")), "accept", "health@demo.kz")
     act(screening_of(case), "complete", "health@demo.kz", outcome="Healthy.")
     # The registration is still in progress: the case is not stuck, and the clinic's ended stage gives no route.
     assert not stuck.is_stuck(fresh(case))
-    assert referrals.routes_for(fresh(case), actor("health@demo.kz")) == []
+    assert referrals.routes_for(fresh(case), demo_actor("health@demo.kz")) == []
     with pytest.raises(Invalid) as refused:
-        referrals.refer(case.id, "initial-assessment", "astana-family-support", "x", actor("health@demo.kz"))
+        referrals.refer(case.id, "initial-assessment", "astana-family-support", "x", demo_actor("health@demo.kz"))
     assert [p["code"] for p in refused.value.problems] == ["route_not_allowed"]
 
 
@@ -167,7 +157,7 @@ def test_a_coordinator_closes_a_stuck_case_with_a_reason(app, demo, caplog):
     case = stuck_case()
     caplog.set_level(logging.DEBUG)
 
-    closed = stuck.close_case(case.id, f"  {REASON}  ", actor("coordinator@demo.kz"))
+    closed = stuck.close_case(case.id, f"  {REASON}  ", demo_actor("coordinator@demo.kz"))
     db.session.commit()
     case = fresh(case)
     assert closed.id == case.id and case.status is CaseStatus.closed and case.closed_at is not None
@@ -194,26 +184,26 @@ def test_closing_is_refused_to_staff_and_supervisors_and_changes_nothing(demo):
     events = len(cases.timeline(case))
     for email in ("social@demo.kz", "supervisor@demo.kz"):
         with pytest.raises(Forbidden):
-            stuck.close_case(case.id, REASON, actor(email))
+            stuck.close_case(case.id, REASON, demo_actor(email))
         db.session.rollback()
-        assert not stuck.may_close(fresh(case), actor(email))
+        assert not stuck.may_close(fresh(case), demo_actor(email))
     assert fresh(case).status is CaseStatus.open and len(cases.timeline(fresh(case))) == events
 
 
 def test_closing_keeps_to_the_coordinators_region(demo):
     case = stuck_case(region="KZ-75")
     # Aru coordinates Astana: her agency registered the case, but the child lives in Almaty.
-    assert not stuck.may_close(fresh(case), actor("coordinator@demo.kz"))
+    assert not stuck.may_close(fresh(case), demo_actor("coordinator@demo.kz"))
     with pytest.raises(Forbidden):
-        stuck.close_case(case.id, REASON, actor("coordinator@demo.kz"))
+        stuck.close_case(case.id, REASON, demo_actor("coordinator@demo.kz"))
     db.session.rollback()
     astana = stuck_case(region="KZ-71")
     with pytest.raises(NotFound):  # Dana coordinates Almaty: an Astana case she never held does not exist for her
-        stuck.close_case(astana.id, REASON, actor("coordinator.almaty@demo.kz"))
+        stuck.close_case(astana.id, REASON, demo_actor("coordinator.almaty@demo.kz"))
     db.session.rollback()
-    assert stuck.may_close(fresh(case), actor("coordinator.almaty@demo.kz"))
-    stuck.close_case(case.id, REASON, actor("coordinator.almaty@demo.kz"))
-    stuck.close_case(astana.id, REASON, actor("admin@demo.kz"))  # administrators close anywhere
+    assert stuck.may_close(fresh(case), demo_actor("coordinator.almaty@demo.kz"))
+    stuck.close_case(case.id, REASON, demo_actor("coordinator.almaty@demo.kz"))
+    stuck.close_case(astana.id, REASON, demo_actor("admin@demo.kz"))  # administrators close anywhere
     db.session.commit()
     assert fresh(case).status is CaseStatus.closed and fresh(astana).status is CaseStatus.closed
 
@@ -222,7 +212,7 @@ def test_closing_keeps_to_the_coordinators_region(demo):
 def test_closing_needs_a_reason_of_bounded_length(demo, reason):
     case = stuck_case()
     with pytest.raises(Invalid) as refused:
-        stuck.close_case(case.id, reason, actor("coordinator@demo.kz"))
+        stuck.close_case(case.id, reason, demo_actor("coordinator@demo.kz"))
     assert "reason" in refused.value.errors
     db.session.rollback()
     assert fresh(case).status is CaseStatus.open and stuck.is_stuck(fresh(case))
@@ -231,7 +221,7 @@ def test_closing_needs_a_reason_of_bounded_length(demo, reason):
 def test_a_case_with_an_open_referral_is_not_closed_by_hand(demo):
     case = register()
     with pytest.raises(Conflict) as refused:
-        stuck.close_case(case.id, REASON, actor("coordinator@demo.kz"))
+        stuck.close_case(case.id, REASON, demo_actor("coordinator@demo.kz"))
     assert [p["code"] for p in refused.value.problems] == ["open_referrals"]
     db.session.rollback()
     assert fresh(case).status is CaseStatus.open
@@ -239,11 +229,11 @@ def test_a_case_with_an_open_referral_is_not_closed_by_hand(demo):
 
 def test_a_closed_case_is_not_closed_twice(demo):
     case = stuck_case()
-    stuck.close_case(case.id, REASON, actor("coordinator@demo.kz"))
+    stuck.close_case(case.id, REASON, demo_actor("coordinator@demo.kz"))
     db.session.commit()
     with pytest.raises(Conflict, match="already closed"):
-        stuck.close_case(case.id, "Again", actor("admin@demo.kz"))
+        stuck.close_case(case.id, "Again", demo_actor("admin@demo.kz"))
     db.session.rollback()
     assert [e.kind for e in cases.timeline(fresh(case))].count("case.closed") == 1
     # And a closed case offers no route onward.
-    assert referrals.routes_for(fresh(case), actor("social@demo.kz")) == []
+    assert referrals.routes_for(fresh(case), demo_actor("social@demo.kz")) == []

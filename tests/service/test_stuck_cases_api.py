@@ -3,23 +3,13 @@
 import pytest
 import sqlalchemy as sa
 
-from referral.actors import Actor
 from referral.audit.models import AuditEntry
 from referral.auth.models import User
-from referral.cases import service as cases
 from referral.cases.models import Case
-from referral.demo import load_demo_data
 from referral.extensions import db
-from referral.referrals import service as referrals
-from referral.referrals.models import Referral
+from tests.conftest import stuck_case
 
 REASON = "The family left the country; the guardian confirmed it by phone."
-
-
-@pytest.fixture
-def demo(app):
-    load_demo_data()
-    db.session.commit()
 
 
 @pytest.fixture
@@ -28,21 +18,6 @@ def headers(demo, token_for):
         return token_for(db.session.scalar(sa.select(User).where(User.email == email)))
 
     return make
-
-
-def actor(email: str) -> Actor:
-    return Actor.of(db.session.scalar(sa.select(User).where(User.email == email)))
-
-
-def stuck_case(region: str = "KZ-71") -> Case:
-    """Register a case and complete its registration without referring it onward."""
-    child = cases.ChildData(given_name="Aigerim", family_name="Apieva", sex="female", region=region,
-                            estimated_age=10)
-    case = cases.register_case("returned-child", "medium", child, actor("social@demo.kz"))
-    first = db.session.scalar(sa.select(Referral).where(Referral.case_id == case.id))
-    referrals.act(first.id, "complete", first.version, actor("social@demo.kz"), outcome="Registered.")
-    db.session.commit()
-    return case
 
 
 def close(client, case_id, headers, **body):

@@ -5,49 +5,14 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from referral.actors import Actor
-from referral.auth.models import User
-from referral.cases import service as cases
 from referral.cases.models import Case, CaseStatus, Event
 from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.extensions import db
 from referral.referrals import service as referrals
-from referral.referrals.models import Referral
+from tests.conftest import demo_actor, stuck_case
 
 REASON = "The family left the country; the guardian confirmed it by phone."
 NOTICE = 'id="nothing-open"'
-
-
-@pytest.fixture
-def demo(app):
-    load_demo_data()
-    db.session.commit()
-
-
-@pytest.fixture
-def sign_in(client):
-    def login(email):
-        client.post("/logout")
-        response = client.post("/login", data={"email": email, "password": DEMO_PASSWORD})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return client
-
-    return login
-
-
-def actor(email: str) -> Actor:
-    return Actor.of(db.session.scalar(sa.select(User).where(User.email == email)))
-
-
-def stuck_case(region: str = "KZ-71") -> Case:
-    """Register a case and complete its registration without referring it onward."""
-    child = cases.ChildData(given_name="Aigerim", family_name="Stuckova", sex="female", region=region,
-                            estimated_age=10)
-    case = cases.register_case("returned-child", "medium", child, actor("social@demo.kz"))
-    first = db.session.scalar(sa.select(Referral).where(Referral.case_id == case.id))
-    referrals.act(first.id, "complete", first.version, actor("social@demo.kz"), outcome="Registered.")
-    db.session.commit()
-    return case
 
 
 def fresh(case: Case) -> Case:
@@ -151,7 +116,7 @@ def test_a_stale_or_closed_case_gets_a_clear_message(client, demo, sign_in):
     case = stuck_case()
     sign_in("coordinator@demo.kz")
     # Referred onward by the agency while the coordinator had the page open.
-    referrals.refer(case.id, "initial-assessment", "astana-family-support", "Assessment", actor("social@demo.kz"))
+    referrals.refer(case.id, "initial-assessment", "astana-family-support", "Assessment", demo_actor("social@demo.kz"))
     db.session.commit()
     response = client.post(f"/cases/{case.id}/close", data={"reason": REASON})
     page = text_of(response)
