@@ -28,11 +28,13 @@ from .referrals.models import Referral
 log = logging.getLogger("referral.scheduler")
 
 
-def _in_context(app: Flask, job: Callable, name: str):
+def _in_context(app: Flask, job: Callable, name: str, *, commit: bool = True):
+    """Run a job in an app context of its own; commit what it did unless it commits each unit itself."""
     with app.app_context():
         try:
             result = job()
-            db.session.commit()
+            if commit:
+                db.session.commit()
             log.info("%s: %s", name, result)
             return result
         except Exception:
@@ -45,12 +47,12 @@ def _in_context(app: Flask, job: Callable, name: str):
 
 def sweep_job(app: Flask):
     """Send due reminders, escalate missed deadlines, cancel unanswered referrals where set."""
-    return _in_context(app, lambda: sweep(batch_size=app.config["REFERRAL_SWEEP_BATCH"]), "sweep")
+    return _in_context(app, lambda: sweep(batch_size=app.config["REFERRAL_SWEEP_BATCH"]), "sweep", commit=False)
 
 
 def deliver_job(app: Flask):
     """Deliver pending e-mails and webhooks."""
-    return _in_context(app, deliver_outbox, "deliver")
+    return _in_context(app, deliver_outbox, "deliver", commit=False)
 
 
 def digest_job(app: Flask, now: datetime | None = None):

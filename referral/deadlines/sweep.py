@@ -94,30 +94,41 @@ def sweep(now: datetime | None = None, *, batch_size: int = BATCH_SIZE, clock=ut
     """
     result = SweepResult()
     cache = _BatchCache()
-    moment = [now or clock()]
-    claimed = [0]
-
-    def due(units: int):
-        if claimed[0] % batch_size == 0:
-            # Every batch looks at the clock again (a long catch-up sees what fell due meanwhile), and
-            # forgets the users and definitions it looked up.
-            moment[0] = now or clock()
-            cache.reset()
-        claimed[0] += units
-        return sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= moment[0])
-
+    batches = _Batches(now, clock, batch_size, cache)
     order = (Deadline.next_check_at, Deadline.id)
     if db.session.get_bind().dialect.name == "postgresql":
         def next_unit(failed: set):
             return db.session.scalar(
                 sa.select(Deadline.id).join(Case, Case.id == Deadline.case_id)
-                .where(due(1), Deadline.id.not_in(failed) if failed else sa.true())
+                .where(batches.due(1), Deadline.id.not_in(failed) if failed else sa.true())
                 .order_by(*order).limit(1).with_for_update(of=Case, skip_locked=True))
     else:
-        next_unit = Leased(lambda: lease_due(Deadline, due(batch_size), order, batch_size, moment[0], LEASE))
+        next_unit = Leased(lambda: lease_due(Deadline, batches.due(batch_size), order, batch_size, batches.moment,
+                                             LEASE))
 
-    result.processed = drain(next_unit, lambda deadline_id: handle_deadline(deadline_id, moment[0], result, cache))
+    result.processed = drain(next_unit, lambda deadline_id: handle_deadline(deadline_id, batches.moment, result,
+                                                                            cache))
     return result
+
+
+class _Batches:
+    """The sweep's moment: every ``batch_size`` deadlines it reads the clock again and forgets its lookups.
+
+    A long catch-up thus sees what fell due meanwhile, and holds no users or definitions for long.
+    """
+
+    def __init__(self, now: datetime | None, clock, batch_size: int, cache: "_BatchCache") -> None:
+        self._now, self._clock, self._batch_size, self._cache = now, clock, batch_size, cache
+        self.moment = now or clock()
+        self._claimed = 0
+
+    def due(self, units: int):
+        """Return the condition of a deadline due now, for a claim of ``units`` deadlines."""
+        if self._claimed % self._batch_size == 0:
+            self.moment = self._now or self._clock()
+            self._cache.reset()
+        self._claimed += units
+        return sa.and_(Deadline.status == DeadlineStatus.pending, Deadline.next_check_at <= self.moment)
 
 
 def handle_deadline(deadline_id: int, now: datetime, result: SweepResult, cache: "_BatchCache") -> None:
