@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from .. import targets
 from ..audit.service import record
+from ..directory.models import Agency
 from ..errors import NotFound
 from ..extensions import db, utcnow
 from ..queues import lease_due
@@ -185,16 +186,30 @@ def deliver_outbox(now: datetime | None = None, *, batch_size: int = 50, clock=u
 
 
 def _lanes(ids: list[int], per_destination: int) -> list[list[int]]:
-    """Split leased deliveries into lanes: each destination's messages, in order, dealt over its lanes."""
+    """Split leased deliveries into lanes: each destination's messages, in order, dealt over its lanes.
+
+    A destination is the SMTP server, or the host a webhook goes to: agencies served by one integrator's
+    endpoint share its bound, so a hanging host ties up at most ``per_destination`` senders.
+    """
     destinations: dict[tuple, list[list[int]]] = {}
-    rows = db.session.execute(sa.select(Delivery.id, Delivery.channel, Delivery.agency_id)
+    rows = db.session.execute(sa.select(Delivery.id, Delivery.channel, Delivery.agency_id, Agency.webhook_url)
+                              .outerjoin(Agency, Agency.id == Delivery.agency_id)
                               .where(Delivery.id.in_(ids))).all()
-    where = {row.id: ("email",) if row.channel is Channel.email else ("webhook", row.agency_id) for row in rows}
+    where = {row.id: ("email",) if row.channel is Channel.email else _webhook_host(row.webhook_url, row.agency_id)
+             for row in rows}
     db.session.commit()  # the lanes are sent from other connections; hold nothing here
     for index, delivery_id in enumerate(ids):
         lanes = destinations.setdefault(where[delivery_id], [[] for _ in range(per_destination)])
         lanes[index % per_destination].append(delivery_id)
     return [lane for lanes in destinations.values() for lane in lanes if lane]
+
+
+def _webhook_host(url: str | None, agency_id: int | None) -> tuple:
+    try:
+        host = urlsplit(url or "").netloc.lower()
+    except ValueError:
+        host = ""
+    return ("webhook", host) if host else ("webhook-agency", agency_id)
 
 
 def _in_own_context(app, function, *args):

@@ -183,3 +183,38 @@ def test_a_scheduler_killed_at_random_points_loses_nothing_and_repeats_only_what
     repeats = len(calls) - len(set(calls)) + len(ids(box)) - len(set(ids(box)))
     assert repeats <= kills * 8  # at most the messages in flight when a scheduler died (8 lanes)
 
+
+
+@pytest.mark.skipif(not PG_URL, reason="destinations are served at once on PostgreSQL (SQLite writes one at a time)")
+def test_agencies_behind_one_host_share_its_bound(make_app, make_agency):
+    app = make_app(REFERRAL_WEBHOOK_ALLOW_PRIVATE=True, REFERRAL_OUTBOX_PER_DESTINATION=2)
+    lock, busy, most = threading.Lock(), [0], [0]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's handler name
+            self.rfile.read(int(self.headers["Content-Length"]))
+            with lock:
+                busy[0] += 1
+                most[0] = max(most[0], busy[0])
+            time.sleep(0.2)
+            with lock:
+                busy[0] -= 1
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with app.app_context():
+            for index in range(4):  # one integrator's endpoint for four agencies (before: 8 calls at once)
+                url = f"http://127.0.0.1:{server.server_port}/hook/{index}"
+                queue(agency=make_agency(type="health", webhook_url=url), count=3)
+            assert outbox.deliver_outbox().sent == 12
+        assert most[0] == 2
+    finally:
+        server.shutdown()
+        server.server_close()
