@@ -37,11 +37,11 @@ from referral.actors import Actor  # noqa: E402
 from referral.auth.models import User  # noqa: E402
 from referral.cases import service as cases  # noqa: E402
 from referral.deadlines.models import Deadline  # noqa: E402
-from referral.deadlines.sweep import sweep  # noqa: E402
 from referral.demo import load_demo_data  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.notifications.models import Notification  # noqa: E402
 from referral.referrals import service as referrals  # noqa: E402
+from referral.scheduler.sweep import sweep  # noqa: E402
 
 DATABASE = "referral_bench_deadlines"
 REFERRALS = 500

@@ -6,7 +6,6 @@ import secrets
 from flask import Flask
 
 from . import config as settings
-from .api import register_api
 from .audit.views import bp as audit_bp
 from .auth.admin_views import bp as users_admin_bp
 from .auth.views import bp as auth_bp
@@ -17,13 +16,14 @@ from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from .fhir.views import bp as fhir_bp
-from .i18n import init_i18n
 from .notifications.admin_views import bp as deliveries_admin_bp
 from .notifications.views import bp as notifications_bp
 from .referrals.views import bp as inbox_bp
 from .security import init_security
-from .web.navigation import init_navigation
-from .web.views import bp as web_bp
+from .shell.api import register_api
+from .shell.navigation import init_navigation
+from .shell.views import bp as web_bp
+from .web.locale import init_i18n
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 

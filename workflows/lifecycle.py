@@ -106,6 +106,9 @@ OPEN_STATUSES = frozenset(
         ReferralStatus.on_hold,
     }
 )
+#: The outcome the system writes on a referral whose case was handed over to the next stage.
+HANDED_OVER = "handed over"
+
 #: The receiving agency holds the case: it accepted and has not finished.
 ACTIVE_STATUSES = frozenset(
     {

@@ -8,8 +8,8 @@ from flask import Blueprint, render_template, request
 from agencies import Permission
 
 from ..extensions import db
-from ..i18n import local_zone
 from ..web.access import page_number, requires, web_actor
+from ..web.locale import local_zone
 from .models import AuditEntry
 from .service import record
 

@@ -1,4 +1,4 @@
-"""API v1: cases, their routes, consents, interviews and timeline; closing a case that has nothing open."""
+"""API v1: cases, their consents, interviews and timeline; closing a case that has nothing open."""
 
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -9,8 +9,6 @@ from ..api.auth import api_actor
 from ..api.pagination import PageArgs, paginate
 from ..errors import NotFound
 from ..extensions import db
-from ..referrals import service as referrals
-from ..referrals.schemas import ReferralCreateSchema, ReferralSchema, RouteSchema, referral_view
 from . import service as cases
 from . import stuck
 from .schemas import (
@@ -28,7 +26,7 @@ from .schemas import (
 )
 
 blp = Blueprint("cases_api", __name__, url_prefix="/cases",
-                description="Cases: register, read as far as need to know allows, route, refer.")
+                description="Cases: register, read as far as need to know allows, record consents and interviews.")
 
 
 class CaseListArgs(CaseQuerySchema, PageArgs):
@@ -127,28 +125,6 @@ def close(values, case_id):
     case = stuck.close_case(case_id, values["reason"], api_actor())
     db.session.commit()
     return full_view(case)
-
-
-@blp.route("/<int:case_id>/routes")
-@blp.response(200, RouteSchema(many=True))
-def routes(case_id):
-    """List the next stages the caller's agency may refer the case to, each with candidate agencies."""
-    actor = api_actor()
-    case, visibility = cases.get_case(case_id, actor, audit=False)
-    if visibility is not Visibility.full:
-        return []
-    return referrals.routes_for(case, actor)
-
-
-@blp.route("/<int:case_id>/referrals", methods=["POST"])
-@blp.arguments(ReferralCreateSchema)
-@blp.response(201, ReferralSchema)
-def refer(values, case_id):
-    """Refer the case to an agency for a stage; rule violations are 422 with problems."""
-    referral = referrals.refer(case_id, values["to_stage"], values["to_agency"], values["reason"], api_actor(),
-                               from_stage=values.get("from_stage"))
-    db.session.commit()
-    return referral_view(referral)
 
 
 @blp.route("/<int:case_id>/consents", methods=["POST"])

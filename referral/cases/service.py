@@ -60,31 +60,15 @@ class ConsentData:
     expires_on: date | None = None
 
 
-# Published versions never change, so their loaded definitions can be kept. The publication
-# time in the key keeps two databases (tests) that reuse an id from sharing an entry.
-_DEFINITIONS: dict = {}
-
-
-def _definition(version: WorkflowVersion) -> Definition:
-    key = (version.id, version.published_at)
-    found = _DEFINITIONS.get(key)
-    if found is None:
-        found = designer.published_definition(version)
-        if len(_DEFINITIONS) > 256:
-            _DEFINITIONS.clear()
-        _DEFINITIONS[key] = found
-    return found
-
-
 def latest_definition(workflow_key: str) -> Definition | None:
     """Return the definition of a workflow's newest published version, or None if it has none."""
     version = designer.latest_version(workflow_key)
-    return None if version is None else _definition(version)
+    return None if version is None else designer.published_definition(version)
 
 
 def definition_of(case: Case) -> Definition:
     """Return the workflow definition the case runs on."""
-    return _definition(db.session.get(WorkflowVersion, case.workflow_version_id))
+    return designer.published_definition(db.session.get(WorkflowVersion, case.workflow_version_id))
 
 
 def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None = None,
@@ -149,7 +133,7 @@ def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: A
     if version is None:
         raise Invalid(_l("No published workflow has the key %(key)s.", key=workflow_key),
                       errors={"workflow": [str(_l("Unknown or unpublished workflow."))]})
-    definition = _definition(version)
+    definition = designer.published_definition(version)
     start = definition.start_stage
     agency = actor.user.agency
     if agency.type.value != start.agency_type:

@@ -14,12 +14,12 @@ from ..designer import service as designer
 from ..designer.drawing import workflow_svg
 from ..directory.service import agency_by_code
 from ..extensions import db
-from ..i18n import reading_language, select_locale
+from ..i18n import reading_language
 from ..notifications.service import DEADLINE_LABELS
 from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
-from ..web.labels import agency_type_label, state_label
-from ..web.navigation import region_name
+from ..web.labels import agency_type_label, region_name, state_label
+from ..web.locale import select_locale
 from . import service, stuck
 from .forms import CaseForm, CloseCaseForm, ConsentForm, InterviewForm, ReferForm
 from .models import InterviewKind, Sex

@@ -11,8 +11,8 @@ from ..audit.service import record
 from ..auth.service import user_for_calendar_secret
 from ..directory.models import Agency
 from ..extensions import csrf, db
-from ..i18n import select_locale
 from ..web.access import page_number, requires, web_actor
+from ..web.locale import select_locale
 from . import service as clocks
 from .calendar import agency_feed, stage_name
 from .models import Deadline, DeadlineKind, DeadlineStatus

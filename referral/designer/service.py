@@ -104,12 +104,24 @@ def latest_version(key: str) -> WorkflowVersion | None:
     )
 
 
+# Published versions never change, so their loaded definitions are kept. The publication time in the
+# key keeps two databases (tests) that reuse an id from sharing an entry.
+_PUBLISHED: dict[tuple, Definition] = {}
+_PUBLISHED_KEPT = 256
+
+
 def published_definition(version: WorkflowVersion) -> Definition:
-    """Return the definition of a published version (it loaded without errors when published)."""
-    definition, problems = load_definition(version.document)
-    if definition is None:  # pragma: no cover - publication refuses documents that do not load
-        raise RuntimeError(f"published workflow version {version.id} does not load: {problems}")
-    return definition
+    """Return the definition of a published version (it loaded without errors when published), loaded once."""
+    key = (version.id, version.published_at)
+    found = _PUBLISHED.get(key)
+    if found is None:
+        found, problems = load_definition(version.document)
+        if found is None:  # pragma: no cover - publication refuses documents that do not load
+            raise RuntimeError(f"published workflow version {version.id} does not load: {problems}")
+        if len(_PUBLISHED) >= _PUBLISHED_KEPT:
+            _PUBLISHED.clear()
+        _PUBLISHED[key] = found
+    return found
 
 
 def editable_document(workflow: Workflow) -> dict | None:

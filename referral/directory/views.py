@@ -10,8 +10,8 @@ from wtforms import SelectChoice
 from agencies import REGIONS, AgencyType, Permission
 
 from ..extensions import db
-from ..i18n import select_locale
 from ..web.access import attempt, page_number, requires, web_actor
+from ..web.locale import select_locale
 from . import service, transfer
 from .forms import AgencyForm, ImportForm
 

@@ -1,17 +1,33 @@
-"""API v1: referrals, the agency inbox and the lifecycle actions."""
+"""API v1: referrals, the agency inbox and the lifecycle actions; a case's routes and referring it."""
 
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
+from agencies import Visibility
+
 from ..api.auth import api_actor
 from ..api.pagination import PageArgs, paginate
+from ..cases import service as cases
 from ..errors import NotFound
 from ..extensions import db
 from . import service as referrals
-from .schemas import ACTIONS, ActionSchema, ReferralQuerySchema, ReferralSchema, referral_view
+from .schemas import (
+    ACTIONS,
+    ActionSchema,
+    ReferralCreateSchema,
+    ReferralQuerySchema,
+    ReferralSchema,
+    RouteSchema,
+    referral_view,
+)
 
 blp = Blueprint("referrals_api", __name__, url_prefix="/referrals",
                 description="Referrals: the agency's incoming and outgoing boxes and the lifecycle actions.")
+
+
+#: Routing lives under its case's address: ``/cases/{id}/routes`` and ``/cases/{id}/referrals``.
+case_blp = Blueprint("case_referrals_api", __name__, url_prefix="/cases",
+                     description="Routing a case: the stages it may go to next, and referring it to an agency.")
 
 
 class ReferralListArgs(ReferralQuerySchema, PageArgs):
@@ -49,5 +65,27 @@ def act(values, referral_id, action):
         raise NotFound(_l("No such action."))
     referral = referrals.act(referral_id, action, values["version"], api_actor(),
                              reason=values["reason"], outcome=values["outcome"])
+    db.session.commit()
+    return referral_view(referral)
+
+
+@case_blp.route("/<int:case_id>/routes")
+@case_blp.response(200, RouteSchema(many=True))
+def routes(case_id):
+    """List the next stages the caller's agency may refer the case to, each with candidate agencies."""
+    actor = api_actor()
+    case, visibility = cases.get_case(case_id, actor, audit=False)
+    if visibility is not Visibility.full:
+        return []
+    return referrals.routes_for(case, actor)
+
+
+@case_blp.route("/<int:case_id>/referrals", methods=["POST"])
+@case_blp.arguments(ReferralCreateSchema)
+@case_blp.response(201, ReferralSchema)
+def refer(values, case_id):
+    """Refer the case to an agency for a stage; rule violations are 422 with problems."""
+    referral = referrals.refer(case_id, values["to_stage"], values["to_agency"], values["reason"], api_actor(),
+                               from_stage=values.get("from_stage"))
     db.session.commit()
     return referral_view(referral)

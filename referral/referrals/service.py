@@ -13,6 +13,7 @@ from agencies import AgencyType, Permission, has_permission, may_see_referral
 from workflows import Definition, Stage, Transition
 from workflows.lifecycle import (
     ACTIVE_STATUSES,
+    HANDED_OVER,
     OPEN_STATUSES,
     TERMINAL_STATUSES,
     Action,
@@ -38,8 +39,6 @@ from ..locking import case_of_referral, lock_case
 from ..notifications.service import notify_agency, stage_params
 from .models import Referral
 from .visibility import visible_condition
-
-HANDED_OVER = "handed over"
 
 #: Event and notification kind for each action.
 _DONE = {
@@ -401,7 +400,7 @@ def _tell_the_other_side(referral: Referral, action: Action, actor: Actor, defin
         notify_agency(referral.to_agency_id, kind, _params(case, stage, referral.from_agency),
                       case_id=case.id, referral_id=referral.id, exclude_user_id=actor.user_id)
         # The scheduler's cancel of an unanswered referral tells the sender once, as a no-response notice
-        # (deadlines/sweep.py), not also as a cancellation.
+        # (scheduler/sweep.py), not also as a cancellation.
         if referral.from_agency_id is not None and actor.agency_id != referral.from_agency_id \
                 and actor.system != "scheduler":
             notify_agency(referral.from_agency_id, kind, _params(case, stage, referral.to_agency),

@@ -1,8 +1,9 @@
 """The agency inbox: incoming referrals by status, outgoing ones, and the action buttons."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from agencies import Permission, Visibility
 from workflows.lifecycle import ACTIVE_STATUSES, TABLE, Action
@@ -10,9 +11,8 @@ from workflows.lifecycle import ACTIVE_STATUSES, TABLE, Action
 from ..cases import service as cases
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
-from ..i18n import select_locale
 from ..web.access import page_number, requires, safe_next, show_refusal, web_actor
-from ..web.navigation import agency_inbox_counts
+from ..web.locale import select_locale
 from . import service
 from .forms import ActionForm
 from .models import Referral, current_due
@@ -33,6 +33,13 @@ _DONE = {
     Action.complete: _l("Referral completed."), Action.fail: _l("Marked as failed."),
     Action.cancel: _l("Referral cancelled."),
 }
+
+
+def agency_inbox_counts() -> dict[str, int]:
+    """Return the signed-in user's agency's open incoming referrals by status, counted once per request."""
+    if "inbox_counts" not in g:
+        g.inbox_counts = service.inbox_counts(current_user.agency_id)
+    return g.inbox_counts
 
 
 @bp.app_context_processor

@@ -3,10 +3,8 @@
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from agencies import AgencyType
-from workflows.lifecycle import ReferralStatus
-
-from ..referrals.service import HANDED_OVER
+from agencies import AgencyType, is_region_code, region
+from workflows.lifecycle import HANDED_OVER, ReferralStatus
 
 _OTHER_STATES = {
     "open": _l("open"), "closed": _l("closed"),
@@ -48,3 +46,8 @@ def agency_type_label(value: str) -> str:
         return gettext(AgencyType(value).label)
     except ValueError:
         return value
+
+
+def region_name(code: str, locale: str) -> str:
+    """Return a region's name in a language, or the code if it is unknown."""
+    return region(code).name(locale) if is_region_code(code) else code

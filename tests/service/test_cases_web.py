@@ -9,11 +9,11 @@ from referral.actors import Actor
 from referral.auth.models import User
 from referral.cases import service as cases_service
 from referral.cases.models import Case, Consent, Event
-from referral.deadlines.sweep import sweep
 from referral.demo import load_demo_data
 from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
 from referral.referrals.models import Referral
+from referral.scheduler.sweep import sweep
 
 CHILD_FORM = {"workflow": "returned-child", "risk_level": "high", "given_name": "Alua", "family_name": "Webformova",
               "patronymic": "", "birth_date": "2015-02-03", "estimated_age": "", "sex": "female", "region": "KZ-71",

@@ -8,17 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from referral import scheduler as scheduler_module
 from referral.actors import Actor
 from referral.cases import service as cases
 from referral.cases.models import Event
 from referral.deadlines.models import Deadline
-from referral.deadlines.sweep import sweep
 from referral.designer import service as designer
 from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
 from referral.referrals import service as referrals
-from referral.scheduler import digest_job, send_digests
+from referral.scheduler import digest as digest_module
+from referral.scheduler import digest_job
+from referral.scheduler.digest import send_digests
+from referral.scheduler.sweep import sweep
 
 WORKFLOW = {
     "key": "clocks",
@@ -233,14 +234,14 @@ def test_two_schedulers_past_the_digest_hour_send_it_once(app, setup, monkeypatc
     referred(case, users)
     yesterday = digest_job(app, almaty(1, 8, 0))
     barrier, results = threading.Barrier(2), []
-    real_send = scheduler_module.send_digests
+    real_send = digest_module.send_digests
 
     def slow_send(now):
         sent = real_send(now)
         time.sleep(0.5)  # hold the round's transaction open while the other scheduler looks
         return sent
 
-    monkeypatch.setattr(scheduler_module, "send_digests", slow_send)
+    monkeypatch.setattr(digest_module, "send_digests", slow_send)
 
     def scheduler():
         barrier.wait()

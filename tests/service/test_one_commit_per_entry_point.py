@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from referral.auth.models import ApiToken
 from referral.deadlines.models import Deadline
-from referral.deadlines.sweep import sweep
 from referral.extensions import db, utcnow
+from referral.scheduler.sweep import sweep
 from tests.service.test_referrals import act, refer, register, world  # noqa: F401,F811 - the fixture
 
 

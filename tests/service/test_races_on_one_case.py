@@ -12,12 +12,12 @@ from referral.auth.models import User
 from referral.cases import service as cases
 from referral.cases.models import Case, Event
 from referral.deadlines.models import Deadline
-from referral.deadlines.sweep import sweep
 from referral.designer import service as designer
 from referral.errors import Conflict, NotFound
 from referral.extensions import db, utcnow
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
+from referral.scheduler.sweep import sweep
 from tests.conftest import PG_URL, at_once
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (REFERRAL_TEST_DATABASE_URL)")

@@ -18,13 +18,13 @@ from workflows import (
     parse_document,
     validate,
 )
-from workflows.definition import MAX_DOCUMENT_CHARS
 from workflows.library import (
     DEFAULT_WORKFLOW_KEY,
     default_workflow_path,
     load_default_workflow,
     load_default_workflow_text,
 )
+from workflows.parsing import MAX_DOCUMENT_CHARS
 
 EXAMPLE = """
 key: returned-child

@@ -23,6 +23,8 @@ from ..actors import Actor
 from ..auth.models import User
 from ..cases import service as cases
 from ..cases.models import Case
+from ..deadlines import service as clocks
+from ..deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from ..directory.models import Agency
 from ..errors import ServiceError
 from ..extensions import db, utcnow
@@ -31,8 +33,6 @@ from ..notifications.service import NotificationBatch, notify_agency, notify_use
 from ..queues import Leased, drain, lease_due
 from ..referrals import service as referrals
 from ..referrals.models import Referral
-from . import service as clocks
-from .models import Deadline, DeadlineKind, DeadlineStatus
 
 log = logging.getLogger("referral.sweep")
 LEASE = timedelta(minutes=2)

@@ -10,8 +10,9 @@ from agencies import Permission, has_permission
 from ..actors import Actor
 from ..auth.service import set_locale
 from ..extensions import db
-from .access import safe_next
-from .navigation import agency_inbox_counts, unread_notifications
+from ..referrals.views import agency_inbox_counts
+from ..web.access import safe_next
+from .navigation import unread_notifications
 
 bp = Blueprint("web", __name__)
 

@@ -7,12 +7,12 @@ from flask import Flask, current_app, g, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from agencies import Permission, has_permission, is_region_code, region
+from agencies import Permission, has_permission
 
 from ..notifications.service import unread_count
-from ..referrals.service import inbox_counts
-from .labels import actor_text, outcome_text, reason_text, state_label
-from .timefmt import due_phrase
+from ..referrals.views import agency_inbox_counts
+from ..web.labels import actor_text, outcome_text, reason_text, region_name, state_label
+from ..web.timefmt import due_phrase
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,6 @@ class NavItem:
     permission: Permission | None = None
     #: Returns the number shown beside the label (None or 0: no badge).
     badge: Callable[[], int | None] | None = None
-
-
-def agency_inbox_counts() -> dict[str, int]:
-    """Return the signed-in user's agency's open incoming referrals by status, counted once per request."""
-    if "inbox_counts" not in g:
-        g.inbox_counts = inbox_counts(current_user.agency_id)
-    return g.inbox_counts
 
 
 def unread_notifications() -> int:
@@ -76,11 +69,6 @@ def navigation() -> list[NavLink]:
         links.append(NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + ".",
                              item.badge() if item.badge is not None else None))
     return links
-
-
-def region_name(code: str, locale: str) -> str:
-    """Return a region's name in a language, or the code if it is unknown."""
-    return region(code).name(locale) if is_region_code(code) else code
 
 
 def init_navigation(app: Flask) -> None:

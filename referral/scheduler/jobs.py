@@ -1,0 +1,76 @@
+"""The scheduler's jobs and how to run them: interval sweeps, outbox delivery, the daily digest.
+
+APScheduler runs only here (``referral scheduler run``, or the demo's own
+process), never in web workers. Each job is a module-level function that
+builds its own app context and owns its transaction; the database holds all
+state, so a job store is never needed and nothing is lost while it is down.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.base import BaseScheduler
+from flask import Flask
+
+from ..extensions import db, utcnow
+from ..notifications.delivery import deliver_outbox
+from .digest import send_todays_digests
+from .sweep import sweep
+
+log = logging.getLogger("referral.scheduler")
+
+
+def _in_context(app: Flask, job: Callable, name: str, *, commit: bool = True):
+    """Run a job in an app context of its own; commit what it did unless it commits each unit itself."""
+    with app.app_context():
+        try:
+            result = job()
+            if commit:
+                db.session.commit()
+            log.info("%s: %s", name, result)
+            return result
+        except Exception:
+            db.session.rollback()
+            log.exception("%s failed", name)
+            raise
+        finally:
+            db.session.remove()
+
+
+def sweep_job(app: Flask):
+    """Send due reminders, escalate missed deadlines, cancel unanswered referrals where set."""
+    return _in_context(app, lambda: sweep(batch_size=app.config["REFERRAL_SWEEP_BATCH"]), "sweep", commit=False)
+
+
+def deliver_job(app: Flask):
+    """Deliver pending e-mails and webhooks."""
+    return _in_context(app, deliver_outbox, "deliver", commit=False)
+
+
+def digest_job(app: Flask, now: datetime | None = None):
+    """Send today's digests if their hour has come and no scheduler has sent them yet today.
+
+    This runs at every interval rather than once at the digest hour, so a scheduler that was down at
+    08:00 (or started at 08:02) still sends today's digests, once: the day they were last sent is kept in
+    the database and claimed under a lock, and every digest carries a per-user, per-day key besides.
+    """
+    return _in_context(app, lambda: send_todays_digests(now or utcnow()), "digest")
+
+
+def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseScheduler:
+    """Add the interval and cron jobs to a scheduler; the first sweep runs at once."""
+    zone = ZoneInfo(app.config["REFERRAL_TIMEZONE"])
+    scheduler.add_job(sweep_job, "interval", seconds=interval, args=[app], id="sweep", name="sweep deadlines",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(deliver_job, "interval", seconds=interval, args=[app], id="deliver",
+                      name="deliver outbox", max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(digest_job, "interval", seconds=interval, args=[app], id="digest", name="daily digest",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    return scheduler
+
+
+def run_once(app: Flask) -> dict:
+    """Run a sweep and a delivery round now; return what they did."""
+    return {"sweep": sweep_job(app), "deliver": deliver_job(app)}

@@ -1,0 +1,1 @@
+"""The shell around the features: the navigation with its counts, the home page, the language switch."""
