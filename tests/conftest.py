@@ -69,6 +69,31 @@ def _migrated(url: str) -> None:
         db.engine.dispose()
 
 
+def _empty_postgresql(url: str) -> None:
+    """Remove every row a test wrote and restart the sequences, as a fresh migrated database has them.
+
+    DELETE with triggers off (``session_replication_role``, which a superuser may set) costs a few
+    milliseconds on tables this small, where TRUNCATE creates new files for every table each time:
+    it was a third of the PostgreSQL run.
+    """
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        tables = connection.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        ).scalars().all()
+        superuser = connection.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
+        if not superuser:
+            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        else:
+            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            for table in tables:
+                connection.exec_driver_sql(f'DELETE FROM "{table}"')
+            for sequence in connection.exec_driver_sql(
+                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").scalars():
+                connection.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
+    engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def template_database(tmp_path_factory):
     """Build the schema once per session through the migrations; return how to get a fresh copy."""
@@ -91,16 +116,7 @@ def database_url(template_database, tmp_path):
     """Return the URL of an empty, migrated database for one test."""
     if PG_URL:
         yield PG_URL
-        engine = sa.create_engine(PG_URL)
-        with engine.begin() as connection:
-            tables = connection.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            ).scalars().all()
-            if tables:
-                connection.exec_driver_sql(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
-                )
-        engine.dispose()
+        _empty_postgresql(PG_URL)
     else:
         path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
         shutil.copyfile(template_database, path)

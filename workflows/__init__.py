@@ -3,20 +3,6 @@
 Pure Python over plain data; no Flask, no database.
 """
 
-from .definition import (
-    AGENCY_TYPES,
-    GUARDS,
-    KEY_MAX_LENGTH,
-    TRANSLATED_LANGUAGES,
-    Definition,
-    Mode,
-    OnTimeout,
-    Stage,
-    Transition,
-    load_definition,
-    load_document,
-    parse_document,
-)
 from .diff import DefinitionDiff, FieldChange, StageChange, TransitionChange, diff
 from .durations import (
     DEFAULT_TIMEZONE,
@@ -28,8 +14,21 @@ from .durations import (
     parse_duration,
     shift_working_days,
 )
+from .format import load_definition
 from .i18n import N_
 from .layout import EdgePath, Layout, NodeBox, layout
+from .model import (
+    AGENCY_TYPES,
+    GUARDS,
+    KEY_MAX_LENGTH,
+    TRANSLATED_LANGUAGES,
+    Definition,
+    Mode,
+    OnTimeout,
+    Stage,
+    Transition,
+)
+from .parsing import load_document, parse_document
 from .problems import CODES, Problem, Severity, is_valid
 from .validation import validate
 

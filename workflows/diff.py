@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
-from .definition import Definition, Stage, Transition
+from .model import Definition, Stage, Transition
 
 
 @dataclass(frozen=True)

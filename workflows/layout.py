@@ -15,7 +15,8 @@ from typing import Any
 
 import networkx as nx
 
-from .definition import Definition, load_definition
+from .format import load_definition
+from .model import Definition
 
 NODE_WIDTH = 180.0
 NODE_HEIGHT = 56.0

@@ -19,9 +19,10 @@ from typing import Any
 
 import networkx as nx
 
-from .definition import AGENCY_TYPES, Definition, Stage, load_definition
 from .durations import Duration
+from .format import load_definition
 from .i18n import N_
+from .model import AGENCY_TYPES, Definition, Stage
 from .problems import CODES, Problem, make_problem
 
 DUPLICATE_STAGE = N_("%(count)s stages share the key %(stage)s; stage keys must be unique.")

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from ..definition import Definition, load_document
+from ..model import Definition
+from ..parsing import load_document
 
 #: The workflow the demo loads and publishes.
 DEFAULT_WORKFLOW_KEY = "returned-child"
