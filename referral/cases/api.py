@@ -9,6 +9,7 @@ from ..api.auth import api_actor
 from ..api.pagination import PageArgs, paginate
 from ..errors import NotFound
 from ..extensions import db
+from . import interviews as interview_records
 from . import service as cases
 from . import stuck
 from .schemas import (
@@ -55,7 +56,7 @@ def interview_view(interview, actor) -> dict:
     """Return an interview as InterviewSchema dumps it, its summary withheld unless shared with the caller."""
     return {"id": interview.id, "kind": interview.kind, "agency": interview.agency.code, "topic": interview.topic,
             "held_on": interview.held_on, "shared_with": interview.shared_with, "recorded_at": interview.recorded_at,
-            "summary": interview.summary if cases.may_read_summary(interview, actor) else None}
+            "summary": interview.summary if interview_records.may_read_summary(interview, actor) else None}
 
 
 def case_body(case, visibility, actor) -> dict:
@@ -154,7 +155,7 @@ def timeline(args, case_id):
 def record_interview(values, case_id):
     """Record an interview with the child or an assessment your agency held, so no one asks again."""
     actor = api_actor()
-    interview = cases.record_interview(case_id, cases.InterviewData(**values), actor)
+    interview = interview_records.record_interview(case_id, interview_records.InterviewData(**values), actor)
     db.session.commit()
     return interview_view(interview, actor)
 
@@ -167,6 +168,6 @@ def interviews(case_id):
     case, visibility = cases.get_case(case_id, actor)
     if visibility is not Visibility.full:
         raise NotFound(_l("No such case."))
-    found = cases.interviews_for(case, actor)
+    found = interview_records.interviews_for(case, actor)
     db.session.commit()
     return [interview_view(interview, actor) for interview in found]

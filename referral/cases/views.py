@@ -20,7 +20,7 @@ from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
-from . import service, stuck
+from . import interviews, service, stuck
 from .forms import CaseForm, CloseCaseForm, ConsentForm, InterviewForm, ReferForm
 from .models import InterviewKind, Sex
 
@@ -203,9 +203,9 @@ def record_interview(case_id: int):
     form = InterviewForm()
     _fill_interview_choices(form)
     if form.validate_on_submit():
-        data = service.InterviewData(kind=form.kind.data, topic=form.topic.data, held_on=form.held_on.data,
+        data = interviews.InterviewData(kind=form.kind.data, topic=form.topic.data, held_on=form.held_on.data,
                                      summary=form.summary.data, shared_with=list(form.shared_with.data))
-        outcome = attempt(lambda: service.record_interview(case_id, data, web_actor()), form)
+        outcome = attempt(lambda: interviews.record_interview(case_id, data, web_actor()), form)
         if outcome.refusal:
             return _render_case(case_id, interview_form=form, status=outcome.refusal.status)
         flash(_("Recorded. The next agency will read it before planning another interview."), "success")
@@ -276,8 +276,8 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
     if interview_form is None:
         interview_form = InterviewForm(formdata=None)
         _fill_interview_choices(interview_form)
-    interviews = [(interview, service.may_read_summary(interview, actor))
-                  for interview in service.interviews_for(case, actor)]
+    held = [(interview, interviews.may_read_summary(interview, actor))
+            for interview in interviews.interviews_for(case, actor)]
     routes = referrals.routes_for(case, actor)
     locale = select_locale()
     refer_forms = []
@@ -299,7 +299,7 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         refer_forms=refer_forms, may_refer=_may(actor, Permission.refer_cases), picture=picture,
         active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
         may_record_consent=_may(actor, Permission.record_consent), locale=locale,
-        interviews=interviews, interview_form=interview_form,
+        interviews=held, interview_form=interview_form,
         may_record_interview=_may(actor, Permission.record_interviews),
         nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),
         may_close=stuck.may_close(case, actor), close_form=close_form,

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..actors import Actor
 from ..auth.models import User
+from ..cases import interviews
 from ..cases import service as cases
 from ..cases.models import Case
 from ..extensions import db
@@ -34,9 +35,9 @@ def _consent(case: Case, given_by: str, relationship: str, types: list[str]) -> 
 
 
 def _interview(case: Case, who: str, kind: str, topic: str, days_ago: int, summary: str) -> None:
-    data = cases.InterviewData(kind=kind, topic=topic, held_on=date.today() - timedelta(days=days_ago),
+    data = interviews.InterviewData(kind=kind, topic=topic, held_on=date.today() - timedelta(days=days_ago),
                                summary=summary, shared_with=["health", "justice", "social"])
-    cases.record_interview(case.id, data, _actor(who))
+    interviews.record_interview(case.id, data, _actor(who))
 
 
 def _refer(case: Case, stage: str, agency: str, reason: str, sender: str = "social@demo.kz"):
