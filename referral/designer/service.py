@@ -171,6 +171,16 @@ def save_draft(document: Any, actor: Actor) -> DraftResult:
     return DraftResult(workflow, created, problems)
 
 
+def create_workflow(document: Any, actor: Actor) -> DraftResult:
+    """Start a new workflow with the document as its draft; raise Conflict if a workflow has its key already."""
+    _require(actor, Permission.design_workflows)
+    key = _key_of(document)
+    if find_workflow(key) is not None:
+        raise Conflict(_l("A workflow with the key %(key)s exists already.", key=key),
+                       errors={"key": [str(_l("A workflow with this key exists already."))]})
+    return save_draft(document, actor)
+
+
 def discard_draft(key: str, actor: Actor) -> Workflow:
     """Throw the draft away, keeping the published versions; raise NotFound or Conflict."""
     _require(actor, Permission.design_workflows)

@@ -163,17 +163,13 @@ def create():
     form = NewWorkflowForm()
     status = 200
     if form.validate_on_submit():
-        if service.find_workflow(form.key.data) is not None:
-            form.key.errors = [_("A workflow with this key exists already.")]
-            status = 409
-        else:
-            outcome = attempt(lambda: service.save_draft(editing.starter_document(form.key.data, form.name.data),
-                                                         web_actor()), flash_problems=False)
-            if outcome.refusal is None:
-                flash(_("Workflow %(key)s created as a draft from the template; change it and publish it.",
-                        key=form.key.data), "success")
-                return redirect(url_for(".edit", key=form.key.data))
-            status = outcome.refusal.status
+        starter = editing.starter_document(form.key.data, form.name.data)
+        outcome = attempt(lambda: service.create_workflow(starter, web_actor()), form, flash_problems=False)
+        if outcome.refusal is None:
+            flash(_("Workflow %(key)s created as a draft from the template; change it and publish it.",
+                    key=form.key.data), "success")
+            return redirect(url_for(".edit", key=form.key.data))
+        status = outcome.refusal.status
     elif form.errors:
         status = 422
     return render_template("designer/new.html", form=form), status

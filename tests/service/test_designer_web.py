@@ -7,9 +7,10 @@ import pytest
 import yaml
 
 from referral.actors import Actor
-from referral.designer import service
+from referral.designer import editing, service
 from referral.designer.drawing import workflow_svg
 from referral.designer.models import Workflow, WorkflowVersion
+from referral.errors import Conflict
 from referral.extensions import db
 from workflows import validate
 
@@ -341,8 +342,17 @@ def test_new_workflow_starts_from_a_valid_template(client, login_as, coordinator
     workflow = service.get_workflow("family-reunification")
     assert workflow.latest_version == 0 and len(workflow.draft["stages"]) == 3
     assert not [problem for problem in validate(workflow.draft) if problem.is_error]
-    assert client.post("/designer/new", data={"key": "foster-care", "name": "Again"}).status_code == 409
+    before = service.get_workflow("foster-care").draft
+    again = client.post("/designer/new", data={"key": "foster-care", "name": "Again"})
+    assert again.status_code == 409 and "A workflow with this key exists already." in again.get_data(as_text=True)
+    assert service.get_workflow("foster-care").draft == before and service.get_workflow("foster-care").name != "Again"
     assert client.post("/designer/new", data={"key": "Bad Key", "name": "x"}).status_code == 422
+
+
+def test_creating_a_workflow_whose_key_is_taken_is_a_conflict_in_the_service(app, coordinator, published):
+    with pytest.raises(Conflict) as refused:
+        service.create_workflow(editing.starter_document("foster-care", "Again"), Actor.of(coordinator))
+    assert refused.value.errors == {"key": ["A workflow with this key exists already."]}
 
 
 def test_import_a_good_file_as_draft_or_published(client, login_as, coordinator, published):
