@@ -2,7 +2,11 @@
 
 from dataclasses import dataclass
 
-from agencies import Role
+from flask_babel import lazy_gettext as _l
+
+from agencies import Permission, Role, has_permission
+
+from .errors import Forbidden
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,12 @@ class Actor:
     @property
     def agency_id(self) -> int | None:
         return self.user.agency_id if self.user is not None else None
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """Raise Forbidden unless the actor is the system or a user whose role grants ``permission``.
+
+    Services call this before any work: they decide who may do what, whichever door the call came in by.
+    """
+    if actor.user is not None and not has_permission(actor.role, permission):
+        raise Forbidden(_l("Your role does not allow this."))

@@ -4,9 +4,7 @@ import sqlalchemy as sa
 from flask import g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import Forbidden, Unauthorized
-
-from agencies import Permission, has_permission
+from werkzeug.exceptions import Unauthorized
 
 from ..actors import Actor
 from ..auth.service import user_for_token
@@ -31,14 +29,6 @@ def authenticate_token() -> None:
 def api_actor() -> Actor:
     """Return the actor of the current API request."""
     return Actor.of(g.api_user, request.remote_addr)
-
-
-def require_permission(permission: Permission) -> None:
-    """Raise 403 unless the API caller's role grants a permission."""
-    if not has_permission(g.api_user.role, permission):
-        error = Forbidden()
-        error.data = {"message": str(_l("Your role does not allow this."))}
-        raise error
 
 
 def commit_what_a_read_wrote(response):

@@ -11,14 +11,14 @@ import yaml
 from flask_babel import gettext, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 
-from agencies import AgencyType, Permission, has_permission
+from agencies import AgencyType, Permission
 from workflows import Definition, Problem, is_valid, load_definition, parse_document, validate
 from workflows.library import DEFAULT_WORKFLOW_KEY, load_default_workflow_text
 
-from ..actors import Actor
+from ..actors import Actor, require
 from ..audit.service import record
 from ..directory.models import Agency
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db, utcnow
 from .models import Workflow, WorkflowVersion
 
@@ -56,11 +56,6 @@ def active_agency_types() -> set[str]:
 def check_definition(document: Any) -> list[Problem]:
     """Return every problem of a document, with the directory's agencies as they are now."""
     return validate(document, active_agency_types())
-
-
-def _require(actor: Actor, permission: Permission) -> None:
-    if actor.user is not None and not has_permission(actor.role, permission):
-        raise Forbidden(_l("Your role does not allow this."))
 
 
 def workflows_query() -> sa.Select:
@@ -153,7 +148,7 @@ def _name_of(document: Mapping, key: str) -> str:
 
 def save_draft(document: Any, actor: Actor) -> DraftResult:
     """Create or replace the draft of the workflow the document names; raise Invalid without a usable key."""
-    _require(actor, Permission.design_workflows)
+    require(actor, Permission.design_workflows)
     key = _key_of(document)
     workflow = db.session.scalar(sa.select(Workflow).where(Workflow.key == key).with_for_update())
     created = workflow is None
@@ -173,7 +168,7 @@ def save_draft(document: Any, actor: Actor) -> DraftResult:
 
 def create_workflow(document: Any, actor: Actor) -> DraftResult:
     """Start a new workflow with the document as its draft; raise Conflict if a workflow has its key already."""
-    _require(actor, Permission.design_workflows)
+    require(actor, Permission.design_workflows)
     key = _key_of(document)
     if find_workflow(key) is not None:
         raise Conflict(_l("A workflow with the key %(key)s exists already.", key=key),
@@ -183,7 +178,7 @@ def create_workflow(document: Any, actor: Actor) -> DraftResult:
 
 def discard_draft(key: str, actor: Actor) -> Workflow:
     """Throw the draft away, keeping the published versions; raise NotFound or Conflict."""
-    _require(actor, Permission.design_workflows)
+    require(actor, Permission.design_workflows)
     workflow = get_workflow(key)
     if workflow.draft is None:
         raise Conflict(_l("Workflow %(key)s has no draft.", key=key))
@@ -204,7 +199,7 @@ def publish(key: str, actor: Actor, note: str | None = None) -> WorkflowVersion:
     Raise NotFound for an unknown key, Conflict when there is no draft, and
     Invalid (with the problems) when the draft has any error.
     """
-    _require(actor, Permission.publish_workflows)
+    require(actor, Permission.publish_workflows)
     # The row lock makes two publications at once number their versions one after the other.
     workflow = db.session.scalar(sa.select(Workflow).where(Workflow.key == key).with_for_update())
     if workflow is None:

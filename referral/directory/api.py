@@ -2,9 +2,7 @@
 
 from flask_smorest import Blueprint
 
-from agencies import Permission
-
-from ..api.auth import api_actor, require_permission
+from ..api.auth import api_actor
 from ..api.pagination import paginate
 from ..extensions import db
 from .schemas import AgencyCreateSchema, AgencyPatchSchema, AgencyQuerySchema, AgencySchema
@@ -30,7 +28,6 @@ def list_agencies(args):
 @blp.response(201, AgencySchema)
 def post_agency(values):
     """Create an agency (admin)."""
-    require_permission(Permission.manage_agencies)
     agency = create_agency(values, api_actor())
     db.session.commit()
     return agency
@@ -48,7 +45,6 @@ def get_one(agency_id):
 @blp.response(200, AgencySchema)
 def patch_agency(values, agency_id):
     """Change an agency (admin); the code never changes."""
-    require_permission(Permission.manage_agencies)
     agency = update_agency(agency_id, values, api_actor())
     db.session.commit()
     return agency

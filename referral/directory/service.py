@@ -8,10 +8,10 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from agencies import AgencyType, is_region_code
+from agencies import AgencyType, Permission, is_region_code
 
 from .. import targets
-from ..actors import Actor
+from ..actors import Actor, require
 from ..audit.service import record
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
@@ -123,7 +123,8 @@ def webhook_target_error(url: str):
 
 
 def create_agency(values: dict, actor: Actor) -> Agency:
-    """Create an agency from plain values; raise Invalid or Conflict (taken code)."""
+    """Create an agency from plain values; raise Forbidden, Invalid or Conflict (taken code)."""
+    require(actor, Permission.manage_agencies)
     errors = check_values(values, creating=True)
     if errors:
         raise Invalid(_l("The agency could not be saved."), errors=errors)
@@ -139,7 +140,8 @@ def create_agency(values: dict, actor: Actor) -> Agency:
 
 
 def update_agency(agency_id: int, values: dict, actor: Actor) -> Agency:
-    """Change an agency's fields (the code never changes); raise NotFound or Invalid."""
+    """Change an agency's fields (the code never changes); raise Forbidden, NotFound or Invalid."""
+    require(actor, Permission.manage_agencies)
     agency = get_agency(agency_id)
     if "code" in values and values["code"] != agency.code:
         raise Invalid(_l("An agency's code cannot be changed."),

@@ -6,8 +6,11 @@ import json
 import pytest
 import sqlalchemy as sa
 
+from referral.actors import Actor
 from referral.audit.models import AuditEntry
+from referral.directory import service as directory
 from referral.directory.models import Agency
+from referral.errors import Forbidden
 from referral.extensions import db
 
 
@@ -238,3 +241,15 @@ def test_export_then_import_round_trips(client, make_user, make_agency, login_as
     response = upload(client, data)
     assert "0 created, 0 updated" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.action == "directory.export"))
+
+
+@pytest.mark.parametrize("role", ["staff", "supervisor", "coordinator"])
+def test_the_service_itself_refuses_agency_changes_to_roles_that_may_not_make_them(app, make_user, make_agency, role):
+    actor = Actor.of(make_user(role=role))
+    agency = make_agency(code="kept-as-is", name="Kept as is")
+    with pytest.raises(Forbidden):
+        directory.create_agency({"code": "new-one", "name": "New", "type": "health", "region": "KZ-71"}, actor)
+    with pytest.raises(Forbidden):
+        directory.update_agency(agency.id, {"name": "Renamed"}, actor)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) == 2  # the two made above
+    assert db.session.get(Agency, agency.id).name == "Kept as is"
