@@ -1,6 +1,13 @@
-"""Writing to the audit log: every feature calls ``record``."""
+"""The audit log: every feature writes to it with ``record``; administrators read it through ``audit_query``."""
 
-from ..actors import Actor
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from agencies import Permission
+
+from ..actors import Actor, require
 from ..extensions import db
 from .models import AuditEntry
 
@@ -29,3 +36,43 @@ def record(
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """What to look for in the log: texts matched as the page describes them, and a time range."""
+
+    actor: str = ""
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    since: datetime | None = None
+    before: datetime | None = None
+
+
+def audit_query(actor: Actor, criteria: AuditFilter) -> sa.Select:
+    """Return a select of the audit entries matching the criteria, newest first; raise Forbidden.
+
+    The actor matches anywhere in the label, the action by its beginning (``case.`` finds every case
+    action), the object exactly.
+    """
+    require(actor, Permission.view_audit)
+    statement = sa.select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
+    if criteria.actor.strip():
+        statement = statement.where(AuditEntry.actor_label.ilike(f"%{criteria.actor.strip()}%"))
+    if criteria.action.strip():
+        statement = statement.where(AuditEntry.action.like(f"{criteria.action.strip()}%"))
+    if criteria.object_type:
+        statement = statement.where(AuditEntry.object_type == criteria.object_type)
+    if criteria.object_id.strip():
+        statement = statement.where(AuditEntry.object_id == criteria.object_id.strip())
+    if criteria.since is not None:
+        statement = statement.where(AuditEntry.occurred_at >= criteria.since)
+    if criteria.before is not None:
+        statement = statement.where(AuditEntry.occurred_at < criteria.before)
+    return statement
+
+
+def recorded_actions() -> list[str]:
+    """Return every action the log holds, in order, for the page's filter."""
+    return list(db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)))

@@ -2,7 +2,6 @@
 
 from datetime import datetime, time, timedelta
 
-import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 
 from agencies import Permission
@@ -10,8 +9,7 @@ from agencies import Permission
 from ..extensions import db
 from ..web.access import page_number, requires, web_actor
 from ..web.locale import local_zone
-from .models import AuditEntry
-from .service import record
+from .service import AuditFilter, audit_query, record, recorded_actions
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
 
@@ -28,24 +26,16 @@ def _day(value: str):
 def index():
     """List audit entries, newest first, filtered by actor, action, object and dates."""
     args = request.args
-    statement = sa.select(AuditEntry).order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
-    if args.get("actor"):
-        statement = statement.where(AuditEntry.actor_label.ilike(f"%{args['actor'].strip()}%"))
-    if args.get("action"):
-        statement = statement.where(AuditEntry.action.like(f"{args['action'].strip()}%"))
-    if args.get("object_type"):
-        statement = statement.where(AuditEntry.object_type == args["object_type"])
-    if args.get("object_id"):
-        statement = statement.where(AuditEntry.object_id == args["object_id"].strip())
     zone = local_zone()
-    if day := _day(args.get("since", "")):
-        statement = statement.where(AuditEntry.occurred_at >= datetime.combine(day, time(), zone))
-    if day := _day(args.get("until", "")):
-        statement = statement.where(
-            AuditEntry.occurred_at < datetime.combine(day + timedelta(days=1), time(), zone)
-        )
-    pagination = db.paginate(statement, page=page_number(), per_page=100, error_out=False)
-    actions = db.session.scalars(sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    since, until = _day(args.get("since", "")), _day(args.get("until", ""))
+    criteria = AuditFilter(
+        actor=args.get("actor", ""), action=args.get("action", ""), object_type=args.get("object_type", ""),
+        object_id=args.get("object_id", ""),
+        since=datetime.combine(since, time(), zone) if since else None,
+        before=datetime.combine(until + timedelta(days=1), time(), zone) if until else None)
+    pagination = db.paginate(audit_query(web_actor(), criteria), page=page_number(), per_page=100,
+                             error_out=False)
+    actions = recorded_actions()
     # The log names cases and who opened them: reading it is itself a read to account for.
     filters = {key: args[key][:64] for key in ("actor", "action", "object_type", "object_id", "since", "until")
                if args.get(key)}

@@ -1,6 +1,5 @@
 """User administration for admins."""
 
-import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -8,7 +7,7 @@ from wtforms import SelectChoice
 
 from agencies import Permission, Role
 
-from ..directory.models import Agency
+from ..directory.service import agency_names
 from ..extensions import db
 from ..notifications.delivery import DeliveryError, send_email
 from ..web.access import attempt, page_number, requires, web_actor
@@ -22,8 +21,7 @@ PER_PAGE = 50
 
 
 def _fill_choices(form: UserForm) -> None:
-    agencies = db.session.execute(sa.select(Agency.code, Agency.name).order_by(Agency.name)).all()
-    form.agency.choices = [SelectChoice(code, f"{name} ({code})") for code, name in agencies]
+    form.agency.choices = [SelectChoice(code, f"{name} ({code})") for code, name in agency_names()]
     form.role.choices = [SelectChoice(role.value, _(role.label)) for role in Role]
 
 
@@ -33,22 +31,11 @@ def index():
     """List users, searchable by name or e-mail and filterable by agency and role."""
     text = request.args.get("q", "").strip().lower()
     role = request.args.get("role", "")
-    statement = sa.select(User).join(User.agency).order_by(User.name, User.id)
-    if text:
-        statement = statement.where(sa.or_(sa.func.lower(User.name).like(f"%{text}%"),
-                                           User.email.like(f"%{text}%"),
-                                           Agency.code.like(f"%{text}%")))
-    if role in {r.value for r in Role}:
-        statement = statement.where(User.role == Role(role))
-    pagination = db.paginate(statement, page=page_number(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(service.users_query(web_actor(), text, role), page=page_number(), per_page=PER_PAGE,
+                             error_out=False)
     policy = SecondFactorPolicyForm(formdata=None, required=second_factor.required_for_privileged())
     return render_template("admin/users.html", pagination=pagination, roles=list(Role), q=text, role=role,
-                           policy=policy, without_second_factor=_privileged_without_second_factor())
-
-
-def _privileged_without_second_factor() -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
-        User.role.in_(second_factor.PRIVILEGED_ROLES), User.totp_secret.is_(None), User.is_active_account))
+                           policy=policy, without_second_factor=second_factor.privileged_without_one())
 
 
 @bp.route("/second-factor-policy", methods=["POST"])

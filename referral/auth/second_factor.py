@@ -171,3 +171,9 @@ def set_required_for_privileged(required: bool, actor: Actor) -> bool:
         setting.value = bool(required)
     record(actor, "settings.second_factor_required", "setting", None, {"required": bool(required)})
     return True
+
+
+def privileged_without_one() -> int:
+    """Return how many active administrators and coordinators have no second factor."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role.in_(PRIVILEGED_ROLES), User.totp_secret.is_(None), User.is_active_account))

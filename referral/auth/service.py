@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from zxcvbn import zxcvbn
 
-from agencies import Role
+from agencies import Permission, Role
 
-from ..actors import Actor
+from ..actors import Actor, require
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..directory.models import Agency
@@ -347,6 +347,20 @@ class UserData:
     is_active: bool = True
 
 
+def users_query(actor: Actor, text: str = "", role: str = "") -> sa.Select:
+    """Return a select of users, by name, matching a text (name, e-mail, agency code) and a role; raise Forbidden."""
+    require(actor, Permission.manage_users)
+    statement = sa.select(User).join(User.agency).order_by(User.name, User.id)
+    text = text.strip().lower()
+    if text:
+        statement = statement.where(sa.or_(sa.func.lower(User.name).like(f"%{text}%"),
+                                           User.email.like(f"%{text}%"),
+                                           Agency.code.like(f"%{text}%")))
+    if role in {r.value for r in Role}:
+        statement = statement.where(User.role == Role(role))
+    return statement
+
+
 def _agency_by_code(code: str) -> Agency:
     agency = db.session.scalar(sa.select(Agency).where(Agency.code == (code or "").strip()))
     if agency is None:
@@ -370,6 +384,7 @@ def _validate_user_data(data: UserData) -> dict:
 
 def create_user(data: UserData, actor: Actor) -> User:
     """Create a user; raise Invalid for bad fields and Conflict for a taken e-mail."""
+    require(actor, Permission.manage_users)
     errors = _validate_user_data(data)
     if errors:
         raise Invalid(_l("The user could not be saved."), errors=errors)
@@ -392,6 +407,7 @@ def create_user(data: UserData, actor: Actor) -> User:
 
 def update_user(user_id: int, data: UserData, actor: Actor) -> User:
     """Change a user's details; raise NotFound, Invalid or Conflict."""
+    require(actor, Permission.manage_users)
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("No such user."))
@@ -429,6 +445,7 @@ def update_user(user_id: int, data: UserData, actor: Actor) -> User:
 
 def unlock_user(user_id: int, actor: Actor) -> User:
     """Lift a login lockout; raise NotFound."""
+    require(actor, Permission.manage_users)
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("No such user."))

@@ -137,6 +137,12 @@ def _mirror_quietly(referral, deadline: Deadline) -> None:
                        .execution_options(synchronize_session=False))
 
 
+def agencies_with_deadlines(actor) -> list[Agency]:
+    """Return the agencies that hold a deadline the actor may see, by name (for filtering the dashboard)."""
+    visible = deadlines_query(actor).with_only_columns(Deadline.agency_id).order_by(None).distinct()
+    return list(db.session.scalars(sa.select(Agency).where(Agency.id.in_(visible)).order_by(Agency.name)))
+
+
 def deadlines_query(actor, *, status: str | None = None, overdue: bool | None = None, kind: str | None = None,
                     agency_code: str | None = None, region: str | None = None) -> sa.Select:
     """Return a select of the deadlines an actor may see, overdue and soonest first."""

@@ -1,6 +1,5 @@
 """The deadlines page for supervisors and coordinators, and each user's calendar feed of open deadlines."""
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 
@@ -9,13 +8,12 @@ from agencies import REGIONS, Permission, is_region_code
 from ..actors import Actor
 from ..audit.service import record
 from ..auth.service import user_for_calendar_secret
-from ..directory.models import Agency
 from ..extensions import csrf, db
 from ..web.access import page_number, requires, web_actor
 from ..web.locale import select_locale
 from . import service as clocks
 from .calendar import agency_feed, stage_name
-from .models import Deadline, DeadlineKind, DeadlineStatus
+from .models import DeadlineKind, DeadlineStatus
 
 bp = Blueprint("deadlines", __name__)
 
@@ -46,8 +44,7 @@ def index():
     }
     statement = clocks.deadlines_query(actor, **filters)
     pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
-    visible = clocks.deadlines_query(actor).with_only_columns(Deadline.agency_id).order_by(None).distinct()
-    agencies = db.session.scalars(sa.select(Agency).where(Agency.id.in_(visible)).order_by(Agency.name)).all()
+    agencies = clocks.agencies_with_deadlines(actor)
     return render_template("deadlines/index.html", pagination=pagination, args=args, status=status,
                            agencies=agencies, regions=REGIONS, locale=select_locale(), kinds=KIND_LABELS,
                            statuses=STATUS_LABELS, stage_name=stage_name, pending=DeadlineStatus.pending)

@@ -59,6 +59,11 @@ def get_agency(agency_id: int) -> Agency:
     return agency
 
 
+def agency_names() -> list[tuple[str, str]]:
+    """Return every agency's code and name, by name (for choosing one)."""
+    return [tuple(row) for row in db.session.execute(sa.select(Agency.code, Agency.name).order_by(Agency.name))]
+
+
 def agency_by_code(code: str) -> Agency | None:
     """Return the agency with a code, or None."""
     return db.session.scalar(sa.select(Agency).where(Agency.code == code))

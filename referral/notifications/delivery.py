@@ -16,14 +16,18 @@ from urllib.parse import unquote, urlsplit
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
+
+from agencies import Permission
 
 from .. import targets
+from ..actors import require
 from ..audit.service import record
 from ..directory.models import Agency
 from ..errors import NotFound
 from ..extensions import db, utcnow
 from ..queues import lease_due
-from .models import Channel, Delivery, DeliveryStatus
+from .models import Channel, Delivery, DeliveryStatus, Notification
 
 #: Attempts before a delivery is given up and shown as failed to admins.
 MAX_ATTEMPTS = 6
@@ -275,3 +279,32 @@ def retry(delivery_id: int, actor, now: datetime | None = None) -> Delivery:
     delivery.next_attempt_at = now or utcnow()
     record(actor, "delivery.retry", "delivery", delivery.id, {"channel": delivery.channel.value})
     return delivery
+
+
+def troubled_deliveries(actor) -> sa.Select:
+    """Return a select of failed deliveries and of pending ones that failed once, newest first; raise Forbidden."""
+    require(actor, Permission.manage_agencies)
+    return (sa.select(Delivery).options(joinedload(Delivery.user), joinedload(Delivery.agency))
+            .where(sa.or_(Delivery.status == DeliveryStatus.failed,
+                          sa.and_(Delivery.status == DeliveryStatus.pending, Delivery.last_error.is_not(None))))
+            .order_by(sa.case((Delivery.status == DeliveryStatus.failed, 0), else_=1),
+                      Delivery.created_at.desc(), Delivery.id.desc()))
+
+
+def events_of(deliveries: list[Delivery]) -> dict[int, tuple[str, str | None]]:
+    """Return, by delivery id, the event type and case number it is about; no message text, no address book."""
+    email_notes = {}
+    for delivery in deliveries:
+        key = delivery.dedupe_key or ""
+        if delivery.channel is Channel.email and key.startswith("email:") and key[6:].isdigit():
+            email_notes[delivery.id] = int(key[6:])
+    notes = {note.id: note for note in db.session.scalars(
+        sa.select(Notification).where(Notification.id.in_(set(email_notes.values()))))} if email_notes else {}
+    about = {}
+    for delivery in deliveries:
+        if delivery.channel is Channel.webhook:
+            about[delivery.id] = (delivery.payload.get("event", ""), delivery.payload.get("case_number"))
+            continue
+        note = notes.get(email_notes.get(delivery.id))
+        about[delivery.id] = (note.kind, (note.params or {}).get("case")) if note is not None else ("", None)
+    return about

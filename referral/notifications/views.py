@@ -1,13 +1,11 @@
 """The notification centre, and the unread count shown in every page's top bar."""
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ..cases.models import Case
-from ..cases.service import visible_cases_filter
+from ..cases.service import openable_cases
 from ..extensions import db
 from ..web.access import page_number, safe_next, web_actor
 from . import service
@@ -23,11 +21,7 @@ def index():
     statement = service.notifications_query(current_user.id, unread_only=unread_only)
     pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
     # A notice stays (it is the user's own), but it links only to a case the user can still open.
-    case_ids = {notification.case_id for notification in pagination.items if notification.case_id}
-    openable = set()
-    if case_ids:
-        openable = set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(case_ids),
-                                                                   visible_cases_filter(web_actor()))))
+    openable = openable_cases({notification.case_id for notification in pagination.items}, web_actor())
     return render_template("notifications/index.html", pagination=pagination, render=service.render,
                            unread_only=unread_only, form=FlaskForm(), openable=openable)
 
