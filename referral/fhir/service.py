@@ -12,6 +12,7 @@ from ..directory.models import Agency
 from ..extensions import db
 from ..referrals import service as referrals
 from ..referrals.models import Referral
+from ..referrals.visibility import visible_condition
 
 
 def read_task(referral_id: int, actor: Actor) -> Referral:
@@ -25,7 +26,7 @@ def search_tasks(actor: Actor, owner_code: str | None, status: ReferralStatus | 
 
     Each Task returned is audited as a read.
     """
-    conditions = [referrals.visible_condition(actor)]
+    conditions = [visible_condition(actor)]
     if owner_code is not None:
         conditions.append(Referral.to_agency_id.in_(sa.select(Agency.id).where(Agency.code == owner_code)))
     if status is not None:

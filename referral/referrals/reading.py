@@ -1,0 +1,115 @@
+"""Reading referrals: who may see one and act on it from which side, and the agency's inbox."""
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import contains_eager
+
+from agencies import Permission, has_permission, may_see_referral
+from workflows import Stage
+from workflows.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, Action, Party, ReferralStatus, allowed_actions
+
+from ..actors import Actor
+from ..audit.service import record
+from ..cases import service as cases
+from ..cases.models import Case, RiskLevel
+from ..directory.models import Agency
+from ..errors import NotFound
+from ..extensions import db
+from ..notifications.service import stage_params
+from .models import Referral
+from .visibility import visible_condition
+
+
+def notice_params(case: Case, stage: Stage, agency: Agency | None) -> dict:
+    """Return what a notice about a referral names: the case number, the stage and the other agency."""
+    return {"case": case.number, **stage_params(stage), "agency": agency.name if agency is not None else ""}
+
+
+def get_referral(referral_id: int, actor: Actor) -> Referral:
+    """Return a referral the actor may see; raise NotFound otherwise."""
+    referral = db.session.get(Referral, referral_id)
+    if referral is None or not may_see(referral, actor):
+        raise NotFound(_l("No such referral."))
+    return referral
+
+
+def read_referral(referral_id: int, actor: Actor, via: str) -> Referral:
+    """Return a referral the actor may see, audited as a read of the case's data; raise NotFound otherwise."""
+    referral = get_referral(referral_id, actor)
+    record(actor, "referral.read", "referral", referral.id, {"via": via, "case": referral.case.number})
+    return referral
+
+
+def may_see(referral: Referral, actor: Actor) -> bool:
+    """Return whether an actor may see a referral."""
+    if actor.user is None:
+        return True
+    return may_see_referral(cases.viewer_of(actor), cases.facts_of(referral.case), referral.to_agency_id) or (
+        referral.from_agency_id is not None and referral.from_agency_id == actor.agency_id)
+
+
+def parties_of(referral: Referral, actor: Actor) -> list[Party]:
+    """Return the sides from which an actor may act on a referral, most specific first."""
+    if actor.user is None:
+        return [Party.scheduler] if actor.system == "scheduler" else [Party.coordinator]
+    parties = []
+    if actor.agency_id == referral.to_agency_id and has_permission(actor.role, Permission.act_on_referrals):
+        parties.append(Party.receiver)
+    if referral.from_agency_id is not None and actor.agency_id == referral.from_agency_id:
+        parties.append(Party.sender)
+    if has_permission(actor.role, Permission.view_all_cases) or (
+            has_permission(actor.role, Permission.cancel_region_referrals)
+            and actor.user.agency.region == referral.case.region):
+        parties.append(Party.coordinator)
+    return parties
+
+
+def actions_for(referral: Referral, actor: Actor) -> list[Action]:
+    """Return the actions the actor may take on a referral now, as buttons."""
+    found = []
+    for party in parties_of(referral, actor):
+        for action in allowed_actions(referral.status, party):
+            if action not in found:
+                found.append(action)
+    return [action for action in Action if action in found]
+
+
+def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str) -> list:
+    column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
+    conditions = [column == actor.agency_id, visible_condition(actor)]
+    if status == "open":
+        conditions.append(Referral.status.in_(OPEN_STATUSES))
+    elif status == "closed":
+        conditions.append(Referral.status.in_(TERMINAL_STATUSES))
+    elif status:
+        conditions.append(Referral.status == ReferralStatus(status))
+    text = (text or "").strip().upper()
+    if text:
+        conditions.append(Referral.case_id.in_(
+            sa.select(Case.id).where(sa.func.upper(Case.number).like(f"%{text}%"))))
+    return conditions
+
+
+def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
+    """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first."""
+    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
+    return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
+            .options(contains_eager(Referral.case))
+            .where(*_inbox_conditions(actor, box, status, text))
+            .order_by(Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id))
+
+
+def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
+    """Return a select of how many referrals inbox_query lists, without its join and order."""
+    return (sa.select(sa.func.count()).select_from(Referral).join(Case, Case.id == Referral.case_id)
+            .where(*_inbox_conditions(actor, box, status, text)))
+
+
+def inbox_counts(agency_id: int) -> dict[str, int]:
+    """Return the number of incoming referrals by status for an agency (open statuses only)."""
+    rows = db.session.execute(
+        sa.select(Referral.status, sa.func.count()).where(Referral.to_agency_id == agency_id,
+                                                           Referral.status.in_(OPEN_STATUSES))
+        .group_by(Referral.status)
+    ).all()
+    return {status.value: count for status, count in rows}
