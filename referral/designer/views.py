@@ -1,7 +1,5 @@
 """Designer pages: list workflows, edit drafts in tables or as text, check, publish, compare, import, export."""
 
-from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -9,12 +7,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from agencies import AgencyType, Permission
-from workflows import Mode, OnTimeout, Problem, diff, is_valid, load_definition, parse_document, validate
+from workflows import Mode, OnTimeout, diff, is_valid, load_definition, parse_document, validate
 
 from ..errors import ServiceError
 from ..extensions import db
 from ..web.access import attempt, requires, web_actor
-from . import editing, service
+from . import editing, editor_state, service
 from .drawing import PALETTE, workflow_svg
 from .forms import ImportForm, NewWorkflowForm, PublishForm
 from .models import Workflow
@@ -35,110 +33,25 @@ def designer_context():
     }
 
 
-@dataclass
-class Editing:
-    """What the editor shows for a document being edited: its rows, text, problems and picture."""
-
-    view: str
-    fmt: str
-    text: str
-    document: Any = None
-    problems: list[dict] = field(default_factory=list)
-    raw_problems: list[Problem] = field(default_factory=list)
-
-    @cached_property
-    def rows(self) -> dict | None:
-        return editing.table_rows(self.document)
-
-    @property
-    def errors(self) -> int:
-        return sum(problem["severity"] == "error" for problem in self.problems)
-
-    @property
-    def warnings(self) -> int:
-        return len(self.problems) - self.errors
-
-    @property
-    def general(self) -> list[dict]:
-        return [problem for problem in self.problems if not problem["stage_rows"] and not problem["transition_rows"]]
-
-    @cached_property
-    def stage_problems(self) -> dict[int, list[dict]]:
-        return _by_row(self.problems, "stage_rows")
-
-    @cached_property
-    def transition_problems(self) -> dict[int, list[dict]]:
-        return _by_row(self.problems, "transition_rows")
-
-    def svg(self, key: str):
-        return workflow_svg(self.document, self.raw_problems, id_prefix=f"wf-{key}")
-
-
-def _by_row(problems: list[dict], rows: str) -> dict[int, list[dict]]:
-    found: dict[int, list[dict]] = {}
-    for problem in problems:
-        for index in problem[rows]:
-            found.setdefault(index, []).append(problem)
-    return found
-
-
 def _format(value: str | None) -> str:
     return value if value in FORMATS else "yaml"
 
 
-def _checked(key: str, editor: Editing) -> Editing:
-    """Fill in the problems of the editor's document, and one if its key is not the workflow's."""
-    if editor.document is not None:
-        editor.raw_problems = service.check_definition(editor.document)
-    editor.problems = editing.placed_problems(editor.raw_problems, editor.document)
-    if isinstance(editor.document, dict) and editor.document.get("key") != key:
-        editor.problems.insert(0, {
-            "code": "key_changed", "severity": "error", "severity_label": _("error"), "stages": [],
-            "transition": None, "stage_rows": [], "transition_rows": [],
-            "message": _("The key must stay %(key)s; to make another workflow, create or import it.", key=key),
-        })
-    return editor
-
-
-def _from_document(key: str, document: Any, fmt: str = "yaml", view: str = "form") -> Editing:
-    text = service.render_document(document, fmt) if isinstance(document, dict) else ""
-    return _checked(key, Editing(view=view, fmt=fmt, text=text, document=document))
-
-
-def _posted(key: str) -> Editing:
+def _posted(key: str) -> editor_state.Editing:
     """Read the editor as posted: the tables (view=form) or the text (view=text)."""
     form = request.form
     fmt = _format(form.get("format"))
     if form.get("view") == "text":
         text = form.get("text", "")[:MAX_TEXT]
         document, problems = parse_document(text)
-        editor = Editing(view="text", fmt=fmt, text=text, document=document, raw_problems=problems)
-        return _checked(key, editor)
+        editor = editor_state.Editing(view="text", fmt=fmt, text=text, document=document, raw_problems=problems)
+        return editor_state.checked(key, editor)
     document = editing.document_from_form(form)
     document["key"] = key
-    return _from_document(key, document, fmt)
+    return editor_state.from_document(key, document, fmt)
 
 
-def _apply_row_action(editor: Editing, action: str) -> None:
-    """Add or remove a table row in the editor's document (not saved)."""
-    document = editor.document
-    if not isinstance(document, dict) or editor.rows is None:
-        return
-    document.setdefault("stages", [])
-    if not isinstance(document.get("transitions"), list):
-        document["transitions"] = []
-    if action == "add-stage":
-        document["stages"].append({"key": "", "name": "", "agency_type": ""})
-    elif action == "add-transition":
-        document["transitions"].append({"from": "", "to": ""})
-    else:
-        kind, _sep, number = action.rpartition("-")
-        rows = {"remove-stage": document["stages"], "remove-transition": document["transitions"]}.get(kind)
-        if rows is not None and number.isdigit() and int(number) < len(rows):
-            del rows[int(number)]
-
-
-def _render_editor(workflow: Workflow, editor: Editing, status: int = 200):
+def _render_editor(workflow: Workflow, editor: editor_state.Editing, status: int = 200):
     return render_template("designer/edit.html", workflow=workflow, editor=editor,
                            svg=editor.svg(workflow.key)), status
 
@@ -194,12 +107,12 @@ def edit(key: str):
     """Edit the draft in tables or as text; Check shows the problems, Save draft stores it."""
     workflow = service.get_workflow(key)
     if request.method == "GET":
-        return _render_editor(workflow, _from_document(key, service.editable_document(workflow)))
+        return _render_editor(workflow, editor_state.from_document(key, service.editable_document(workflow)))
     editor = _posted(key)
     action = request.form.get("action", "check")
     if action.startswith(("add-", "remove-")):
-        _apply_row_action(editor, action)
-        editor = _from_document(key, editor.document, editor.fmt)
+        editor_state.apply_row_action(editor, action)
+        editor = editor_state.from_document(key, editor.document, editor.fmt)
         return _render_editor(workflow, editor)
     if action != "save":
         return _render_editor(workflow, editor, 200 if is_valid(editor.raw_problems) else 422)

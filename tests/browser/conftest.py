@@ -10,6 +10,7 @@ from werkzeug.serving import make_server
 
 from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.extensions import db
+from tests.appfixtures import *  # noqa: F403 - pytest finds fixtures by name
 
 CHROMIUM = os.environ.get("REFERRAL_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",

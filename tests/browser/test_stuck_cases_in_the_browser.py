@@ -2,8 +2,8 @@
 
 import pytest
 
+from tests.appfixtures import stuck_case
 from tests.browser.conftest import sign_in
-from tests.conftest import stuck_case
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from referral.audit.models import AuditEntry
 from referral.auth.models import ApiToken, User
 from referral.extensions import db, utcnow
-from tests.conftest import PASSWORD
+from tests.appfixtures import PASSWORD
 
 GENERIC = "The e-mail or password is wrong"
 

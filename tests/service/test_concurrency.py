@@ -14,7 +14,7 @@ from referral.errors import Conflict, Invalid
 from referral.extensions import db
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
-from tests.conftest import PG_URL, at_once
+from tests.appfixtures import PG_URL, at_once
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (REFERRAL_TEST_DATABASE_URL)")
 

@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from referral import MIGRATIONS_DIR, create_app
 from referral.extensions import db
-from tests.conftest import BASE_CONFIG, PG_URL
+from tests.appfixtures import BASE_CONFIG, PG_URL
 
 
 @pytest.fixture

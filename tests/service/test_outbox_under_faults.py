@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from referral.extensions import db, utcnow
 from referral.notifications import delivery as outbox
 from referral.notifications.models import Delivery, DeliveryStatus
-from tests.conftest import PG_URL
+from tests.appfixtures import PG_URL
 
 
 def ids(inbox) -> list[str]:

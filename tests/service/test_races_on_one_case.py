@@ -18,7 +18,7 @@ from referral.extensions import db, utcnow
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
 from referral.scheduler.sweep import sweep
-from tests.conftest import PG_URL, at_once
+from tests.appfixtures import PG_URL, at_once
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (REFERRAL_TEST_DATABASE_URL)")
 

@@ -17,7 +17,7 @@ from referral.designer import service as designer
 from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
 from referral.referrals import service as referrals
-from tests.conftest import PG_URL
+from tests.appfixtures import PG_URL
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (REFERRAL_TEST_DATABASE_URL)")
 

@@ -12,7 +12,7 @@ from referral.audit.models import AuditEntry
 from referral.auth import second_factor
 from referral.auth.models import RecoveryCode, User
 from referral.extensions import db
-from tests.conftest import PASSWORD
+from tests.appfixtures import PASSWORD
 
 
 def code_for(secret: str, at: float | None = None) -> str:

@@ -11,7 +11,7 @@ from referral.auth import views
 from referral.auth.models import ApiToken, User
 from referral.errors import Invalid
 from referral.extensions import db
-from tests.conftest import PASSWORD
+from tests.appfixtures import PASSWORD
 
 
 def signed_in(app, user):

@@ -17,7 +17,7 @@ from referral.extensions import db
 from referral.notifications.models import Delivery, Notification
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
-from tests.conftest import demo_actor
+from tests.appfixtures import demo_actor
 
 REASON = "Family moved abroad with Aigerim Testova; the guardian Bolat Testov confirmed by phone."
 

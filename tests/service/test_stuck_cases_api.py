@@ -7,7 +7,7 @@ from referral.audit.models import AuditEntry
 from referral.auth.models import User
 from referral.cases.models import Case
 from referral.extensions import db
-from tests.conftest import stuck_case
+from tests.appfixtures import stuck_case
 
 REASON = "The family left the country; the guardian confirmed it by phone."
 

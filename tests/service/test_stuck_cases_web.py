@@ -9,7 +9,7 @@ from referral.cases.models import Case, CaseStatus, Event
 from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.extensions import db
 from referral.referrals import service as referrals
-from tests.conftest import demo_actor, stuck_case
+from tests.appfixtures import demo_actor, stuck_case
 
 REASON = "The family left the country; the guardian confirmed it by phone."
 NOTICE = 'id="nothing-open"'
