@@ -44,14 +44,6 @@ def full_view(case) -> dict:
             "created_at": case.created_at, "closed_at": case.closed_at}
 
 
-def summary_view(case, actor) -> dict:
-    """Return what an agency that has only been asked may see of a case."""
-    asked = [r for r in case.referrals if r.to_agency_id == actor.agency_id and r.reason]
-    return {"id": case.id, "number": case.number, "status": case.status, "risk_level": case.risk_level,
-            "child": {"age": cases.age_of(case), "sex": case.sex, "region": case.region},
-            "reason": asked[-1].reason if asked else None}
-
-
 def interview_view(interview, actor) -> dict:
     """Return an interview as InterviewSchema dumps it, its summary withheld unless shared with the caller."""
     return {"id": interview.id, "kind": interview.kind, "agency": interview.agency.code, "topic": interview.topic,
@@ -62,7 +54,7 @@ def interview_view(interview, actor) -> dict:
 def case_body(case, visibility, actor) -> dict:
     if visibility is Visibility.full:
         return CaseSchema().dump(full_view(case))
-    return CaseSummarySchema().dump(summary_view(case, actor))
+    return CaseSummarySchema().dump(cases.summary_for(case, actor))
 
 
 @blp.route("", methods=["POST"])

@@ -225,6 +225,40 @@ def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, V
     return case, visibility
 
 
+@dataclass(frozen=True)
+class ChildSummary:
+    """What a summary says of the child: no names, no birth date."""
+
+    age: int | None
+    sex: Sex
+    region: str
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """What an agency that has only been asked may see of a case, and why it was asked."""
+
+    id: int
+    number: str
+    status: CaseStatus
+    risk_level: RiskLevel
+    child: ChildSummary
+    #: The referrals of the case to the actor's agency, oldest first.
+    asked: list[Referral]
+
+    @property
+    def reason(self) -> str | None:
+        """Return why the agency was asked: the reason of its latest referral that gives one."""
+        return next((referral.reason for referral in reversed(self.asked) if referral.reason), None)
+
+
+def summary_for(case: Case, actor: Actor) -> CaseSummary:
+    """Return the summary of a case an agency that has only been asked sees, the same on every page and API."""
+    asked = sorted((r for r in case.referrals if r.to_agency_id == actor.agency_id), key=lambda r: r.id)
+    return CaseSummary(id=case.id, number=case.number, status=case.status, risk_level=case.risk_level,
+                       child=ChildSummary(age=age_of(case), sex=case.sex, region=case.region), asked=asked)
+
+
 def listed(cases: list[Case], actor: Actor) -> list[tuple[Case, Visibility]]:
     """Return each listed case with what the actor may see of it; audit each full record shown, as a read."""
     rows = [(case, visibility_of(case, actor)) for case in cases]

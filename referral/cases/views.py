@@ -265,8 +265,8 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
     case, visibility = service.get_case(case_id, actor)
     db.session.commit()
     if visibility is not Visibility.full:
-        asked = [r for r in case.referrals if r.to_agency_id == actor.agency_id]
-        return render_template("cases/summary.html", case=case, age=service.age_of(case), asked=asked,
+        summary = service.summary_for(case, actor)
+        return render_template("cases/summary.html", case=case, age=summary.child.age, asked=summary.asked,
                                definition=service.definition_of(case), actions_for=referrals.actions_for,
                                actor=actor, locale=select_locale()), status
     definition = service.definition_of(case)

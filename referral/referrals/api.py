@@ -18,7 +18,6 @@ from .schemas import (
     ReferralQuerySchema,
     ReferralSchema,
     RouteSchema,
-    referral_view,
 )
 
 blp = Blueprint("referrals_api", __name__, url_prefix="/referrals",
@@ -41,7 +40,7 @@ def list_referrals(args):
     """List the caller's agency's incoming or outgoing referrals, most urgent first."""
     criteria = (api_actor(), args["box"], args["status"], args["q"])
     items, headers = paginate(referrals.inbox_query(*criteria), args, count=referrals.inbox_count_query(*criteria))
-    return [referral_view(referral) for referral in items], 200, headers
+    return items, 200, headers
 
 
 @blp.route("/<int:referral_id>")
@@ -50,7 +49,7 @@ def get_referral(referral_id):
     """Show one referral."""
     referral = referrals.read_referral(referral_id, api_actor(), via="api")
     db.session.commit()
-    return referral_view(referral)
+    return referral
 
 
 @blp.route("/<int:referral_id>/<action>", methods=["POST"])
@@ -66,7 +65,7 @@ def act(values, referral_id, action):
     referral = referrals.act(referral_id, action, values["version"], api_actor(),
                              reason=values["reason"], outcome=values["outcome"])
     db.session.commit()
-    return referral_view(referral)
+    return referral
 
 
 @case_blp.route("/<int:case_id>/routes")
@@ -88,4 +87,4 @@ def refer(values, case_id):
     referral = referrals.refer(case_id, values["to_stage"], values["to_agency"], values["reason"], api_actor(),
                                from_stage=values.get("from_stage"))
     db.session.commit()
-    return referral_view(referral)
+    return referral

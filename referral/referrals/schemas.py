@@ -7,16 +7,24 @@ from workflows import Stage
 from workflows.lifecycle import Action, ReferralStatus
 
 
+class _CodeSchema(ma.Schema):
+    code = ma.fields.String()
+
+
+class _NumberSchema(ma.Schema):
+    number = ma.fields.String()
+
+
 class ReferralSchema(ma.Schema):
     """A referral as DESIGN.md section 7 describes it; agencies by code."""
 
     id = ma.fields.Integer()
     case_id = ma.fields.Integer()
-    case_number = ma.fields.String()
+    case_number = ma.fields.Pluck(_NumberSchema, "number", attribute="case")
     from_stage = ma.fields.String(allow_none=True)
     to_stage = ma.fields.String()
-    from_agency = ma.fields.String(allow_none=True)
-    to_agency = ma.fields.String()
+    from_agency = ma.fields.Pluck(_CodeSchema, "code", allow_none=True)
+    to_agency = ma.fields.Pluck(_CodeSchema, "code")
     mode = ma.fields.String()
     status = ma.fields.Enum(ReferralStatus, by_value=True)
     status_reason = ma.fields.String(allow_none=True)
@@ -28,19 +36,6 @@ class ReferralSchema(ma.Schema):
     closed_at = ma.fields.AwareDateTime(allow_none=True)
     respond_by = ma.fields.AwareDateTime(allow_none=True)
     complete_by = ma.fields.AwareDateTime(allow_none=True)
-
-
-def referral_view(referral) -> dict:
-    """Return a referral as ReferralSchema dumps it."""
-    return {
-        "id": referral.id, "case_id": referral.case_id, "case_number": referral.case.number,
-        "from_stage": referral.from_stage, "to_stage": referral.to_stage,
-        "from_agency": referral.from_agency.code if referral.from_agency else None,
-        "to_agency": referral.to_agency.code, "mode": referral.mode, "status": referral.status,
-        "status_reason": referral.status_reason, "reason": referral.reason, "outcome": referral.outcome,
-        "version": referral.version, "created_at": referral.created_at, "responded_at": referral.responded_at,
-        "closed_at": referral.closed_at, "respond_by": referral.respond_by, "complete_by": referral.complete_by,
-    }
 
 
 class ReferralCreateSchema(ma.Schema):
