@@ -27,16 +27,35 @@ def ids(inbox) -> list[str]:
     return [message["Message-ID"] for message in inbox.messages]
 
 
-def receiver(hang: threading.Event | None = None, pause: float = 0.0):
+class Gauge:
+    """How many calls a receiver is serving at once, and the most it served at once."""
+
+    def __init__(self) -> None:
+        self.lock, self.busy, self.most = threading.Lock(), 0, 0
+
+    def enter(self) -> None:
+        with self.lock:
+            self.busy += 1
+            self.most = max(self.most, self.busy)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.busy -= 1
+
+
+def receiver(hang: threading.Event | None = None, pause: float = 0.0, gauge: Gauge | None = None):
     """Start an HTTP receiver on 127.0.0.1 recording each call's webhook-id; it may hang until ``hang`` is set."""
     calls: list[str] = []
+    gauge = gauge or Gauge()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):  # noqa: N802 - http.server's handler name
             self.rfile.read(int(self.headers["Content-Length"]))
+            gauge.enter()
             if hang is not None:
                 hang.wait(30)
             time.sleep(pause)
+            gauge.leave()
             calls.append(self.headers.get("webhook-id"))
             self.send_response(204)
             self.end_headers()
@@ -188,33 +207,14 @@ def test_a_scheduler_killed_at_random_points_loses_nothing_and_repeats_only_what
 @pytest.mark.skipif(not PG_URL, reason="destinations are served at once on PostgreSQL (SQLite writes one at a time)")
 def test_agencies_behind_one_host_share_its_bound(make_app, make_agency):
     app = make_app(REFERRAL_WEBHOOK_ALLOW_PRIVATE=True, REFERRAL_OUTBOX_PER_DESTINATION=2)
-    lock, busy, most = threading.Lock(), [0], [0]
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's handler name
-            self.rfile.read(int(self.headers["Content-Length"]))
-            with lock:
-                busy[0] += 1
-                most[0] = max(most[0], busy[0])
-            time.sleep(0.2)
-            with lock:
-                busy[0] -= 1
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    gauge = Gauge()
+    server, calls, url = receiver(pause=0.2, gauge=gauge)
     try:
         with app.app_context():
             for index in range(4):  # one integrator's endpoint for four agencies (before: 8 calls at once)
-                url = f"http://127.0.0.1:{server.server_port}/hook/{index}"
-                queue(agency=make_agency(type="health", webhook_url=url), count=3)
+                queue(agency=make_agency(type="health", webhook_url=f"{url}/{index}"), count=3)
             assert outbox.deliver_outbox().sent == 12
-        assert most[0] == 2
+        assert gauge.most == 2 and len(calls) == 12
     finally:
         server.shutdown()
         server.server_close()
