@@ -39,6 +39,8 @@ class Permission(StrEnum):
     record_consent = "record_consent"
     record_interviews = "record_interviews"
     view_deadlines_dashboard = "view_deadlines_dashboard"
+    #: Assign the agency's incoming referrals to any of its active users, not only to oneself.
+    assign_referrals = "assign_referrals"
     #: Full view of every case in the region of the user's agency.
     view_region_cases = "view_region_cases"
     #: Cancel any open referral of a case in the region, as the workflow's coordinator.
@@ -66,7 +68,7 @@ _STAFF = frozenset(
 )
 # Each role above staff keeps the work of the one below: a supervisor or a
 # coordinator is still a member of an agency and may have to answer its inbox.
-_SUPERVISOR = _STAFF | {Permission.view_deadlines_dashboard}
+_SUPERVISOR = _STAFF | {Permission.view_deadlines_dashboard, Permission.assign_referrals}
 _COORDINATOR = _SUPERVISOR | {
     Permission.view_region_cases,
     Permission.cancel_region_referrals,

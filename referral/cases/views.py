@@ -39,6 +39,8 @@ _EVENT_TEXTS = {
     "referral.completed": _l("“%(stage)s” completed"),
     "referral.failed": _l("“%(stage)s” could not be completed"),
     "referral.cancelled": _l("Referral to “%(stage)s” cancelled"),
+    "referral.assigned": _l("“%(stage)s” assigned to %(assignee)s"),
+    "referral.unassigned": _l("“%(stage)s” no longer assigned to anyone"),
     "consent.recorded": _l("Consent recorded"),
     "interview.recorded": _l("Recorded with the child: %(kind)s, by %(agency)s"),
     "case.closed": _l("Case closed"),
@@ -83,7 +85,7 @@ def _event_text(event, definition) -> str:
     code = detail.get("to_agency") or detail.get("agency")
     template = _EVENT_TEXTS.get(event.kind)
     values = {"stage": stage, "agency": _agency_name(code) if code else "",
-              "kind": _interview_kind_label(detail.get("interview_kind", "")),
+              "kind": _interview_kind_label(detail.get("interview_kind", "")), "assignee": detail.get("assignee") or "",
               "deadline": _(DEADLINE_LABELS.get(detail.get("deadline"), detail.get("deadline") or ""))}
     return str(template) % values if template is not None else event.kind
 

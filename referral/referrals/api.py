@@ -14,6 +14,7 @@ from . import service as referrals
 from .schemas import (
     ACTIONS,
     ActionSchema,
+    AssignSchema,
     ReferralCreateSchema,
     ReferralQuerySchema,
     ReferralSchema,
@@ -38,7 +39,7 @@ class ReferralListArgs(ReferralQuerySchema, PageArgs):
 @blp.response(200, ReferralSchema(many=True))
 def list_referrals(args):
     """List the caller's agency's incoming or outgoing referrals, most urgent first."""
-    criteria = (api_actor(), args["box"], args["status"], args["q"])
+    criteria = (api_actor(), args["box"], args["status"], args["q"], args["assignee"])
     items, headers = paginate(referrals.inbox_query(*criteria), args, count=referrals.inbox_count_query(*criteria))
     return items, 200, headers
 
@@ -48,6 +49,22 @@ def list_referrals(args):
 def get_referral(referral_id):
     """Show one referral."""
     referral = referrals.read_referral(referral_id, api_actor(), via="api")
+    db.session.commit()
+    return referral
+
+
+@blp.route("/<int:referral_id>/assign", methods=["POST"])
+@blp.arguments(AssignSchema)
+@blp.response(200, ReferralSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
+def assign(values, referral_id):
+    """Assign the referral to a user of the receiving agency, or to nobody (``null``), naming the version read.
+
+    Staff take it or give it back; supervisors assign anyone active in the agency. 422 with problem
+    ``assignee_not_in_agency``; 409 for a stale version or a closed referral.
+    """
+    referral = referrals.assign(referral_id, values["assignee"], values["version"], api_actor())
     db.session.commit()
     return referral
 

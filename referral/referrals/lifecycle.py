@@ -138,7 +138,7 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
     with db.session.no_autoflush:
         # Set the new due dates before the one versioned UPDATE of the referral.
         _move_clocks(referral, effects, definition, now)
-    _flush_or_conflict()
+    flush_or_conflict()
 
     kind = _DONE[action]
     cases.add_event(case, actor, f"referral.{kind}", referral=referral, from_status=old_status,
@@ -165,7 +165,7 @@ def _move_clocks(referral: Referral, effects: Effects, definition: Definition, n
         clocks.open_deadline(referral, definition, kind, risk, now)
 
 
-def _flush_or_conflict() -> None:
+def flush_or_conflict() -> None:
     # The caller owns the transaction: it rolls back on the Conflict (a view, the API) or its savepoint does.
     try:
         db.session.flush()
@@ -196,7 +196,7 @@ def _hand_over(parent: Referral, child: Referral, actor: Actor, definition: Defi
     parent.outcome = HANDED_OVER
     parent.closed_at = utcnow()
     clocks.close_deadlines(parent.id, DeadlineStatus.met, parent.closed_at)
-    _flush_or_conflict()
+    flush_or_conflict()
     case = parent.case
     cases.add_event(case, actor, "referral.completed", referral=parent, from_status=old_status,
                     to_status=parent.status, stage=parent.to_stage, outcome=HANDED_OVER,

@@ -25,6 +25,7 @@ class Referral(db.Model):
                  sqlite_where=sa.text(f"status IN ({_OPEN})"), postgresql_where=sa.text(f"status IN ({_OPEN})")),
         sa.Index("ix_referrals_inbox", "to_agency_id", "status", "due_at"),
         sa.Index("ix_referrals_outbox", "from_agency_id", "status", "due_at"),
+        sa.Index("ix_referrals_assignee", "assignee_user_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +48,8 @@ class Referral(db.Model):
     #: Raised on every change; an action naming an older version is refused.
     version: Mapped[int] = mapped_column(default=1)
     created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who in the receiving agency works the referral (FHIR Task ``owner``); null: the agency as a whole.
+    assignee_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     responded_at = mapped_column(UTCDateTime)
     closed_at = mapped_column(UTCDateTime)
@@ -62,6 +65,7 @@ class Referral(db.Model):
     from_agency = relationship("Agency", foreign_keys=[from_agency_id], lazy="joined")
     to_agency = relationship("Agency", foreign_keys=[to_agency_id], lazy="joined")
     parent = relationship("Referral", remote_side=[id])
+    assignee = relationship("User", foreign_keys=[assignee_user_id])
 
     __mapper_args__ = {"version_id_col": version}
 

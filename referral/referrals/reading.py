@@ -10,6 +10,7 @@ from workflows.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, Action, Party,
 
 from ..actors import Actor
 from ..audit.service import record
+from ..auth.models import User
 from ..cases import service as cases
 from ..cases.models import Case, RiskLevel
 from ..directory.models import Agency
@@ -74,9 +75,16 @@ def actions_for(referral: Referral, actor: Actor) -> list[Action]:
     return [action for action in Action if action in found]
 
 
-def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str) -> list:
+def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str, assignee: str | None) -> list:
     column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
     conditions = [column == actor.agency_id, visible_condition(actor)]
+    if assignee == "me":
+        conditions.append(Referral.assignee_user_id == actor.user_id)
+    elif assignee == "none":
+        conditions.append(Referral.assignee_user_id.is_(None))
+    elif assignee:
+        conditions.append(Referral.assignee_user_id.in_(
+            sa.select(User.id).where(sa.func.lower(User.email) == assignee.strip().lower())))
     if status == "open":
         conditions.append(Referral.status.in_(OPEN_STATUSES))
     elif status == "closed":
@@ -90,19 +98,30 @@ def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str) -> 
     return conditions
 
 
-def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
-    """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first."""
+def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
+                assignee: str | None = None) -> sa.Select:
+    """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first.
+
+    ``assignee`` keeps those assigned to the actor (``me``), to nobody (``none``) or to a user by e-mail.
+    """
     risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
     return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
             .options(contains_eager(Referral.case))
-            .where(*_inbox_conditions(actor, box, status, text))
+            .where(*_inbox_conditions(actor, box, status, text, assignee))
             .order_by(Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id))
 
 
-def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "") -> sa.Select:
+def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
+                      assignee: str | None = None) -> sa.Select:
     """Return a select of how many referrals inbox_query lists, without its join and order."""
     return (sa.select(sa.func.count()).select_from(Referral).join(Case, Case.id == Referral.case_id)
-            .where(*_inbox_conditions(actor, box, status, text)))
+            .where(*_inbox_conditions(actor, box, status, text, assignee)))
+
+
+def assigned_count(user_id: int) -> int:
+    """Return how many open referrals are assigned to a user."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Referral).where(
+        Referral.assignee_user_id == user_id, Referral.status.in_(OPEN_STATUSES)))
 
 
 def inbox_counts(agency_id: int) -> dict[str, int]:

@@ -15,6 +15,10 @@ class _NumberSchema(ma.Schema):
     number = ma.fields.String()
 
 
+class _EmailSchema(ma.Schema):
+    email = ma.fields.String()
+
+
 class ReferralSchema(ma.Schema):
     """A referral as DESIGN.md section 7 describes it; agencies by code."""
 
@@ -25,6 +29,8 @@ class ReferralSchema(ma.Schema):
     to_stage = ma.fields.String()
     from_agency = ma.fields.Pluck(_CodeSchema, "code", allow_none=True)
     to_agency = ma.fields.Pluck(_CodeSchema, "code")
+    assignee = ma.fields.Pluck(_EmailSchema, "email", allow_none=True,
+                               metadata={"description": "e-mail of the user of the receiving agency who works it"})
     mode = ma.fields.String()
     status = ma.fields.Enum(ReferralStatus, by_value=True)
     status_reason = ma.fields.String(allow_none=True)
@@ -58,6 +64,14 @@ class ReferralQuerySchema(ma.Schema):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(
         [s.value for s in ReferralStatus] + ["open", "closed"]))
     q = ma.fields.String(load_default="", metadata={"description": "part of a case number"})
+    assignee = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=254), metadata={
+        "description": "me: assigned to the caller; none: to nobody; or a user's e-mail"})
+
+
+class AssignSchema(ma.Schema):
+    version = ma.fields.Integer(required=True, strict=True)
+    assignee = ma.fields.Email(required=True, allow_none=True, metadata={
+        "description": "e-mail of an active user of the receiving agency, or null to unassign"})
 
 
 class CandidateAgencySchema(ma.Schema):

@@ -4,9 +4,11 @@ The work is in three modules (``routing``, ``reading``, ``lifecycle``); this mod
 service calls.
 """
 
+from .assignment import assign, assignable_users, may_assign
 from .lifecycle import EFFECTS, Effects, act
 from .reading import (
     actions_for,
+    assigned_count,
     get_referral,
     inbox_count_query,
     inbox_counts,
@@ -23,11 +25,15 @@ __all__ = [
     "Effects",
     "Route",
     "act",
+    "assign",
+    "assignable_users",
+    "assigned_count",
     "actions_for",
     "get_referral",
     "inbox_count_query",
     "inbox_counts",
     "inbox_query",
+    "may_assign",
     "may_see",
     "notice_params",
     "parties_of",

@@ -236,7 +236,12 @@ def _missed(deadline: Deadline, definition, params: dict, now: datetime, result:
     deadline.next_check_at = None
     _fired(deadline, "escalation", deadline.due_at, now, result)
     result.missed += 1
-    notify_users(cache.escalation_recipients(deadline), "deadline.missed", params, case_id=referral.case_id,
+    # The escalation reaches the supervisors and coordinators, and whoever the referral is assigned to
+    # (reminders reach the assignee with the rest of the agency).
+    recipients = cache.escalation_recipients(deadline)
+    if referral.assignee_user_id is not None and referral.assignee_user_id not in recipients:
+        recipients = [*recipients, referral.assignee_user_id]
+    notify_users(recipients, "deadline.missed", params, case_id=referral.case_id,
                  referral_id=referral.id, dedupe=f"escalation:{deadline.id}", batch=cache.notifications)
     cases.add_event(referral.case, SCHEDULER, "deadline.missed", referral=referral, deadline=deadline.kind.value,
                     due_at=deadline.due_at.isoformat(), late_seconds=(now - deadline.due_at).total_seconds())

@@ -34,9 +34,9 @@ def test_staff_work_the_inbox_register_and_refer():
     }
 
 
-def test_supervisors_add_the_deadlines_dashboard():
+def test_supervisors_add_the_deadlines_dashboard_and_assigning_others():
     assert ROLE_PERMISSIONS[Role.supervisor] == ROLE_PERMISSIONS[Role.staff] | {
-        Permission.view_deadlines_dashboard
+        Permission.view_deadlines_dashboard, Permission.assign_referrals
     }
 
 
