@@ -1,4 +1,4 @@
-"""The form behind every action button of the inbox."""
+"""The forms behind the inbox's buttons: an action on a referral, and assigning it."""
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, TextAreaField
@@ -10,4 +10,12 @@ class ActionForm(FlaskForm):
     version = IntegerField(validators=[InputRequired()])
     reason = TextAreaField(validators=[Optional(), Length(max=5000)])
     outcome = TextAreaField(validators=[Optional(), Length(max=5000)])
+    next = HiddenField()
+
+
+class AssignForm(FlaskForm):
+    """Assign to me, give back, or a supervisor's choice of a user of the agency (``assignee`` e-mail, or empty)."""
+
+    version = IntegerField(validators=[InputRequired()])
+    assignee = HiddenField(validators=[Optional(), Length(max=254)])
     next = HiddenField()

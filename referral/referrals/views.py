@@ -11,10 +11,10 @@ from workflows.lifecycle import ACTIVE_STATUSES, TABLE, Action
 from ..cases import service as cases
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
-from ..web.access import page_number, requires, safe_next, show_refusal, web_actor
+from ..web.access import attempt, page_number, requires, safe_next, show_refusal, web_actor
 from ..web.locale import select_locale
 from . import service
-from .forms import ActionForm
+from .forms import ActionForm, AssignForm
 from .models import Referral, current_due
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -42,9 +42,20 @@ def agency_inbox_counts() -> dict[str, int]:
     return g.inbox_counts
 
 
+def assigned_to_me() -> int:
+    """Return how many open referrals are assigned to the signed-in user, counted once per request."""
+    if "assigned_to_me" not in g:
+        g.assigned_to_me = service.assigned_count(current_user.id)
+    return g.assigned_to_me
+
+
+#: The inbox's second filter: whose referrals, inside the agency.
+WHOSE = {"all": _l("All"), "me": _l("Mine"), "none": _l("Unassigned")}
+
+
 @bp.app_context_processor
 def referral_helpers():
-    return {"referral_due": current_due, "action_needs": needs_of}
+    return {"referral_due": current_due, "action_needs": needs_of, "may_assign": service.may_assign}
 
 
 
@@ -62,18 +73,22 @@ def index():
     actor = web_actor()
     tab = request.args.get("tab") if request.args.get("tab") in TABS else "requested"
     text = request.args.get("q", "")
+    whose = request.args.get("whose") if request.args.get("whose") in WHOSE else "all"
+    assignee = None if whose == "all" else whose
     if tab == "outgoing":
         statement = service.inbox_query(actor, "outgoing", None, text)
     elif tab == "active":
-        statement = service.inbox_query(actor, "incoming", None, text).where(Referral.status.in_(ACTIVE_STATUSES))
+        statement = service.inbox_query(actor, "incoming", None, text, assignee).where(
+            Referral.status.in_(ACTIVE_STATUSES))
     else:
-        statement = service.inbox_query(actor, "incoming", tab, text)
+        statement = service.inbox_query(actor, "incoming", tab, text, assignee)
     pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
     counts = agency_inbox_counts()
     tab_counts = {"requested": counts.get("requested", 0),
                   "active": sum(counts.get(status.value, 0) for status in ACTIVE_STATUSES)}
     return render_template("inbox/index.html", pagination=pagination, tab=tab, tabs=TABS, tab_counts=tab_counts,
-                           text=text, actor=actor, actions_for=service.actions_for,
+                           text=text, actor=actor, actions_for=service.actions_for, whose=whose, whose_labels=WHOSE,
+                           mine=assigned_to_me(),
                            definition_of=cases.definition_of, locale=select_locale())
 
 
@@ -82,6 +97,24 @@ def index():
 def show(referral_id: int):
     """Show one referral with its actions."""
     return _render_referral(referral_id)
+
+
+@bp.route("/<int:referral_id>/assign", methods=["POST"])
+@requires(Permission.act_on_referrals)
+def assign(referral_id: int):
+    """Assign the referral to the user named (``assignee``: an e-mail, or empty for nobody) at the version shown."""
+    form = AssignForm()
+    if not form.validate_on_submit():
+        flash(_("The form could not be accepted. Reload the page and try again."), "danger")
+        return _render_referral(referral_id, status=422)
+    outcome = attempt(lambda: service.assign(referral_id, form.assignee.data or None, form.version.data,
+                                             web_actor()))
+    if outcome.refusal:
+        return _render_referral(referral_id, status=outcome.refusal.status)
+    assignee = outcome.result.assignee
+    flash(_("Assigned to %(name)s.", name=assignee.name) if assignee is not None
+          else _("The referral is no longer assigned to anyone."), "success")
+    return redirect(safe_next(form.next.data) or url_for(".show", referral_id=referral_id))
 
 
 @bp.route("/<int:referral_id>/<action>", methods=["POST"])
@@ -119,7 +152,9 @@ def _render_referral(referral_id: int, status: int = 200, typed: dict | None = N
                            may_open_case=visibility is not Visibility.none, full=visibility is Visibility.full,
                            actions=service.actions_for(referral, actor), age=cases.age_of(case),
                            definition=cases.definition_of(case), next_url=safe_next(request.form.get("next")),
-                           locale=select_locale(), typed=typed)
+                           locale=select_locale(), typed=typed, actor=actor,
+                           assignable=service.assignable_users(referral)
+                           if service.may_assign(referral, actor, others=True) else [])
     db.session.commit()  # the audited read (a refused action was rolled back before this page)
     return page, status
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 from agencies import Permission, has_permission
 
 from ..notifications.service import unread_count
-from ..referrals.views import agency_inbox_counts
+from ..referrals.views import agency_inbox_counts, assigned_to_me
 from ..web.labels import actor_text, outcome_text, reason_text, region_name, state_label
 from ..web.timefmt import due_phrase
 
@@ -23,6 +23,8 @@ class NavItem:
     permission: Permission | None = None
     #: Returns the number shown beside the label (None or 0: no badge).
     badge: Callable[[], int | None] | None = None
+    #: Returns the number of the user's own items there (the inbox: referrals assigned to them).
+    mine: Callable[[], int | None] | None = None
 
 
 def unread_notifications() -> int:
@@ -39,7 +41,7 @@ def requested_referrals() -> int:
 
 NAV_ITEMS = (
     NavItem("web.home", _l("Home")),
-    NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals),
+    NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals, mine=assigned_to_me),
     NavItem("cases.index", _l("Cases"), Permission.register_cases),
     NavItem("deadlines.index", _l("Deadlines"), Permission.view_deadlines_dashboard),
     NavItem("directory.index", _l("Agencies")),
@@ -56,6 +58,7 @@ class NavLink:
     label: str
     prefix: str
     badge: int | None = None
+    mine: int | None = None
 
 
 def navigation() -> list[NavLink]:
@@ -67,7 +70,8 @@ def navigation() -> list[NavLink]:
         if item.permission is not None and not has_permission(current_user.role, item.permission):
             continue
         links.append(NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + ".",
-                             item.badge() if item.badge is not None else None))
+                             item.badge() if item.badge is not None else None,
+                             item.mine() if item.mine is not None else None))
     return links
 
 

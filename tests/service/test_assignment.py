@@ -118,3 +118,39 @@ def test_reminders_and_escalations_reach_the_assignee(api, asked):
                                    .where(Notification.referral_id == asked.id, User.email == "health@demo.kz")))
     assert "deadline.missed" in kinds
     assert db.session.get(Referral, asked.id).assignee.email == "health@demo.kz"
+
+
+def test_assign_to_me_from_the_inbox_then_mine_lists_it_and_the_navigation_counts_it(client, asked, sign_in):
+    sign_in("health@demo.kz")
+    page = client.get("/inbox/").get_data(as_text=True)
+    assert 'data-assign="me"' in page and "Not assigned" in page
+    db.session.refresh(asked)
+    response = client.post(f"/inbox/{asked.id}/assign", data={"version": asked.version,
+                                                              "assignee": "health@demo.kz", "next": "/inbox/"})
+    assert response.status_code == 302 and response.headers["Location"] == "/inbox/"
+    mine = client.get("/inbox/?whose=me").get_data(as_text=True)
+    assert f'data-referral="{asked.id}"' in mine and 'data-assign="none"' in mine and "mine: 1" in mine
+    unassigned = client.get("/inbox/?whose=none").get_data(as_text=True)
+    assert f'data-referral="{asked.id}"' not in unassigned
+
+
+def test_a_supervisor_picks_from_the_agency_on_the_referral_page_and_staff_see_no_picker(client, asked, sign_in):
+    sign_in("health@demo.kz")
+    assert 'id="assign-to"' not in client.get(f"/inbox/{asked.id}").get_data(as_text=True)
+    sign_in("health.supervisor@demo.kz")
+    page = client.get(f"/inbox/{asked.id}").get_data(as_text=True)
+    assert 'id="assign-to"' in page and "Nurse Demo-Health" in page and "Timur" not in page
+    db.session.refresh(asked)
+    response = client.post(f"/inbox/{asked.id}/assign", data={"version": asked.version, "assignee": "health@demo.kz"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Referral, asked.id).assignee.email == "health@demo.kz"
+
+
+def test_a_stale_assign_form_says_so_and_changes_nothing(client, asked, sign_in):
+    sign_in("health@demo.kz")
+    response = client.post(f"/inbox/{asked.id}/assign", data={"version": asked.version + 5,
+                                                              "assignee": "health@demo.kz"})
+    assert response.status_code == 409 and "has changed since you loaded it" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Referral, asked.id).assignee_user_id is None

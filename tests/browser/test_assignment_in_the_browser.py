@@ -1,0 +1,58 @@
+"""A nurse takes a referral from the clinic's inbox on a phone, in Russian, and finds it under Mine; the clinic's
+supervisor gives it to her from the referral page (issue 11), in a real browser."""
+
+import os
+
+import pytest
+import sqlalchemy as sa
+
+from referral.cases.models import Case
+from referral.extensions import db
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+SHOTS = os.environ.get("REFERRAL_SCREENSHOTS")
+
+
+def shot(page, tmp_path, name):
+    page.screenshot(path=os.path.join(SHOTS or str(tmp_path), f"{name}.png"), full_page=True)
+
+
+def demo_case_number(make_app, family_name):
+    with make_app().app_context():
+        return db.session.scalar(sa.select(Case.number).where(Case.family_name == f"{family_name} (demo)"))
+
+
+def test_a_nurse_assigns_a_referral_to_herself_on_a_phone_in_russian(live_server, page, make_app, tmp_path):
+    number = demo_case_number(make_app, "Samplova")
+    sign_in(page, live_server, "health@demo.kz")
+    page.select_option("#language-select", "ru")
+    page.wait_for_selector("html[lang=ru]")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/inbox/")
+    row = page.locator(f"#referrals [data-case='{number}']")
+    assert "Не назначено" in row.inner_text()
+    with page.expect_navigation():
+        row.locator("button[data-assign=me]").click()
+    assert "Назначено: Nurse Demo-Health." in page.locator(".alert-success").inner_text()
+    page.locator("#inbox-whose a[data-whose=me]").click()
+    page.wait_for_url("**/inbox/?*whose=me*")
+    row = page.locator(f"#referrals [data-case='{number}']")
+    assert "Nurse Demo-Health" in row.inner_text() and row.locator("button[data-assign=none]").is_visible()
+    assert page.locator(".nav-mine").first.inner_text() == "мои: 1"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, tmp_path, "inbox-mine-ru-390")
+
+
+def test_a_supervisor_assigns_a_nurse_from_the_referral_page(live_server, page, make_app, tmp_path):
+    number = demo_case_number(make_app, "Samplova")
+    sign_in(page, live_server, "health.supervisor@demo.kz")
+    page.goto(f"{live_server}/inbox/")
+    page.locator(f"#referrals [data-case='{number}'] a[href^='/inbox/']").first.click()
+    page.select_option("#assignee-select", "health@demo.kz")
+    with page.expect_navigation():
+        page.locator("#assign-to button").click()
+    assert "Assigned to Nurse Demo-Health." in page.locator(".alert-success").inner_text()
+    assert "Nurse Demo-Health" in page.locator(".assignee").first.inner_text()
+    shot(page, tmp_path, "referral-assigned-en")
