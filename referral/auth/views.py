@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
+from ..actors import Actor
 from ..errors import Invalid, ServiceError
 from ..extensions import db, login_manager
 from ..web.access import attempt, safe_next, show_service_errors, web_actor
@@ -42,11 +43,19 @@ def _idle() -> timedelta:
 
 
 def start_session(user: User) -> None:
-    """Sign a user in on this browser, stamped with their session epoch and the time."""
+    """Sign a user in on this browser, stamped with their session epoch and the time.
+
+    A language chosen on the sign-in page becomes the user's own, so that signing in does not switch the
+    page back to the language stored for them.
+    """
     login_user(user)
     session.permanent = True  # the cookie itself expires with PERMANENT_SESSION_LIFETIME (12 hours)
     now = _now()
     session["epoch"], session["started"], session["seen"] = user.session_epoch, now, now
+    chosen = session.pop("locale_chosen_signed_out", None)
+    if chosen in current_app.config["LANGUAGES"] and chosen != user.locale:
+        service.set_locale(user, chosen, Actor.of(user, request.remote_addr))
+        db.session.commit()
 
 
 @login_manager.user_loader

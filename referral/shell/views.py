@@ -31,7 +31,10 @@ def language():
     locale = request.form.get("locale", "")
     if locale in current_app.config["LANGUAGES"]:
         session["locale"] = locale
-        if current_user.is_authenticated:
+        if not current_user.is_authenticated:
+            # Chosen on the sign-in page: the user's own choice once they are signed in (see start_session).
+            session["locale_chosen_signed_out"] = locale
+        else:
             set_locale(current_user, locale, Actor.of(current_user, request.remote_addr))
             db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("web.home"))

@@ -199,3 +199,16 @@ def test_without_smtp_no_reset_link_is_pretended(app, client, make_user, login_a
     response = client.post(f"/admin/users/{user.id}/reset-link", follow_redirects=True)
     assert "E-mail is not configured" in response.get_data(as_text=True)
     assert "user.reset_link_sent" not in db.session.scalars(sa.select(AuditEntry.action)).all()
+
+
+def test_the_language_chosen_on_the_sign_in_page_stays_after_signing_in(client, make_user):
+    user = make_user(locale="en")
+    client.post("/language", data={"locale": "kk", "next": "/login"})
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    assert 'lang="kk"' in client.get("/").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, user.id).locale == "kk"
+    # Once signed in, the language switch works as before; a later sign-in keeps the stored one.
+    client.post("/logout")
+    assert client.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+    assert 'lang="kk"' in client.get("/").get_data(as_text=True)
