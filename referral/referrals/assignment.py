@@ -19,7 +19,7 @@ from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..locking import case_of_referral, lock_case
 from ..notifications.service import notify_users
-from .lifecycle import flush_or_conflict
+from .lifecycle import check_version, flush_or_conflict
 from .models import Referral
 from .reading import get_referral, notice_params
 
@@ -50,12 +50,7 @@ def assign(referral_id: int, assignee_email: str | None, version: int | None, ac
     if case_id is not None:
         lock_case(case_id)
     referral = get_referral(referral_id, actor)
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise Invalid(_l("The request contains invalid data."),
-                      errors={"version": [str(_l("Give the version of the referral you are acting on."))]})
-    if version != referral.version:
-        raise Conflict(_l("The referral has changed since you loaded it (version %(current)s, not %(given)s); "
-                          "reload and try again.", current=referral.version, given=version))
+    check_version(referral, version)
     if referral.status in TERMINAL_STATUSES:
         raise Conflict(_l("The referral is closed; it can no longer be assigned."))
     if not may_assign(referral, actor):

@@ -92,12 +92,7 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
         action = Action(action)
     except ValueError:
         raise NotFound(_l("No such action.")) from None
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise Invalid(_l("The request contains invalid data."),
-                      errors={"version": [str(_l("Give the version of the referral you are acting on."))]})
-    if version != referral.version:
-        raise Conflict(_l("The referral has changed since you loaded it (version %(current)s, not %(given)s); "
-                          "reload and try again.", current=referral.version, given=version))
+    check_version(referral, version)
     parties = parties_of(referral, actor)
     if not parties:
         raise Forbidden(_l("You cannot act on this referral."))
@@ -163,6 +158,16 @@ def _move_clocks(referral: Referral, effects: Effects, definition: Definition, n
     risk = referral.case.risk_level.value
     for kind in effects.opens:
         clocks.open_deadline(referral, definition, kind, risk, now)
+
+
+def check_version(referral: Referral, version: int | None) -> None:
+    """Raise Invalid without a version, Conflict unless it is the referral's current one."""
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Invalid(_l("The request contains invalid data."),
+                      errors={"version": [str(_l("Give the version of the referral you are acting on."))]})
+    if version != referral.version:
+        raise Conflict(_l("The referral has changed since you loaded it (version %(current)s, not %(given)s); "
+                          "reload and try again.", current=referral.version, given=version))
 
 
 def flush_or_conflict() -> None:
