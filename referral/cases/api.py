@@ -10,6 +10,7 @@ from ..api.pagination import PageArgs, paginate
 from ..errors import NotFound
 from ..extensions import db
 from . import interviews as interview_records
+from . import notes as case_notes
 from . import service as cases
 from . import stuck
 from .schemas import (
@@ -24,6 +25,8 @@ from .schemas import (
     EventSchema,
     InterviewCreateSchema,
     InterviewSchema,
+    NoteCreateSchema,
+    NoteSchema,
 )
 
 blp = Blueprint("cases_api", __name__, url_prefix="/cases",
@@ -163,3 +166,22 @@ def interviews(case_id):
     found = interview_records.interviews_for(case, actor)
     db.session.commit()
     return [interview_view(interview, actor) for interview in found]
+
+
+@blp.route("/<int:case_id>/notes")
+@blp.response(200, NoteSchema(many=True))
+def list_notes(case_id):
+    """List the case's notes the caller's agency may read, newest first (full readers only); the read is audited."""
+    found = case_notes.notes_for(case_id, api_actor())
+    db.session.commit()
+    return found
+
+
+@blp.route("/<int:case_id>/notes", methods=["POST"])
+@blp.arguments(NoteCreateSchema)
+@blp.response(201, NoteSchema)
+def add_note(values, case_id):
+    """Write a note on the case: for your agency only, or shared with every agency that sees the full record."""
+    note = case_notes.add_note(case_id, values["text"], values["shared"], api_actor())
+    db.session.commit()
+    return note

@@ -1,8 +1,9 @@
-"""Forms of the case pages: register a case, record a consent or an interview, refer along a route, close."""
+"""Forms of the case pages: register a case, record a consent or an interview, write a note, refer, close."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -15,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from .notes import MAX_NOTE
 from .stuck import MAX_CLOSE_REASON
 
 #: Languages a child may speak, as ISO 639-1 codes with names marked for translation.
@@ -76,3 +78,10 @@ class CloseCaseForm(FlaskForm):
     reason = TextAreaField(_l("Why the case is closed"), validators=[DataRequired(), Length(max=MAX_CLOSE_REASON)],
                            description=_l("It stays on the case's timeline for those who see the case; "
                                           "notifications and e-mails say only that the case was closed."))
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=MAX_NOTE)],
+                         description=_l("What was done or learned. Notes are never sent in notifications or e-mails, "
+                                        "and cannot be changed: write a new note to correct one."))
+    shared = BooleanField(_l("Share with every agency that sees the full record"))

@@ -169,3 +169,24 @@ class Interview(db.Model):
     recorded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     agency = relationship("Agency", lazy="joined")
+
+
+class CaseNote(db.Model):
+    """What an agency did or learned on a case, in its own words; append-only (a correction is a new note)."""
+
+    __tablename__ = "case_notes"
+    __table_args__ = (sa.CheckConstraint("text <> ''", name="text_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    #: The author's agency: it alone reads the note unless ``shared``.
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    author_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: The author's name as it was when the note was written.
+    author_name: Mapped[str] = mapped_column(sa.String(200))
+    text: Mapped[str] = mapped_column(sa.Text)
+    #: True: every agency that sees the full record reads it; false: only the author's agency.
+    shared: Mapped[bool] = mapped_column(default=False)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    agency = relationship("Agency", lazy="joined")

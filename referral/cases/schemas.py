@@ -5,6 +5,7 @@ import marshmallow as ma
 from agencies import is_region_code
 
 from .models import CaseStatus, InterviewKind, RiskLevel, Sex
+from .notes import MAX_NOTE
 from .stuck import MAX_CLOSE_REASON
 
 
@@ -156,3 +157,24 @@ class InterviewSchema(ma.Schema):
     summary = ma.fields.String(allow_none=True)
     shared_with = ma.fields.List(ma.fields.String())
     recorded_at = ma.fields.AwareDateTime()
+
+
+class AgencyCodeSchema(ma.Schema):
+    code = ma.fields.String()
+
+
+class NoteSchema(ma.Schema):
+    """A case note: the author's agency by code and the author by name; the text only for those who may read it."""
+
+    id = ma.fields.Integer()
+    text = ma.fields.String()
+    shared = ma.fields.Boolean(metadata={"description": "true: every agency that sees the full record reads it"})
+    agency = ma.fields.Pluck(AgencyCodeSchema, "code")
+    author = ma.fields.String(attribute="author_name")
+    created_at = ma.fields.AwareDateTime()
+
+
+class NoteCreateSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_NOTE))
+    shared = ma.fields.Boolean(load_default=False, metadata={
+        "description": "false: only your agency reads it; true: every agency that sees the full record"})

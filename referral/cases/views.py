@@ -20,8 +20,8 @@ from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
-from . import interviews, service, stuck
-from .forms import CaseForm, CloseCaseForm, ConsentForm, InterviewForm, ReferForm
+from . import interviews, notes, service, stuck
+from .forms import CaseForm, CloseCaseForm, ConsentForm, InterviewForm, NoteForm, ReferForm
 from .models import InterviewKind, Sex
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -215,6 +215,21 @@ def record_interview(case_id: int):
     return _render_case(case_id, interview_form=form, status=422)
 
 
+@bp.route("/<int:case_id>/notes", methods=["POST"])
+@login_required
+def add_note(case_id: int):
+    """Write a note on the case, for the user's agency or shared with every full reader."""
+    form = NoteForm()
+    if form.validate_on_submit():
+        outcome = attempt(lambda: notes.add_note(case_id, form.text.data, form.shared.data, web_actor()), form)
+        if outcome.refusal:
+            return _render_case(case_id, note_form=form, status=outcome.refusal.status)
+        flash(_("Note saved.") if not outcome.result.shared
+              else _("Note saved and shared with every agency that sees the full record."), "success")
+        return redirect(url_for(".show", case_id=case_id, _anchor="notes"))
+    return _render_case(case_id, note_form=form, status=422)
+
+
 def _fill_interview_choices(form: InterviewForm) -> None:
     form.kind.choices = [SelectChoice(kind.value, _interview_kind_label(kind.value)) for kind in InterviewKind]
     form.shared_with.choices = _agency_type_choices()
@@ -262,7 +277,7 @@ def _agency_type_choices() -> list[SelectChoice]:
 
 def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer_form: ReferForm | None = None,
                  interview_form: InterviewForm | None = None, close_form: CloseCaseForm | None = None,
-                 status: int = 200):
+                 note_form: NoteForm | None = None, status: int = 200):
     actor = web_actor()
     case, visibility = service.get_case(case_id, actor)
     db.session.commit()
@@ -302,6 +317,7 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
         may_record_consent=_may(actor, Permission.record_consent), locale=locale,
         interviews=held, interview_form=interview_form,
+        notes=notes.notes_for(case.id, actor, audit=False), note_form=note_form or NoteForm(formdata=None),
         may_record_interview=_may(actor, Permission.record_interviews),
         nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),
         may_close=stuck.may_close(case, actor), close_form=close_form,

@@ -1,6 +1,5 @@
-"""A nurse takes a referral from the clinic's inbox on a phone, in Russian, and finds it under Mine; the clinic's
-supervisor gives it to her from the referral page (issue 11), in a real browser."""
-
+"""Casework inside an agency in a real browser (issue 11): a nurse takes a referral on a phone in Russian and
+finds it under Mine, a supervisor gives it to her, a social worker writes an agency-only and a shared note."""
 import os
 
 import pytest
@@ -56,3 +55,29 @@ def test_a_supervisor_assigns_a_nurse_from_the_referral_page(live_server, page, 
     assert "Assigned to Nurse Demo-Health." in page.locator(".alert-success").inner_text()
     assert "Nurse Demo-Health" in page.locator(".assignee").first.inner_text()
     shot(page, tmp_path, "referral-assigned-en")
+
+
+def test_a_social_worker_writes_a_note_for_the_agency_and_a_shared_one(live_server, page, make_app, tmp_path):
+    with make_app().app_context():
+        case_id = db.session.scalar(sa.select(Case.id).where(Case.family_name == "Samplova (demo)"))
+    sign_in(page, live_server, "social@demo.kz")
+    page.select_option("#language-select", "ru")
+    page.wait_for_selector("html[lang=ru]")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/cases/{case_id}")
+    page.locator("#note-details summary").click()
+    page.fill("#note-form textarea[name=text]", "Мама говорит, что мальчик плохо спит.")
+    with page.expect_navigation():
+        page.locator("#note-form button[type=submit]").click()
+    assert "Заметка сохранена." in page.locator(".alert-success").inner_text()
+    page.locator("#note-details summary").click()
+    page.fill("#note-form textarea[name=text]", "Прививочный сертификат получен.")
+    page.check("#note-form input[name=shared]")
+    with page.expect_navigation():
+        page.locator("#note-form button[type=submit]").click()
+    notes = page.locator("#notes .note")
+    assert notes.count() == 2
+    assert notes.nth(0).get_attribute("data-shared") == "yes" and "для всех" in notes.nth(0).inner_text()
+    assert "только ваша организация" in notes.nth(1).inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator("#notes").screenshot(path=os.path.join(SHOTS or str(tmp_path), "case-notes-ru-390.png"))
