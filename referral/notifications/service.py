@@ -30,6 +30,7 @@ TEMPLATES = {
     "referral.handed_over": N_("Case %(case)s: “%(stage)s” was handed over to %(agency)s."),
     "case.closed": N_("Case %(case)s was closed."),
     "referral.assigned": N_("Case %(case)s: “%(stage)s” was assigned to you."),
+    "referral.message": N_("Case %(case)s: %(agency)s wrote to you about “%(stage)s”; read it on the referral."),
     "referral.no_response": N_(
         "Case %(case)s: %(agency)s did not answer your referral to “%(stage)s” in time; it was cancelled. "
         "Refer the case to another agency."),

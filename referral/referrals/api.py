@@ -10,11 +10,14 @@ from ..api.pagination import PageArgs, paginate
 from ..cases import service as cases
 from ..errors import NotFound
 from ..extensions import db
+from . import messages
 from . import service as referrals
 from .schemas import (
     ACTIONS,
     ActionSchema,
     AssignSchema,
+    MessageCreateSchema,
+    MessageSchema,
     ReferralCreateSchema,
     ReferralQuerySchema,
     ReferralSchema,
@@ -67,6 +70,25 @@ def assign(values, referral_id):
     referral = referrals.assign(referral_id, values["assignee"], values["version"], api_actor())
     db.session.commit()
     return referral
+
+
+@blp.route("/<int:referral_id>/messages")
+@blp.response(200, MessageSchema(many=True))
+def list_messages(referral_id):
+    """List the conversation between the referral's two agencies, oldest first (coordinators in scope read it)."""
+    found = messages.messages_of(referral_id, api_actor())
+    db.session.commit()
+    return found
+
+
+@blp.route("/<int:referral_id>/messages", methods=["POST"])
+@blp.arguments(MessageCreateSchema)
+@blp.response(201, MessageSchema)
+def post_message(values, referral_id):
+    """Write to the other agency of the referral, also before it accepts; it is told, without the text."""
+    message = messages.post_message(referral_id, values["text"], api_actor())
+    db.session.commit()
+    return message
 
 
 @blp.route("/<int:referral_id>/<action>", methods=["POST"])

@@ -19,3 +19,9 @@ class AssignForm(FlaskForm):
     version = IntegerField(validators=[InputRequired()])
     assignee = HiddenField(validators=[Optional(), Length(max=254)])
     next = HiddenField()
+
+
+class MessageForm(FlaskForm):
+    """A message to the other agency of the referral."""
+
+    text = TextAreaField(validators=[InputRequired(), Length(max=5000)])

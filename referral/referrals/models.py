@@ -90,3 +90,21 @@ def current_due(referral: Referral):
 @sa.event.listens_for(Referral, "before_update")
 def _keep_due_at(mapper, connection, target: Referral) -> None:
     target.due_at = current_due(target)
+
+
+class ReferralMessage(db.Model):
+    """One message of the conversation between a referral's two agencies ("send the vaccination record first")."""
+
+    __tablename__ = "referral_messages"
+    __table_args__ = (sa.CheckConstraint("text <> ''", name="text_not_empty"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int] = mapped_column(sa.ForeignKey("referrals.id", ondelete="CASCADE"), index=True)
+    #: The writer's agency: the referral's sender or its receiver.
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id"))
+    author_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(sa.String(200))
+    text: Mapped[str] = mapped_column(sa.Text)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    agency = relationship("Agency", lazy="joined")

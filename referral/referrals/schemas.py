@@ -105,3 +105,17 @@ class RouteSchema(ma.Schema):
 
 
 ACTIONS = [action.value for action in Action]
+
+
+class MessageSchema(ma.Schema):
+    """A message on a referral: the writer's agency by code and the writer by name."""
+
+    id = ma.fields.Integer()
+    text = ma.fields.String()
+    agency = ma.fields.Pluck(_CodeSchema, "code")
+    author = ma.fields.String(attribute="author_name")
+    created_at = ma.fields.AwareDateTime()
+
+
+class MessageCreateSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))

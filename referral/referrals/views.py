@@ -13,8 +13,8 @@ from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..web.access import attempt, page_number, requires, safe_next, show_refusal, web_actor
 from ..web.locale import select_locale
-from . import service
-from .forms import ActionForm, AssignForm
+from . import messages, service
+from .forms import ActionForm, AssignForm, MessageForm
 from .models import Referral, current_due
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
@@ -117,6 +117,21 @@ def assign(referral_id: int):
     return redirect(safe_next(form.next.data) or url_for(".show", referral_id=referral_id))
 
 
+@bp.route("/<int:referral_id>/messages", methods=["POST"])
+@requires(Permission.act_on_referrals)
+def post_message(referral_id: int):
+    """Write to the other agency of the referral."""
+    form = MessageForm()
+    if not form.validate_on_submit():
+        flash(_("Write your message."), "danger")
+        return _render_referral(referral_id, status=422)
+    outcome = attempt(lambda: messages.post_message(referral_id, form.text.data, web_actor()), form)
+    if outcome.refusal:
+        return _render_referral(referral_id, status=outcome.refusal.status, message_form=form)
+    flash(_("Message sent; the other agency has been told."), "success")
+    return redirect(url_for(".show", referral_id=referral_id, _anchor="messages"))
+
+
 @bp.route("/<int:referral_id>/<action>", methods=["POST"])
 @requires(Permission.act_on_referrals)
 def act(referral_id: int, action: str):
@@ -143,7 +158,8 @@ def act(referral_id: int, action: str):
     return redirect(safe_next(form.next.data) or url_for(".index"))
 
 
-def _render_referral(referral_id: int, status: int = 200, typed: dict | None = None):
+def _render_referral(referral_id: int, status: int = 200, typed: dict | None = None,
+                     message_form: MessageForm | None = None):
     actor = web_actor()
     referral = service.read_referral(referral_id, actor, via="web")
     case = referral.case
@@ -153,6 +169,10 @@ def _render_referral(referral_id: int, status: int = 200, typed: dict | None = N
                            actions=service.actions_for(referral, actor), age=cases.age_of(case),
                            definition=cases.definition_of(case), next_url=safe_next(request.form.get("next")),
                            locale=select_locale(), typed=typed, actor=actor,
+                           messages=messages.messages_of(referral.id, actor, audit=False)
+                           if referral.from_agency_id is not None and messages.may_read(referral, actor) else None,
+                           may_write=messages.may_write(referral, actor),
+                           message_form=message_form or MessageForm(formdata=None),
                            assignable=service.assignable_users(referral)
                            if service.may_assign(referral, actor, others=True) else [])
     db.session.commit()  # the audited read (a refused action was rolled back before this page)

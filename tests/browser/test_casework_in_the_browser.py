@@ -81,3 +81,36 @@ def test_a_social_worker_writes_a_note_for_the_agency_and_a_shared_one(live_serv
     assert "только ваша организация" in notes.nth(1).inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator("#notes").screenshot(path=os.path.join(SHOTS or str(tmp_path), "case-notes-ru-390.png"))
+
+
+def test_the_clinic_asks_before_accepting_and_the_sender_answers(live_server, browser, make_app, tmp_path):
+    number = demo_case_number(make_app, "Samplova")
+    clinic = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
+    sign_in(clinic, live_server, "health@demo.kz")
+    clinic.goto(f"{live_server}/inbox/")
+    clinic.locator(f"#referrals [data-case='{number}'] a[href^='/inbox/']").first.click()
+    referral_url = clinic.url
+    clinic.fill("#message-text", "Please send the vaccination record first.")
+    with clinic.expect_navigation():
+        clinic.locator("#message-form button[type=submit]").click()
+    assert "Message sent" in clinic.locator(".alert-success").inner_text()
+
+    sender = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU").new_page()
+    sign_in(sender, live_server, "social@demo.kz")
+    sender.select_option("#language-select", "ru")
+    sender.wait_for_selector("html[lang=ru]")
+    sender.set_viewport_size({"width": 390, "height": 844})
+    sender.goto(f"{live_server}/notifications/")
+    assert "написали вам" in sender.locator("body").inner_text()
+    assert "vaccination record" not in sender.locator("body").inner_text()  # the notice never carries the text
+    sender.goto(referral_url)
+    assert "Please send the vaccination record first." in sender.locator("#messages").inner_text()
+    sender.fill("#message-text", "Отправили, он в заметках к случаю.")
+    with sender.expect_navigation():
+        sender.locator("#message-form button[type=submit]").click()
+    assert sender.locator("#messages .message").count() == 2
+    assert sender.evaluate("document.documentElement.scrollWidth") <= 390
+    sender.locator("#messages").screenshot(path=os.path.join(SHOTS or str(tmp_path), "messages-ru-390.png"))
+
+    clinic.reload()
+    assert "Отправили, он в заметках к случаю." in clinic.locator("#messages").inner_text()
