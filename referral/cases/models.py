@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import UTCDateTime, db, enum_type, utcnow
+from .names import search_key
 
 
 class Sex(StrEnum):
@@ -43,6 +44,8 @@ class Case(db.Model):
     given_name: Mapped[str] = mapped_column(sa.String(100))
     family_name: Mapped[str] = mapped_column(sa.String(100))
     patronymic: Mapped[str | None] = mapped_column(sa.String(100))
+    #: The names folded for search across scripts (``names.search_key``); kept by the model on every write.
+    search_key: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
     birth_date = mapped_column(sa.Date)
     #: Years, when the birth date is not known.
     estimated_age: Mapped[int | None]
@@ -74,6 +77,12 @@ class Case(db.Model):
     def __repr__(self) -> str:
         return f"<Case {self.number}>"
 
+
+
+@sa.event.listens_for(Case, "before_insert")
+@sa.event.listens_for(Case, "before_update")
+def _keep_search_key(mapper, connection, case: Case) -> None:
+    case.search_key = search_key(case.given_name, case.family_name, case.patronymic)
 
 class CaseNumberSequence(db.Model):
     """The last case number given out in a year; locked while a number is taken."""

@@ -33,6 +33,7 @@ from ..extensions import db, dialect_insert, utcnow
 from ..locking import lock_case
 from ..referrals.models import Referral
 from .models import Case, CaseNumberSequence, CaseStatus, Consent, Event, RiskLevel, Sex
+from .names import fold
 
 AGENCY_TYPES = frozenset(kind.value for kind in AgencyType)
 #: The oldest a registered person may be: the reintegration programmes follow young people up to 24.
@@ -190,9 +191,18 @@ def visibility_of(case: Case, actor: Actor) -> Visibility:
 
 def visible_cases_filter(actor: Actor):
     """Return a SQL condition on Case for the cases an actor may see at all."""
+    return _cases_seen(actor, HOLDING_STATUSES | ASKED_STATUSES)
+
+
+def full_view_filter(actor: Actor):
+    """Return a SQL condition on Case for the cases an actor sees in full (names included)."""
+    return _cases_seen(actor, HOLDING_STATUSES)
+
+
+def _cases_seen(actor: Actor, statuses) -> sa.ColumnElement:
     if actor.user is None or has_permission(actor.role, Permission.view_all_cases):
         return sa.true()
-    seen = [s for s in HOLDING_STATUSES | ASKED_STATUSES]
+    seen = list(statuses)
     own = sa.or_(
         Case.registered_by_agency_id == actor.agency_id,
         sa.exists().where(Referral.case_id == Case.id, Referral.to_agency_id == actor.agency_id,
@@ -284,11 +294,22 @@ def full_case(case_id: int, actor: Actor) -> Case:
 
 
 def cases_query(actor: Actor, *, text: str = "", status: str | None = None) -> sa.Select:
-    """Return a select of the cases an actor may see, newest first, filtered by number and status."""
+    """Return a select of the cases an actor may see, newest first, filtered by a text and a status.
+
+    The text matches part of the case number, or, among the cases the actor sees in full, the child's
+    names in any script (each word of the text the beginning or part of one name, see ``names.fold``).
+    A case seen only as a summary never matches on a name.
+    """
     statement = sa.select(Case).where(visible_cases_filter(actor)).order_by(Case.created_at.desc(), Case.id.desc())
-    text = (text or "").strip().upper()
+    text = (text or "").strip()
     if text:
-        statement = statement.where(sa.func.upper(Case.number).like(f"%{text}%"))
+        number = text.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        matches = sa.func.upper(Case.number).like(f"%{number}%", escape="\\")
+        words = [fold(word) for word in text.split()]
+        if words and all(words):
+            matches = sa.or_(matches, sa.and_(full_view_filter(actor),
+                                              *(Case.search_key.contains(word) for word in words)))
+        statement = statement.where(matches)
     if status in (CaseStatus.open.value, CaseStatus.closed.value):
         statement = statement.where(Case.status == CaseStatus(status))
     return statement

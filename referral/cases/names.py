@@ -1,0 +1,33 @@
+"""Children's names folded for search, so that one spelling finds the others (DESIGN.md §12).
+
+A returned child's name is written in Kazakh, in Russian or in Latin letters by different agencies:
+``Нұрланова``, ``Нурланова`` and ``Nurlanova`` must find each other. The Kazakh letters are folded to their
+Russian neighbours as the design says (ә→а, ғ→г, қ→к, ң→н, ө→о, ұ→у, ү→у, һ→х, і→и), the maintained
+``anyascii`` library writes the Cyrillic in Latin letters, and a few spellings that transliterations
+disagree on are made one (y/i, kh/h, zh/j, q/k, doubled letters).
+"""
+
+import re
+
+from anyascii import anyascii
+
+_KAZAKH = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
+# Spellings that differ between transliterations of one name, made one: longest first.
+_SAME_SOUND = (("dzh", "j"), ("zh", "j"), ("kh", "h"), ("ch", "c"), ("ts", "c"), ("yu", "u"), ("iu", "u"),
+               ("ya", "a"), ("ia", "a"), ("ye", "e"), ("y", "i"), ("q", "k"), ("w", "v"), ("x", "ks"))
+_NOT_A_LETTER = re.compile(r"[^a-z]+")
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+def fold(name: str | None) -> str:
+    """Return a name as search compares it: Latin letters only, lower case, one spelling of each sound."""
+    text = anyascii((name or "").translate(_KAZAKH)).lower()
+    text = _DOUBLED.sub(r"\1", _NOT_A_LETTER.sub("", text))
+    for written, same in _SAME_SOUND:
+        text = text.replace(written, same)
+    return _DOUBLED.sub(r"\1", text)
+
+
+def search_key(*names: str | None) -> str:
+    """Return what a case's names are searched by: each name folded, separated by spaces."""
+    return " ".join(folded for folded in (fold(name) for name in names) if folded)

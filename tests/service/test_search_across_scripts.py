@@ -1,0 +1,71 @@
+"""Search across scripts (DESIGN.md §12): a child found under any spelling of the name, only among the cases the
+caller sees in full; the case number as before; wildcards are plain characters."""
+
+from datetime import date
+
+import pytest
+import sqlalchemy as sa
+
+from referral.auth.models import User
+from referral.cases import service as cases
+from referral.cases.names import fold
+from referral.extensions import db
+from referral.referrals import service as referrals
+from tests.appfixtures import demo_actor
+
+
+@pytest.mark.parametrize("written, searched", [
+    ("Нұрланова", "Нурланова"), ("Нұрланова", "Nurlanova"), ("Нурланова", "nurlanova"),
+    ("Айгерім", "Aigerim"), ("Айгерім", "Aygerim"), ("Қайрат", "Kairat"), ("Ғалым", "Galym"),
+    ("Жанна", "Zhanna"), ("Жанна", "Janna"), ("Юлия", "Yulia"), ("Юлия", "Iuliia"), ("Хадиджа", "Khadija"),
+    ("Іңкәр", "Inkar"), ("Өмір", "Omir"), ("Үміт", "Umit"), ("Әлия", "Aliya"), ("Серік", "SERIK"),
+])
+def test_spellings_of_one_name_fold_alike(written, searched):
+    assert fold(written) == fold(searched)
+
+
+@pytest.mark.parametrize("one, other", [("Нурланова", "Нурланов"), ("Айгерим", "Айдана"), ("Серік", "Сергей")])
+def test_different_names_stay_apart(one, other):
+    assert fold(one) != fold(other)
+
+
+@pytest.fixture
+def nurlanova(demo):
+    child = cases.ChildData(given_name="Айгерім", family_name="Нұрланова", sex="female", region="KZ-71",
+                            estimated_age=10)
+    case = cases.register_case("returned-child", "medium", child, demo_actor("social@demo.kz"))
+    db.session.commit()
+    return case
+
+
+@pytest.fixture
+def api(client, token_for):
+    def numbers(email, q):
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        response = client.get("/api/v1/cases", query_string={"q": q}, headers=token_for(user))
+        assert response.status_code == 200
+        return [case["number"] for case in response.json]
+
+    return numbers
+
+
+@pytest.mark.parametrize("q", ["Нурланова", "Nurlanova", "nurlan", "Aigerim Nurlanova", "Айгерим"])
+def test_the_holding_agency_finds_the_child_under_any_spelling(api, nurlanova, q):
+    assert api("social@demo.kz", q) == [nurlanova.number]
+
+
+def test_an_agency_only_asked_never_finds_the_child_by_name_but_by_number(api, nurlanova):
+    cases.record_consent(nurlanova.id, cases.ConsentData(given_by="Guardian", relationship_to_child="aunt",
+                                                         agency_types=["health"], given_on=date.today()),
+                         demo_actor("social@demo.kz"))
+    referrals.refer(nurlanova.id, "health-screening", "astana-childrens-clinic", "Check-up",
+                    demo_actor("social@demo.kz"))
+    db.session.commit()
+    assert api("health@demo.kz", "Nurlanova") == []
+    assert api("health@demo.kz", nurlanova.number[-6:]) == [nurlanova.number]
+    assert api("school@demo.kz", nurlanova.number[-6:]) == []
+
+
+@pytest.mark.parametrize("q", ["%", "_", "%%", "\\"])
+def test_wildcards_match_nothing_special(api, nurlanova, q):
+    assert api("social@demo.kz", q) == []
