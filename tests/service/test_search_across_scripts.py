@@ -69,3 +69,12 @@ def test_an_agency_only_asked_never_finds_the_child_by_name_but_by_number(api, n
 @pytest.mark.parametrize("q", ["%", "_", "%%", "\\"])
 def test_wildcards_match_nothing_special(api, nurlanova, q):
     assert api("social@demo.kz", q) == []
+
+
+def test_a_page_past_the_last_says_so_instead_of_no_case_matches(client, nurlanova, sign_in):
+    sign_in("social@demo.kz")
+    page = client.get("/cases/?page=999").get_data(as_text=True)
+    assert "No case matches." not in page and "Page 999 is past the last one." in page
+    assert "Go to the last page, 1" in page
+    assert "No case matches." in client.get("/cases/?q=Zzyzx").get_data(as_text=True)
+    assert "Нұрланова" in client.get("/cases/?q=Nurlanova").get_data(as_text=True)
