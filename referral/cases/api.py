@@ -77,7 +77,8 @@ def register(values):
 def list_cases(args):
     """List the cases the caller may see, newest first; with ``stuck=true`` only those with nothing open."""
     actor = api_actor()
-    statement = cases.cases_query(actor, text=args["q"], status=args["status"])
+    statement = cases.cases_query(actor, text=args["q"], status=args["status"], risk_level=args["risk_level"],
+                                  region=args["region"], assigned_to_me=args["assignee"] == "me")
     if args["stuck"]:
         statement = statement.where(stuck.stuck_condition())
     items, headers = paginate(statement, args)

@@ -113,6 +113,10 @@ class CaseQuerySchema(ma.Schema):
     status = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["open", "closed"]))
     stuck = ma.fields.Boolean(load_default=False,
                               metadata={"description": "true: only open cases on which no referral is open"})
+    risk_level = ma.fields.String(load_default=None, validate=ma.validate.OneOf([r.value for r in RiskLevel]))
+    region = ma.fields.String(load_default=None, validate=_region)
+    assignee = ma.fields.String(load_default=None, validate=ma.validate.OneOf(["me"]), metadata={
+        "description": "me: only cases with an open referral assigned to the caller"})
 
 
 class CaseCloseSchema(ma.Schema):

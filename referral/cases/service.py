@@ -293,12 +293,14 @@ def full_case(case_id: int, actor: Actor) -> Case:
     return case
 
 
-def cases_query(actor: Actor, *, text: str = "", status: str | None = None) -> sa.Select:
+def cases_query(actor: Actor, *, text: str = "", status: str | None = None, risk_level: str | None = None,
+                region: str | None = None, assigned_to_me: bool = False) -> sa.Select:
     """Return a select of the cases an actor may see, newest first, filtered by a text and a status.
 
     The text matches part of the case number, or, among the cases the actor sees in full, the child's
     names in any script (each word of the text the beginning or part of one name, see ``names.fold``).
-    A case seen only as a summary never matches on a name.
+    A case seen only as a summary never matches on a name. ``assigned_to_me`` keeps the cases with an
+    open referral assigned to the actor.
     """
     statement = sa.select(Case).where(visible_cases_filter(actor)).order_by(Case.created_at.desc(), Case.id.desc())
     text = (text or "").strip()
@@ -312,6 +314,14 @@ def cases_query(actor: Actor, *, text: str = "", status: str | None = None) -> s
         statement = statement.where(matches)
     if status in (CaseStatus.open.value, CaseStatus.closed.value):
         statement = statement.where(Case.status == CaseStatus(status))
+    if risk_level in {level.value for level in RiskLevel}:
+        statement = statement.where(Case.risk_level == RiskLevel(risk_level))
+    if region and is_region_code(region):
+        statement = statement.where(Case.region == region)
+    if assigned_to_me and actor.user is not None:
+        statement = statement.where(sa.exists().where(
+            Referral.case_id == Case.id, Referral.assignee_user_id == actor.user_id,
+            Referral.status.in_([ReferralStatus(s) for s in HOLDING_STATUSES | ASKED_STATUSES])))
     return statement
 
 

@@ -41,9 +41,9 @@ def is_stuck(case: Case) -> bool:
     return case.status is CaseStatus.open and not any(r.status in OPEN_STATUSES for r in case.referrals)
 
 
-def stuck_cases_query(actor: Actor, *, text: str = "") -> sa.Select:
+def stuck_cases_query(actor: Actor, *, text: str = "", **filters) -> sa.Select:
     """Return a select of the stuck cases the actor may see (as a single read allows), newest first."""
-    return cases.cases_query(actor, text=text, status=CaseStatus.open.value).where(stuck_condition())
+    return cases.cases_query(actor, text=text, status=CaseStatus.open.value, **filters).where(stuck_condition())
 
 
 def stuck_count(actor: Actor) -> int:

@@ -106,10 +106,12 @@ def index():
     actor = web_actor()
     status = request.args.get("status") if request.args.get("status") in ("open", "closed", "stuck") else None
     text = request.args.get("q", "")
+    filters = {"risk_level": request.args.get("risk") or None, "region": request.args.get("region") or None,
+               "assigned_to_me": request.args.get("mine") == "1"}
     if status == "stuck":
-        statement = stuck.stuck_cases_query(actor, text=text)
+        statement = stuck.stuck_cases_query(actor, text=text, **filters)
     else:
-        statement = service.cases_query(actor, text=text, status=status)
+        statement = service.cases_query(actor, text=text, status=status, **filters)
     pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
     locale = select_locale()
     rows = []
@@ -121,7 +123,8 @@ def index():
             stages = [definition.stage(key).name_in(locale) for key in service.active_stages(case)]
         rows.append((case, visibility, stages, visibility is Visibility.full and stuck.is_stuck(case)))
     page = render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
-                           full=Visibility.full, locale=locale,
+                           full=Visibility.full, locale=locale, filters=filters, regions=REGIONS,
+                           risk_levels=RISK_LEVELS,
                            nothing_open=None if status == "stuck" else stuck.stuck_count(actor))
     db.session.commit()  # the audit of the records shown
     return page

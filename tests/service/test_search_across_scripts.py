@@ -78,3 +78,20 @@ def test_a_page_past_the_last_says_so_instead_of_no_case_matches(client, nurlano
     assert "Go to the last page, 1" in page
     assert "No case matches." in client.get("/cases/?q=Zzyzx").get_data(as_text=True)
     assert "Нұрланова" in client.get("/cases/?q=Nurlanova").get_data(as_text=True)
+
+
+def test_the_case_list_filters_by_risk_region_and_what_is_assigned_to_me(client, nurlanova, sign_in, token_for):
+    sign_in("social@demo.kz")
+    assert nurlanova.number in client.get("/cases/?risk=medium&region=KZ-71").get_data(as_text=True)
+    assert nurlanova.number not in client.get("/cases/?risk=high").get_data(as_text=True)
+    assert nurlanova.number not in client.get("/cases/?region=KZ-75").get_data(as_text=True)
+    assert nurlanova.number not in client.get("/cases/?mine=1").get_data(as_text=True)
+    first = nurlanova.referrals[0]
+    referrals.assign(first.id, "social@demo.kz", first.version, demo_actor("social@demo.kz"))
+    db.session.commit()
+    assert nurlanova.number in client.get("/cases/?mine=1").get_data(as_text=True)
+    user = db.session.scalar(sa.select(User).where(User.email == "social@demo.kz"))
+    body = client.get("/api/v1/cases", query_string={"assignee": "me", "risk_level": "medium"},
+                      headers=token_for(user)).json
+    assert [case["number"] for case in body] == [nurlanova.number]
+    assert client.get("/api/v1/cases", query_string={"region": "KZ-99"}, headers=token_for(user)).status_code == 422
