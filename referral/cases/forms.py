@@ -40,7 +40,8 @@ class CaseForm(FlaskForm):
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
     family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
     patronymic = StringField(_l("Patronymic"), validators=[Optional(), Length(max=100)])
-    birth_date = DateField(_l("Birth date"), validators=[Optional()])
+    birth_date = DateField(_l("Birth date"), validators=[Optional()],
+                           description=_l("Give the birth date or, if it is not known, an estimated age."))
     estimated_age = IntegerField(_l("Estimated age (years)"), validators=[Optional(), NumberRange(min=0, max=24)],
                                  description=_l("Only when the birth date is not known."))
     sex = SelectField(_l("Sex"), validators=[DataRequired()])

@@ -67,6 +67,28 @@ def latest_definition(workflow_key: str) -> Definition | None:
     return None if version is None else designer.published_definition(version)
 
 
+def registrable_workflows(actor: Actor) -> list[Definition]:
+    """Return the published workflows whose start stage the actor's agency may take: where it registers cases."""
+    found = []
+    for workflow in designer.list_workflows():
+        definition = latest_definition(workflow.key) if workflow.latest_version >= 1 else None
+        if definition is None or definition.start_stage is None:
+            continue
+        if actor.user is None or definition.start_stage.agency_type == actor.user.agency.type.value:
+            found.append(definition)
+    return found
+
+
+def start_agency_types() -> list[str]:
+    """Return the agency types that register cases on some published workflow, in order."""
+    types = set()
+    for workflow in designer.list_workflows():
+        definition = latest_definition(workflow.key) if workflow.latest_version >= 1 else None
+        if definition is not None and definition.start_stage is not None:
+            types.add(definition.start_stage.agency_type)
+    return sorted(types)
+
+
 def definition_of(case: Case) -> Definition:
     """Return the workflow definition the case runs on."""
     return designer.published_definition(db.session.get(WorkflowVersion, case.workflow_version_id))

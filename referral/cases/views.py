@@ -10,7 +10,6 @@ from wtforms import SelectChoice
 from agencies import REGIONS, AgencyType, Permission, Visibility, has_permission
 from workflows.durations import RISK_LEVELS
 
-from ..designer import service as designer
 from ..designer.drawing import workflow_svg
 from ..directory.service import agency_by_code
 from ..extensions import db
@@ -123,6 +122,7 @@ def index():
             stages = [definition.stage(key).name_in(locale) for key in service.active_stages(case)]
         rows.append((case, visibility, stages, visibility is Visibility.full and stuck.is_stuck(case)))
     page = render_template("cases/index.html", pagination=pagination, rows=rows, status=status, text=text,
+                           may_register=bool(service.registrable_workflows(actor)),
                            full=Visibility.full, locale=locale, filters=filters, regions=REGIONS,
                            risk_levels=RISK_LEVELS,
                            nothing_open=None if status == "stuck" else stuck.stuck_count(actor))
@@ -130,23 +130,28 @@ def index():
     return page
 
 
-def _fill_case_choices(form: CaseForm) -> None:
+def _fill_case_choices(form: CaseForm, workflows) -> None:
     locale = select_locale()
-    published = [service.latest_definition(workflow.key)
-                 for workflow in designer.list_workflows() if workflow.latest_version >= 1]
-    form.workflow.choices = [SelectChoice(definition.key, definition.name_in(locale))
-                             for definition in published if definition is not None]
+    form.workflow.choices = [SelectChoice(definition.key, definition.name_in(locale)) for definition in workflows]
     form.risk_level.choices = [SelectChoice(level, state_label(level)) for level in RISK_LEVELS]
-    form.sex.choices = [SelectChoice(sex.value, _sex_label(sex.value)) for sex in Sex]
+    # No sex is chosen for the user: a default would be recorded without anyone having looked.
+    form.sex.choices = [SelectChoice("", _("Choose…")),
+                        *(SelectChoice(sex.value, _sex_label(sex.value)) for sex in Sex)]
     form.region.choices = [SelectChoice(region.code, region.name(locale)) for region in REGIONS]
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.register_cases)
 def create():
-    """Register a case: the child's record and the workflow it runs on."""
+    """Register a case: the child's record and the workflow it runs on (only where a workflow lets the agency)."""
+    workflows = service.registrable_workflows(web_actor())
+    if not workflows:
+        # Say so before anyone fills in a child's record that would then be refused.
+        types = [agency_type_label(kind) for kind in service.start_agency_types()]
+        return render_template("cases/new.html", form=None, registering_types=types), \
+            (200 if request.method == "GET" else 403)
     form = CaseForm()
-    _fill_case_choices(form)
+    _fill_case_choices(form, workflows)
     if request.method == "GET":
         form.region.data = web_actor().user.agency.region
         form.risk_level.data = "medium"
