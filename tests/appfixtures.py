@@ -324,3 +324,37 @@ def stuck_case(region: str = "KZ-71"):
     referrals.act(first.id, "complete", first.version, social, outcome="Registered; guardian found.")
     db.session.commit()
     return case
+
+
+def asked_of_the_clinic():
+    """Return a demo referral from the family support centre to the clinic, waiting for an answer (with consent)."""
+    from datetime import date
+
+    from referral.cases import service as cases
+    from referral.referrals import service as referrals
+
+    case = stuck_case()
+    cases.record_consent(case.id, cases.ConsentData(given_by="Guardian", relationship_to_child="aunt",
+                                                    agency_types=["health"], given_on=date.today()),
+                         demo_actor("social@demo.kz"))
+    referral = referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up",
+                               demo_actor("social@demo.kz"))
+    db.session.commit()
+    return referral
+
+
+@pytest.fixture
+def asked(demo):
+    """A demo referral to the clinic, waiting for its answer (see ``asked_of_the_clinic``)."""
+    return asked_of_the_clinic()
+
+
+@pytest.fixture
+def api(client, token_for):
+    """Return ``call(email, method, url, **kwargs)``: an API request as the user with that e-mail."""
+
+    def call(email, method, url, **kwargs):
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        return client.open(url, method=method, headers=token_for(user), **kwargs)
+
+    return call

@@ -1,14 +1,13 @@
 """Who works a referral inside the receiving agency (DESIGN.md §12): assign to me, a supervisor's assign to…,
 unassign, the rules' refusals, the inbox filters and counts, and reminders that reach the assignee."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from referral.audit.models import AuditEntry
 from referral.auth.models import User
-from referral.cases import service as cases
 from referral.cases.models import Event
 from referral.deadlines.models import Deadline, DeadlineKind
 from referral.extensions import db
@@ -16,29 +15,7 @@ from referral.notifications.models import Notification
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
 from referral.scheduler.sweep import sweep
-from tests.appfixtures import demo_actor, stuck_case
-
-
-@pytest.fixture
-def asked(demo):
-    """A referral from the family support centre to the clinic, waiting for an answer."""
-    case = stuck_case()
-    cases.record_consent(case.id, cases.ConsentData(given_by="Guardian", relationship_to_child="aunt",
-                                                    agency_types=["health"], given_on=date.today()),
-                         demo_actor("social@demo.kz"))
-    referral = referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up",
-                               demo_actor("social@demo.kz"))
-    db.session.commit()
-    return referral
-
-
-@pytest.fixture
-def api(client, token_for):
-    def call(email, method, url, **kwargs):
-        user = db.session.scalar(sa.select(User).where(User.email == email))
-        return client.open(url, method=method, headers=token_for(user), **kwargs)
-
-    return call
+from tests.appfixtures import demo_actor
 
 
 def assign(api, email, referral, assignee):

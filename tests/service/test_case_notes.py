@@ -1,20 +1,17 @@
 """Case notes (DESIGN.md §12): written by full readers, read by the author's agency or, shared, by every full
 reader; an agency only asked gets 404; append-only; never in a notification or the audit detail."""
 
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from referral.audit.models import AuditEntry
-from referral.auth.models import User
-from referral.cases import service as cases
 from referral.cases.models import CaseNote
 from referral.extensions import db
 from referral.notifications.models import Delivery, Notification
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
-from tests.appfixtures import demo_actor, stuck_case
+from tests.appfixtures import asked_of_the_clinic, demo_actor
 
 PRIVATE = "Mother says the boy wakes at night; ask the school about his sleep."
 SHARED = "Vaccination record received from the clinic in Almaty."
@@ -23,22 +20,7 @@ SHARED = "Vaccination record received from the clinic in Almaty."
 @pytest.fixture
 def case(demo):
     """A case held by the family support centre, with a referral to the clinic not yet accepted."""
-    case = stuck_case()
-    cases.record_consent(case.id, cases.ConsentData(given_by="Guardian", relationship_to_child="aunt",
-                                                    agency_types=["health"], given_on=date.today()),
-                         demo_actor("social@demo.kz"))
-    referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up", demo_actor("social@demo.kz"))
-    db.session.commit()
-    return case
-
-
-@pytest.fixture
-def api(client, token_for):
-    def call(email, method, url, **kwargs):
-        user = db.session.scalar(sa.select(User).where(User.email == email))
-        return client.open(url, method=method, headers=token_for(user), **kwargs)
-
-    return call
+    return asked_of_the_clinic().case
 
 
 def write(api, email, case, text, shared):

@@ -1,43 +1,18 @@
 """Messages on a referral (DESIGN.md §12): its two agencies read and write them, also while the receiver has only
 been asked; coordinators in scope read them; anyone else gets 404; the other side is told without the text."""
 
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
 
 from referral.audit.models import AuditEntry
 from referral.auth.models import User
-from referral.cases import service as cases
 from referral.directory.service import agency_by_code
 from referral.extensions import db
 from referral.notifications.models import Delivery, Notification
-from referral.referrals import service as referrals
 from referral.referrals.models import ReferralMessage
-from tests.appfixtures import demo_actor, stuck_case
 
 ASK = "Please send the vaccination record first."
-
-
-@pytest.fixture
-def asked(demo):
-    case = stuck_case()
-    cases.record_consent(case.id, cases.ConsentData(given_by="Guardian", relationship_to_child="aunt",
-                                                    agency_types=["health"], given_on=date.today()),
-                         demo_actor("social@demo.kz"))
-    referral = referrals.refer(case.id, "health-screening", "astana-childrens-clinic", "Check-up",
-                               demo_actor("social@demo.kz"))
-    db.session.commit()
-    return referral
-
-
-@pytest.fixture
-def api(client, token_for):
-    def call(email, method, url, **kwargs):
-        user = db.session.scalar(sa.select(User).where(User.email == email))
-        return client.open(url, method=method, headers=token_for(user), **kwargs)
-
-    return call
 
 
 def test_the_asked_agency_asks_and_the_sender_answers(api, asked, make_user):
