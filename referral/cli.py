@@ -23,9 +23,10 @@ from agencies import REGIONS, AgencyType, Role
 from workflows import Severity, is_valid, load_document, validate
 
 from . import config as settings
-from . import create_app, scheduler
+from . import create_app, scheduler, validation
 from .actors import Actor
 from .auth import service as accounts
+from .auth.schemas import UserInSchema
 from .demo import load_demo_data
 from .designer import service as designer
 from .directory import service as directory
@@ -145,11 +146,9 @@ def users_create(email, name, agency_code, role, password, locale):
     """Create a user."""
     if password is None and sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    user = accounts.create_user(
-        accounts.UserData(email=email, name=name, agency_code=agency_code, role=role, locale=locale,
-                          password=password),
-        Actor.system_actor("cli"),
-    )
+    data = validation.load(UserInSchema(), {"email": email, "name": name, "agency": agency_code, "role": role,
+                                            "locale": locale, "password": password})
+    user = accounts.create_user(data, Actor.system_actor("cli"))
     db.session.commit()
     click.echo(f"Created user {user.email} ({user.role.value}) at {user.agency.code}.")
 

@@ -74,8 +74,7 @@ def register_error_handlers(app: Flask) -> None:
         _rollback()
         if wants_json():
             data = getattr(error, "data", None) or {}
-            errors = data.get("errors") or data.get("messages") or {}
-            # webargs nests errors by location ("json", "query"); keep that shape.
+            errors = _by_field(data.get("errors") or data.get("messages") or {})
             message = data.get("message") or _default_message(error)
             response = jsonify(error_payload(error.code, message, errors))
             response.status_code = error.code
@@ -101,6 +100,24 @@ def register_error_handlers(app: Flask) -> None:
             return handle_http_exception(error)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return handle_http_exception(InternalServerError())
+
+
+#: Where webargs found a request's fields; its errors come nested under these.
+_LOCATIONS = ("json", "query", "form", "files", "headers", "cookies", "view_args")
+
+
+def _by_field(errors: dict) -> dict:
+    """Return a request's field errors by field, as services give them, beside webargs' ``{location: ...}``.
+
+    ``errors.child.birth_date`` then means the same whether the schema or a service refused the value;
+    ``errors.json.child.birth_date`` stays for clients that read the location.
+    """
+    merged = dict(errors)
+    for location in _LOCATIONS:
+        if isinstance(errors.get(location), dict):
+            for name, messages in errors[location].items():
+                merged.setdefault(name, messages)
+    return merged
 
 
 def _default_message(error: HTTPException):

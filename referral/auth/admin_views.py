@@ -68,14 +68,14 @@ def create():
     form = UserForm()
     _fill_choices(form)
     status = 200
-    if form.validate_on_submit():
-        outcome = attempt(lambda: service.create_user(_user_data(form), web_actor()), form)
-        if outcome.refusal is None:
-            flash(_("User %(email)s created.", email=outcome.result.email), "success")
-            return redirect(url_for(".index"))
-        status = outcome.refusal.status
-    elif form.errors:
-        status = 422
+    if request.method == "POST":
+        data, status = form.load(), 422
+        if data is not None:
+            outcome = attempt(lambda: service.create_user(data, web_actor()), form)
+            if outcome.refusal is None:
+                flash(_("User %(email)s created.", email=outcome.result.email), "success")
+                return redirect(url_for(".index"))
+            status = outcome.refusal.status
     return render_template("admin/user_form.html", form=form, user=None), status
 
 
@@ -91,14 +91,14 @@ def edit(user_id: int):
         form.role.data = user.role.value
         form.is_active.data = user.is_active_account
     status = 200
-    if form.validate_on_submit():
-        outcome = attempt(lambda: service.update_user(user.id, _user_data(form), web_actor()), form)
-        if outcome.refusal is None:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".index"))
-        status = outcome.refusal.status
-    elif form.errors:
-        status = 422
+    if request.method == "POST":
+        data, status = form.load(), 422
+        if data is not None:
+            outcome = attempt(lambda: service.update_user(user.id, data, web_actor()), form)
+            if outcome.refusal is None:
+                flash(_("Changes saved."), "success")
+                return redirect(url_for(".index"))
+            status = outcome.refusal.status
     return render_template("admin/user_form.html", form=form, user=user), status
 
 
@@ -137,10 +137,3 @@ def send_reset_link(user_id: int):
     flash(_("A link to set a new password was sent to %(email)s. It works once, for one hour.", email=user.email),
           "success")
     return redirect(url_for(".edit", user_id=user_id))
-
-
-def _user_data(form: UserForm) -> service.UserData:
-    return service.UserData(email=form.email.data, name=form.name.data, agency_code=form.agency.data,
-                            role=form.role.data, locale=form.locale.data,
-                            password=form.password.data or None, is_active=form.is_active.data)
-

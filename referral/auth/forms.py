@@ -3,7 +3,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from ..web.forms import SchemaForm
+from .schemas import UserInSchema
 
 
 class LoginForm(FlaskForm):
@@ -50,14 +53,15 @@ class PreferencesForm(FlaskForm):
     wants_digest = BooleanField(_l("Send me a daily digest of my agency's open work"))
 
 
-class UserForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    agency = SelectField(_l("Agency"), validators=[DataRequired()])
-    role = SelectField(_l("Role"), validators=[DataRequired()])
+class UserForm(SchemaForm):
+    schema = UserInSchema()
+
+    email = EmailField(_l("E-mail"))
+    name = StringField(_l("Name"))
+    agency = SelectField(_l("Agency"))
+    role = SelectField(_l("Role"))
     locale = SelectField(_l("Language"), choices=[SelectChoice("en", "English"), SelectChoice("ru", "Русский"),
                                                      SelectChoice("kk", "Қазақша")])
-    password = PasswordField(_l("Password"), validators=[Optional(), Length(max=1000)],
-                             description=_l("At least 12 characters and hard to guess. "
-                                            "Leave empty to keep the current one."))
+    password = PasswordField(_l("Password"), description=_l("At least 12 characters and hard to guess. "
+                                                            "Leave empty to keep the current one."))
     is_active = BooleanField(_l("Active"), default=True)

@@ -369,25 +369,10 @@ def _agency_by_code(code: str) -> Agency:
     return agency
 
 
-def _validate_user_data(data: UserData) -> dict:
-    errors = {}
-    if not EMAIL_RE.match(normalize_email(data.email)):
-        errors["email"] = [str(_l("Enter a valid e-mail address."))]
-    if not (data.name or "").strip():
-        errors["name"] = [str(_l("Enter a name."))]
-    if data.role not in {role.value for role in Role}:
-        errors["role"] = [str(_l("Choose one of: staff, supervisor, coordinator, admin."))]
-    if data.locale not in LOCALES:
-        errors["locale"] = [str(_l("Choose English, Russian or Kazakh."))]
-    return errors
-
-
 def create_user(data: UserData, actor: Actor) -> User:
-    """Create a user; raise Invalid for bad fields and Conflict for a taken e-mail."""
+    """Create a user from ``UserInSchema``'s data; raise Invalid (unknown agency, weak password) or Conflict
+    (a taken e-mail)."""
     require(actor, Permission.manage_users)
-    errors = _validate_user_data(data)
-    if errors:
-        raise Invalid(_l("The user could not be saved."), errors=errors)
     agency = _agency_by_code(data.agency_code)
     email = normalize_email(data.email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
@@ -395,7 +380,7 @@ def create_user(data: UserData, actor: Actor) -> User:
                        errors={"email": [str(_l("Already in use."))]})
     if data.password is not None:
         check_password_strength(data.password, (data.email, data.name))
-    user = User(email=email, name=data.name.strip(), agency_id=agency.id, agency=agency,
+    user = User(email=email, name=data.name, agency_id=agency.id, agency=agency,
                 role=Role(data.role), locale=data.locale, is_active_account=data.is_active,
                 password_hash=hash_password(data.password) if data.password else None)
     db.session.add(user)
@@ -406,14 +391,11 @@ def create_user(data: UserData, actor: Actor) -> User:
 
 
 def update_user(user_id: int, data: UserData, actor: Actor) -> User:
-    """Change a user's details; raise NotFound, Invalid or Conflict."""
+    """Change a user's details (``UserInSchema``'s data); raise NotFound, Invalid or Conflict."""
     require(actor, Permission.manage_users)
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("No such user."))
-    errors = _validate_user_data(data)
-    if errors:
-        raise Invalid(_l("The user could not be saved."), errors=errors)
     agency = _agency_by_code(data.agency_code)
     email = normalize_email(data.email)
     clash = db.session.scalar(sa.select(User.id).where(User.email == email, User.id != user.id))
@@ -424,7 +406,7 @@ def update_user(user_id: int, data: UserData, actor: Actor) -> User:
         raise Invalid(_l("You cannot remove your own administrator rights or deactivate yourself."))
     before = {"email": user.email, "name": user.name, "agency": user.agency.code,
               "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account}
-    user.email, user.name, user.agency_id, user.agency = email, data.name.strip(), agency.id, agency
+    user.email, user.name, user.agency_id, user.agency = email, data.name, agency.id, agency
     user.role, user.locale, user.is_active_account = Role(data.role), data.locale, data.is_active
     if data.password:
         check_password_strength(data.password, (data.email, data.name))

@@ -37,26 +37,9 @@ class CaseListArgs(CaseQuerySchema, PageArgs):
     pass
 
 
-def full_view(case) -> dict:
-    """Return the full record of a case as CaseSchema dumps it."""
-    return {"id": case.id, "number": case.number, "workflow": case.workflow_key,
-            "workflow_version": case.workflow_version.number, "status": case.status,
-            "risk_level": case.risk_level, "child": case, "active_stages": cases.active_stages(case),
-            "stuck": stuck.is_stuck(case),
-            "registered_by": case.registered_by_agency.code, "consents": case.consents,
-            "created_at": case.created_at, "closed_at": case.closed_at}
-
-
-def interview_view(interview, actor) -> dict:
-    """Return an interview as InterviewSchema dumps it, its summary withheld unless shared with the caller."""
-    return {"id": interview.id, "kind": interview.kind, "agency": interview.agency.code, "topic": interview.topic,
-            "held_on": interview.held_on, "shared_with": interview.shared_with, "recorded_at": interview.recorded_at,
-            "summary": interview.summary if interview_records.may_read_summary(interview, actor) else None}
-
-
 def case_body(case, visibility, actor) -> dict:
     if visibility is Visibility.full:
-        return CaseSchema().dump(full_view(case))
+        return CaseSchema().dump(case)
     return CaseSummarySchema().dump(cases.summary_for(case, actor))
 
 
@@ -65,10 +48,9 @@ def case_body(case, visibility, actor) -> dict:
 @blp.response(201, CaseSchema)
 def register(values):
     """Register a case on the latest published version of a workflow."""
-    child = cases.ChildData(**values["child"])
-    case = cases.register_case(values["workflow"], values["risk_level"], child, api_actor())
+    case = cases.register_case(values["workflow"], values["risk_level"], values["child"], api_actor())
     db.session.commit()
-    return full_view(case)
+    return case
 
 
 @blp.route("")
@@ -104,7 +86,7 @@ def change_case(values, case_id):
     """Change a case's risk level; its pending deadlines move with it."""
     case = cases.change_risk_level(case_id, values["risk_level"], api_actor())
     db.session.commit()
-    return full_view(case)
+    return case
 
 
 @blp.route("/<int:case_id>/close", methods=["POST"])
@@ -121,15 +103,15 @@ def close(values, case_id):
     """
     case = stuck.close_case(case_id, values["reason"], api_actor())
     db.session.commit()
-    return full_view(case)
+    return case
 
 
 @blp.route("/<int:case_id>/consents", methods=["POST"])
 @blp.arguments(ConsentCreateSchema)
 @blp.response(201, ConsentSchema)
-def record_consent(values, case_id):
+def record_consent(consent, case_id):
     """Record a consent given for the child."""
-    consent = cases.record_consent(case_id, cases.ConsentData(**values), api_actor())
+    consent = cases.record_consent(case_id, consent, api_actor())
     db.session.commit()
     return consent
 
@@ -148,12 +130,12 @@ def timeline(args, case_id):
 @blp.route("/<int:case_id>/interviews", methods=["POST"])
 @blp.arguments(InterviewCreateSchema)
 @blp.response(201, InterviewSchema)
-def record_interview(values, case_id):
+def record_interview(held, case_id):
     """Record an interview with the child or an assessment your agency held, so no one asks again."""
     actor = api_actor()
-    interview = interview_records.record_interview(case_id, interview_records.InterviewData(**values), actor)
+    interview = interview_records.record_interview(case_id, held, actor)
     db.session.commit()
-    return interview_view(interview, actor)
+    return interview_records.as_read_by(interview, actor)
 
 
 @blp.route("/<int:case_id>/interviews")
@@ -166,7 +148,7 @@ def interviews(case_id):
         raise NotFound(_l("No such case."))
     found = interview_records.interviews_for(case, actor)
     db.session.commit()
-    return [interview_view(interview, actor) for interview in found]
+    return [interview_records.as_read_by(interview, actor) for interview in found]
 
 
 @blp.route("/<int:case_id>/notes")

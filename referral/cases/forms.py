@@ -1,4 +1,7 @@
-"""Forms of the case pages: register a case, record a consent or an interview, write a note, refer, close."""
+"""Forms of the case pages: register a case, record a consent or an interview, write a note, refer, close.
+
+The child, the consent and the interview are checked by their API schemas; these forms only draw them.
+"""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,9 +17,11 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length
 
+from ..web.forms import SchemaForm
 from .notes import MAX_NOTE
+from .schemas import CaseCreateSchema, ConsentCreateSchema, InterviewCreateSchema
 from .stuck import MAX_CLOSE_REASON
 
 #: Languages a child may speak, as ISO 639-1 codes with names marked for translation.
@@ -34,38 +39,42 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class CaseForm(FlaskForm):
-    workflow = SelectField(_l("Workflow"), validators=[DataRequired()])
-    risk_level = SelectField(_l("Risk level"), validators=[DataRequired()])
-    given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
-    family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
-    patronymic = StringField(_l("Patronymic"), validators=[Optional(), Length(max=100)])
-    birth_date = DateField(_l("Birth date"), validators=[Optional()],
+class CaseForm(SchemaForm):
+    schema = CaseCreateSchema()
+
+    workflow = SelectField(_l("Workflow"))
+    risk_level = SelectField(_l("Risk level"))
+    given_name = StringField(_l("Given name"))
+    family_name = StringField(_l("Family name"))
+    patronymic = StringField(_l("Patronymic"))
+    birth_date = DateField(_l("Birth date"),
                            description=_l("Give the birth date or, if it is not known, an estimated age."))
-    estimated_age = IntegerField(_l("Estimated age (years)"), validators=[Optional(), NumberRange(min=0, max=24)],
-                                 description=_l("Only when the birth date is not known."))
-    sex = SelectField(_l("Sex"), validators=[DataRequired()])
-    region = SelectField(_l("Region"), validators=[DataRequired()])
-    languages = CheckboxesField(_l("Languages the child speaks"), choices=LANGUAGES, validators=[Optional()])
+    estimated_age = IntegerField(_l("Estimated age (years)"), description=_l("Only when the birth date is not known."))
+    sex = SelectField(_l("Sex"))
+    region = SelectField(_l("Region"))
+    languages = CheckboxesField(_l("Languages the child speaks"), choices=LANGUAGES)
 
 
-class ConsentForm(FlaskForm):
-    given_by = StringField(_l("Given by"), validators=[DataRequired(), Length(max=200)])
-    relationship_to_child = StringField(_l("Relationship to the child"), validators=[DataRequired(), Length(max=100)],
+class ConsentForm(SchemaForm):
+    schema = ConsentCreateSchema()
+
+    given_by = StringField(_l("Given by"))
+    relationship_to_child = StringField(_l("Relationship to the child"),
                                         description=_l("For example mother, guardian, the child."))
-    agency_types = CheckboxesField(_l("Agency types covered"), validators=[DataRequired()])
-    given_on = DateField(_l("Given on"), validators=[DataRequired()])
-    expires_on = DateField(_l("Expires on"), validators=[Optional()])
+    agency_types = CheckboxesField(_l("Agency types covered"))
+    given_on = DateField(_l("Given on"))
+    expires_on = DateField(_l("Expires on"))
 
 
-class InterviewForm(FlaskForm):
-    kind = SelectField(_l("What it was"), validators=[DataRequired()])
-    topic = StringField(_l("Topic"), validators=[DataRequired(), Length(max=200)],
-                        description=_l("What the child was asked about or assessed for."))
-    held_on = DateField(_l("Held on"), validators=[DataRequired()])
-    summary = TextAreaField(_l("Findings"), validators=[DataRequired(), Length(max=10000)],
+class InterviewForm(SchemaForm):
+    schema = InterviewCreateSchema()
+
+    kind = SelectField(_l("What it was"))
+    topic = StringField(_l("Topic"), description=_l("What the child was asked about or assessed for."))
+    held_on = DateField(_l("Held on"))
+    summary = TextAreaField(_l("Findings"),
                             description=_l("What the next agency needs to know, so that it does not ask again."))
-    shared_with = CheckboxesField(_l("Agency types that may read the findings"), validators=[DataRequired()])
+    shared_with = CheckboxesField(_l("Agency types that may read the findings"))
 
 
 class ReferForm(FlaskForm):

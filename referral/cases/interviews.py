@@ -5,7 +5,7 @@ already asked. Their findings are shared only with the agency types the recordin
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -14,10 +14,10 @@ from agencies import Permission, Visibility, has_permission
 
 from ..actors import Actor
 from ..audit.service import record
-from ..errors import Conflict, Forbidden, Invalid
+from ..errors import Conflict, Forbidden
 from ..extensions import db
 from .models import Case, CaseStatus, Interview, InterviewKind
-from .service import AGENCY_TYPES, add_event, full_case, visibility_of
+from .service import add_event, full_case, visibility_of
 
 
 @dataclass(frozen=True)
@@ -29,37 +29,17 @@ class InterviewData:
     shared_with: list[str]
 
 
-def _check_interview(data: InterviewData) -> None:
-    errors = {}
-    if data.kind not in {k.value for k in InterviewKind}:
-        errors["kind"] = [str(_l("Choose an interview, an assessment, a medical examination or a court hearing."))]
-    if not (data.topic or "").strip():
-        errors["topic"] = [str(_l("Say what the child was asked about or assessed for."))]
-    elif len(data.topic.strip()) > 200:
-        errors["topic"] = [str(_l("Keep the topic under 200 characters."))]
-    if data.held_on is None:
-        errors["held_on"] = [str(_l("Give the date it took place."))]
-    elif data.held_on > date.today():
-        errors["held_on"] = [str(_l("The date cannot be in the future."))]
-    if not (data.summary or "").strip():
-        errors["summary"] = [str(_l("Write down what the next agency needs to know, so that it does not ask again."))]
-    if not data.shared_with or set(data.shared_with) - AGENCY_TYPES:
-        errors["shared_with"] = [str(_l("Choose the types of agency that may read the summary."))]
-    if errors:
-        raise Invalid(_l("The interview record has errors."), errors=errors)
-
-
 def record_interview(case_id: int, data: InterviewData, actor: Actor) -> Interview:
-    """Record an interview or assessment the actor's agency held; raise NotFound, Forbidden, Conflict or Invalid."""
+    """Record an interview or assessment (checked by ``InterviewCreateSchema``) the actor's agency held; raise
+    NotFound, Forbidden or Conflict."""
     case = full_case(case_id, actor)
     if actor.user is None or not has_permission(actor.role, Permission.record_interviews):
         raise Forbidden(_l("Your role does not allow this."))
     if case.status is CaseStatus.closed:
         raise Conflict(_l("The case is closed."))
-    _check_interview(data)
     interview = Interview(case_id=case.id, agency_id=actor.agency_id, conducted_by_user_id=actor.user_id,
-                          kind=InterviewKind(data.kind), topic=data.topic.strip(), held_on=data.held_on,
-                          summary=data.summary.strip(), shared_with=sorted(set(data.shared_with)))
+                          kind=InterviewKind(data.kind), topic=data.topic, held_on=data.held_on,
+                          summary=data.summary, shared_with=data.shared_with)
     db.session.add(interview)
     db.session.flush()
     # The timeline and the audit log say that it happened, never what the child said.
@@ -75,6 +55,28 @@ def interviews_for(case: Case, actor: Actor) -> list[Interview]:
         return []
     return list(db.session.scalars(sa.select(Interview).where(Interview.case_id == case.id)
                                    .order_by(Interview.held_on.desc(), Interview.id.desc())))
+
+
+@dataclass(frozen=True)
+class InterviewRead:
+    """An interview as one agency reads it: the findings only where they were shared with it."""
+
+    id: int
+    kind: InterviewKind
+    agency_code: str
+    topic: str
+    held_on: date
+    summary: str | None
+    shared_with: list[str]
+    recorded_at: datetime
+
+
+def as_read_by(interview: Interview, actor: Actor) -> InterviewRead:
+    """Return an interview as the actor's agency may read it: its summary withheld unless shared with it."""
+    return InterviewRead(id=interview.id, kind=interview.kind, agency_code=interview.agency.code,
+                         topic=interview.topic, held_on=interview.held_on,
+                         summary=interview.summary if may_read_summary(interview, actor) else None,
+                         shared_with=interview.shared_with, recorded_at=interview.recorded_at)
 
 
 def may_read_summary(interview: Interview, actor: Actor) -> bool:

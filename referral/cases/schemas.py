@@ -1,38 +1,67 @@
 """Case schemas of the API: one to register, one full record, one summary for an agency only asked."""
 
+from datetime import date
+
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
 from agencies import is_region_code
+from workflows.durations import RISK_LEVELS
 
+from ..validation import InputSchema, Text, not_in_future, one_of, refuse
+from . import service as records
+from . import stuck as stuck_cases
+from .interviews import InterviewData
 from .models import CaseStatus, InterviewKind, RiskLevel, Sex
 from .notes import MAX_NOTE
+from .service import AGENCY_TYPES, MAX_AGE, ChildData, ConsentData, years_between
 from .stuck import MAX_CLOSE_REASON
 
 
 def _region(value: str) -> None:
     if not is_region_code(value):
-        raise ma.ValidationError("Not an ISO 3166-2:KZ region code, e.g. KZ-71.")
+        refuse(_l("Choose one of Kazakhstan's regions (an ISO 3166-2:KZ code)."))
 
 
-class ChildInSchema(ma.Schema):
-    given_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    family_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    patronymic = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=100))
-    birth_date = ma.fields.Date(load_default=None, allow_none=True)
-    estimated_age = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(0, 24))
-    sex = ma.fields.String(required=True, validate=ma.validate.OneOf([s.value for s in Sex]))
+def _born_on(value: date | None) -> None:
+    if value is None:
+        return
+    if value > date.today():
+        refuse(_l("The birth date cannot be in the future."))
+    if years_between(value, date.today()) > MAX_AGE:
+        refuse(_l("The birth date makes the child older than %(age)s years; check the year.", age=MAX_AGE))
+
+
+_AGENCY_TYPE = one_of(sorted(AGENCY_TYPES), _l("Choose one of the agency types."))
+
+
+class ChildInSchema(InputSchema):
+    """The child's record as registered: builds the service's ``ChildData``."""
+
+    given_name = Text(max_length=100, required=True)
+    family_name = Text(max_length=100, required=True)
+    patronymic = Text(max_length=100)
+    birth_date = ma.fields.Date(load_default=None, allow_none=True, validate=_born_on)
+    estimated_age = ma.fields.Integer(load_default=None, allow_none=True, validate=ma.validate.Range(
+        0, MAX_AGE, error=_l("The estimated age must be between 0 and 24 years.")))
+    sex = ma.fields.String(required=True, validate=one_of([sex.value for sex in Sex],
+                                                           _l("Choose female, male or unknown.")))
     region = ma.fields.String(required=True, validate=_region)
     languages = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=2, max=8)), load_default=list)
 
-    @ma.validates_schema
+    @ma.validates_schema(skip_on_field_errors=False)
     def _age(self, data, **kwargs):
         if data.get("birth_date") is None and data.get("estimated_age") is None:
-            raise ma.ValidationError("Give birth_date or, if it is not known, estimated_age.", "birth_date")
+            refuse(_l("Give the birth date or, if it is not known, an estimated age."), "birth_date")
+
+    @ma.post_load
+    def _data(self, data, **kwargs) -> ChildData:
+        return ChildData(**data)
 
 
-class CaseCreateSchema(ma.Schema):
+class CaseCreateSchema(InputSchema):
     workflow = ma.fields.String(required=True)
-    risk_level = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in RiskLevel]))
+    risk_level = ma.fields.String(required=True, validate=one_of(RISK_LEVELS, _l("Choose high, medium or low.")))
     child = ma.fields.Nested(ChildInSchema, required=True)
 
 
@@ -61,12 +90,26 @@ class ConsentSchema(ma.Schema):
     recorded_at = ma.fields.AwareDateTime()
 
 
-class ConsentCreateSchema(ma.Schema):
-    given_by = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    relationship_to_child = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    agency_types = ma.fields.List(ma.fields.String(), required=True, validate=ma.validate.Length(min=1))
+class ConsentCreateSchema(InputSchema):
+    """A consent as given on paper: builds the service's ``ConsentData``."""
+
+    given_by = Text(max_length=200, required=True, error_messages={"required": _l("Say who gave consent.")})
+    relationship_to_child = Text(max_length=100, required=True,
+                                 error_messages={"required": _l("Say how they are related to the child.")})
+    agency_types = ma.fields.List(ma.fields.String(validate=_AGENCY_TYPE), required=True, validate=ma.validate.Length(
+        min=1, error=_l("Choose the types of agency the consent covers.")),
+        error_messages={"required": _l("Choose the types of agency the consent covers.")})
     given_on = ma.fields.Date(required=True)
     expires_on = ma.fields.Date(load_default=None, allow_none=True)
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _expiry(self, data, **kwargs):
+        if data.get("expires_on") is not None and data.get("given_on") and data["expires_on"] < data["given_on"]:
+            refuse(_l("The consent cannot expire before it was given."), "expires_on")
+
+    @ma.post_load
+    def _data(self, data, **kwargs) -> ConsentData:
+        return ConsentData(**{**data, "agency_types": sorted(set(data["agency_types"]))})
 
 
 class CaseSchema(ma.Schema):
@@ -87,6 +130,17 @@ class CaseSchema(ma.Schema):
     created_at = ma.fields.AwareDateTime()
     closed_at = ma.fields.AwareDateTime(allow_none=True)
     visibility = ma.fields.Constant("full")
+
+    #: Fields that are not columns of the case: the child is the case's own columns, the rest is worked out.
+    _WORKED_OUT = {"child": lambda case: case, "active_stages": records.active_stages,
+                   "stuck": stuck_cases.is_stuck,
+                   "workflow": lambda case: case.workflow_key,
+                   "workflow_version": lambda case: case.workflow_version.number,
+                   "registered_by": lambda case: case.registered_by_agency.code}
+
+    def get_attribute(self, obj, attr, default):
+        worked_out = self._WORKED_OUT.get(attr)
+        return worked_out(obj) if worked_out else super().get_attribute(obj, attr, default)
 
 
 class ChildSummarySchema(ma.Schema):
@@ -139,23 +193,36 @@ class EventSchema(ma.Schema):
     detail = ma.fields.Dict()
 
 
-class InterviewCreateSchema(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf([k.value for k in InterviewKind]))
-    topic = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200),
-                             metadata={"description": "what the child was asked about or assessed for"})
-    held_on = ma.fields.Date(required=True)
-    summary = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=10000),
-                               metadata={"description": "the findings the next agency needs"})
-    shared_with = ma.fields.List(ma.fields.String(), required=True, validate=ma.validate.Length(min=1),
-                                 metadata={"description": "agency types that may read the summary"})
+class InterviewCreateSchema(InputSchema):
+    """An interview or assessment as recorded: builds the service's ``InterviewData``."""
+
+    kind = ma.fields.String(required=True, validate=one_of([k.value for k in InterviewKind], _l(
+        "Choose an interview, an assessment, a medical examination or a court hearing.")))
+    topic = Text(max_length=200, required=True,
+                 error_messages={"required": _l("Say what the child was asked about or assessed for.")},
+                 metadata={"description": "what the child was asked about or assessed for"})
+    held_on = ma.fields.Date(required=True, validate=not_in_future(_l("The date cannot be in the future.")),
+                             error_messages={"required": _l("Give the date it took place.")})
+    summary = Text(max_length=10000, required=True, error_messages={"required": _l(
+        "Write down what the next agency needs to know, so that it does not ask again.")},
+        metadata={"description": "the findings the next agency needs"})
+    shared_with = ma.fields.List(ma.fields.String(validate=_AGENCY_TYPE), required=True, validate=ma.validate.Length(
+        min=1, error=_l("Choose the types of agency that may read the summary.")),
+        error_messages={"required": _l("Choose the types of agency that may read the summary.")},
+        metadata={"description": "agency types that may read the summary"})
+
+    @ma.post_load
+    def _data(self, data, **kwargs) -> InterviewData:
+        return InterviewData(**{**data, "shared_with": sorted(set(data["shared_with"]))})
 
 
 class InterviewSchema(ma.Schema):
-    """A prior interview or assessment; ``summary`` is null where it is not shared with the caller's agency."""
+    """A prior interview or assessment as the caller reads it (``interviews.as_read_by``); ``summary`` is null
+    where it is not shared with the caller's agency."""
 
     id = ma.fields.Integer()
     kind = ma.fields.Enum(InterviewKind, by_value=True)
-    agency = ma.fields.String(metadata={"description": "code of the agency that held it"})
+    agency = ma.fields.String(attribute="agency_code", metadata={"description": "code of the agency that held it"})
     topic = ma.fields.String()
     held_on = ma.fields.Date()
     summary = ma.fields.String(allow_none=True)

@@ -117,41 +117,14 @@ def _next_number(year: int) -> str:
     return f"KZ-{year}-{number:06d}"
 
 
-def _check_child(child: ChildData) -> None:
-    errors = {}
-    if not child.given_name.strip():
-        errors["given_name"] = [str(_l("The given name is required."))]
-    if not child.family_name.strip():
-        errors["family_name"] = [str(_l("The family name is required."))]
-    if child.sex not in {s.value for s in Sex}:
-        errors["sex"] = [str(_l("Choose female, male or unknown."))]
-    if not is_region_code(child.region):
-        errors["region"] = [str(_l("Choose one of Kazakhstan's regions (an ISO 3166-2:KZ code)."))]
-    if child.birth_date is None and child.estimated_age is None:
-        errors["birth_date"] = [str(_l("Give the birth date or, if it is not known, an estimated age."))]
-    if child.birth_date is not None and child.birth_date > date.today():
-        errors["birth_date"] = [str(_l("The birth date cannot be in the future."))]
-    elif child.birth_date is not None and years_between(child.birth_date, date.today()) > MAX_AGE:
-        errors["birth_date"] = [str(_l("The birth date makes the child older than %(age)s years; check the year.",
-                                       age=MAX_AGE))]
-    if child.estimated_age is not None and not 0 <= child.estimated_age <= MAX_AGE:
-        errors["estimated_age"] = [str(_l("The estimated age must be between 0 and 24 years."))]
-    if errors:
-        raise Invalid(_l("The child's record has errors."), errors={"child": errors})
-
-
 def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: Actor) -> Case:
     """Register a case on the latest published version of a workflow, with its first referral.
 
-    The registering agency owns the start stage, already in progress. Raise
-    Invalid for bad data, an unpublished workflow or an agency of the wrong type.
+    The registering agency owns the start stage, already in progress. The child's record comes checked
+    by ``ChildInSchema``. Raise Invalid for an unpublished workflow or an agency of the wrong type.
     """
     if actor.user is None or not has_permission(actor.role, Permission.register_cases):
         raise Forbidden(_l("Your role does not allow this."))
-    if risk_level not in RISK_LEVELS:
-        raise Invalid(_l("The request contains invalid data."),
-                      errors={"risk_level": [str(_l("Choose high, medium or low."))]})
-    _check_child(child)
     version = designer.latest_version(workflow_key) if isinstance(workflow_key, str) else None
     if version is None:
         raise Invalid(_l("No published workflow has the key %(key)s.", key=workflow_key),
@@ -167,8 +140,8 @@ def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: A
                                      stage=start.key)}],
         )
     now = utcnow()
-    case = Case(number=_next_number(now.year), workflow_version_id=version.id, given_name=child.given_name.strip(),
-                family_name=child.family_name.strip(), patronymic=(child.patronymic or "").strip() or None,
+    case = Case(number=_next_number(now.year), workflow_version_id=version.id, given_name=child.given_name,
+                family_name=child.family_name, patronymic=child.patronymic,
                 birth_date=child.birth_date, estimated_age=child.estimated_age, sex=Sex(child.sex),
                 region=child.region, languages=list(child.languages or []), risk_level=RiskLevel(risk_level),
                 status=CaseStatus.open, registered_by_agency_id=agency.id, registered_by_user_id=actor.user_id,
@@ -370,24 +343,13 @@ def age_of(case: Case, today: date | None = None) -> int | None:
 
 
 def record_consent(case_id: int, data: ConsentData, actor: Actor) -> Consent:
-    """Record a consent on a case the actor fully sees; raise NotFound, Forbidden or Invalid."""
+    """Record a consent (checked by ``ConsentCreateSchema``) on a case the actor fully sees; raise NotFound or
+    Forbidden."""
     case = full_case(case_id, actor)
     if not has_permission(actor.role, Permission.record_consent):
         raise Forbidden(_l("Your role does not allow this."))
-    errors = {}
-    if not (data.given_by or "").strip():
-        errors["given_by"] = [str(_l("Say who gave consent."))]
-    if not (data.relationship_to_child or "").strip():
-        errors["relationship_to_child"] = [str(_l("Say how they are related to the child."))]
-    if not data.agency_types or set(data.agency_types) - AGENCY_TYPES:
-        errors["agency_types"] = [str(_l("Choose the types of agency the consent covers."))]
-    if data.expires_on is not None and data.expires_on < data.given_on:
-        errors["expires_on"] = [str(_l("The consent cannot expire before it was given."))]
-    if errors:
-        raise Invalid(_l("The consent has errors."), errors=errors)
-    consent = Consent(case_id=case.id, given_by=data.given_by.strip(),
-                      relationship_to_child=data.relationship_to_child.strip(),
-                      agency_types=sorted(set(data.agency_types)), given_on=data.given_on,
+    consent = Consent(case_id=case.id, given_by=data.given_by, relationship_to_child=data.relationship_to_child,
+                      agency_types=data.agency_types, given_on=data.given_on,
                       expires_on=data.expires_on, recorded_by_user_id=actor.user_id)
     db.session.add(consent)
     db.session.flush()

@@ -156,29 +156,17 @@ def create():
         form.region.data = web_actor().user.agency.region
         form.risk_level.data = "medium"
     status = 200
-    if form.validate_on_submit():
-        child = service.ChildData(
-            given_name=form.given_name.data, family_name=form.family_name.data, patronymic=form.patronymic.data,
-            birth_date=form.birth_date.data, estimated_age=form.estimated_age.data, sex=form.sex.data,
-            region=form.region.data, languages=list(form.languages.data or []),
-        )
-        outcome = attempt(lambda: service.register_case(form.workflow.data, form.risk_level.data, child,
-                                                        web_actor()), form)
-        if outcome.refusal is None:
-            flash(_("Case %(number)s registered.", number=outcome.result.number), "success")
-            return redirect(url_for(".show", case_id=outcome.result.id))
-        for messages in outcome.refusal.errors.get("child", {}).items():
-            _attach(form, *messages)
-        status = outcome.refusal.status
-    elif form.errors:
+    if request.method == "POST":
+        values = form.load()
         status = 422
+        if values is not None:
+            outcome = attempt(lambda: service.register_case(values["workflow"], values["risk_level"],
+                                                            values["child"], web_actor()), form)
+            if outcome.refusal is None:
+                flash(_("Case %(number)s registered.", number=outcome.result.number), "success")
+                return redirect(url_for(".show", case_id=outcome.result.id))
+            status = outcome.refusal.status
     return render_template("cases/new.html", form=form), status
-
-
-def _attach(form, name: str, messages: list) -> None:
-    field = getattr(form, name, None)
-    if field is not None:
-        field.errors = list(field.errors) + list(messages)
 
 
 @bp.route("/<int:case_id>")
@@ -194,10 +182,8 @@ def record_consent(case_id: int):
     """Record a consent given for the child."""
     form = ConsentForm()
     form.agency_types.choices = _agency_type_choices()
-    if form.validate_on_submit():
-        data = service.ConsentData(given_by=form.given_by.data, relationship_to_child=form.relationship_to_child.data,
-                                   agency_types=list(form.agency_types.data), given_on=form.given_on.data,
-                                   expires_on=form.expires_on.data)
+    data = form.load()
+    if data is not None:
         outcome = attempt(lambda: service.record_consent(case_id, data, web_actor()), form)
         if outcome.refusal:
             return _render_case(case_id, consent_form=form, status=outcome.refusal.status)
@@ -212,9 +198,8 @@ def record_interview(case_id: int):
     """Record an interview with the child or an assessment the user's agency held."""
     form = InterviewForm()
     _fill_interview_choices(form)
-    if form.validate_on_submit():
-        data = interviews.InterviewData(kind=form.kind.data, topic=form.topic.data, held_on=form.held_on.data,
-                                     summary=form.summary.data, shared_with=list(form.shared_with.data))
+    data = form.load()
+    if data is not None:
         outcome = attempt(lambda: interviews.record_interview(case_id, data, web_actor()), form)
         if outcome.refusal:
             return _render_case(case_id, interview_form=form, status=outcome.refusal.status)

@@ -42,18 +42,6 @@ _BODY = {"content": {"application/json": {"schema": DefinitionDocumentSchema},
                      "application/yaml": {"schema": {"type": "string"}}}}
 
 
-def workflow_view(workflow) -> dict:
-    latest = workflow.versions[-1] if workflow.versions else None
-    return {
-        "key": workflow.key, "name": workflow.name, "latest_version": workflow.latest_version,
-        "has_draft": workflow.has_draft, "draft_updated_at": workflow.draft_updated_at,
-        "versions": workflow.versions, "draft": workflow.draft,
-        "draft_problems": service.problem_dicts(service.check_definition(workflow.draft))
-        if workflow.draft is not None else [],
-        "definition": latest.document if latest else None,
-    }
-
-
 @blp.route("/validate", methods=["POST"])
 @blp.doc(requestBody=_BODY)
 @blp.response(200, ValidationResultSchema)
@@ -86,14 +74,14 @@ def save_draft():
     """Create or replace the draft of the workflow the definition names (coordinator, admin)."""
     result = service.save_draft(_document(), api_actor())
     db.session.commit()
-    return workflow_view(result.workflow), 201 if result.created else 200
+    return result.workflow, 201 if result.created else 200
 
 
 @blp.route("/<key>")
 @blp.response(200, WorkflowSchema)
 def get_workflow(key):
     """Show a workflow: its versions, its draft with the draft's problems, the latest definition."""
-    return workflow_view(service.get_workflow(key))
+    return service.get_workflow(key)
 
 
 @blp.route("/<key>/publish", methods=["POST"])

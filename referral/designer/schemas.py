@@ -2,6 +2,8 @@
 
 import marshmallow as ma
 
+from . import service
+
 
 class DefinitionDocumentSchema(ma.Schema):
     """A workflow definition as in DESIGN.md section 4; checked by the validator, not here."""
@@ -45,11 +47,25 @@ class WorkflowSummarySchema(ma.Schema):
     draft_updated_at = ma.fields.AwareDateTime(allow_none=True)
 
 
+def _draft_problems(workflow) -> list[dict]:
+    return service.problem_dicts(service.check_definition(workflow.draft)) if workflow.draft is not None else []
+
+
 class WorkflowSchema(WorkflowSummarySchema):
     versions = ma.fields.List(ma.fields.Nested(VersionSummarySchema))
     draft = ma.fields.Dict(allow_none=True, metadata={"description": "the draft definition, if any"})
     draft_problems = ma.fields.List(ma.fields.Nested(ProblemSchema))
     definition = ma.fields.Dict(allow_none=True, metadata={"description": "the latest published definition"})
+
+    #: Fields that are not columns of the workflow: the draft's problems now, the newest version's document.
+    _WORKED_OUT = {
+        "draft_problems": _draft_problems,
+        "definition": lambda workflow: workflow.versions[-1].document if workflow.versions else None,
+    }
+
+    def get_attribute(self, obj, attr, default):
+        worked_out = self._WORKED_OUT.get(attr)
+        return worked_out(obj) if worked_out else super().get_attribute(obj, attr, default)
 
 
 class VersionSchema(VersionSummarySchema):

@@ -49,6 +49,9 @@ def page_number() -> int:
 def show_service_errors(form, error) -> None:
     """Flash a service's refusal and attach its field errors to the form's fields."""
     flash(str(error.message), "danger")
+    if hasattr(form, "attach"):
+        form.attach(error.errors)
+        return
     for name, messages in error.errors.items():
         field = getattr(form, name, None)
         if field is not None:
