@@ -9,10 +9,10 @@ from ..api.auth import api_actor
 from ..api.pagination import PageArgs, paginate
 from ..errors import NotFound
 from ..extensions import db
+from . import child_record, stuck
 from . import interviews as interview_records
 from . import notes as case_notes
 from . import service as cases
-from . import stuck
 from .schemas import (
     CaseCloseSchema,
     CaseCreateSchema,
@@ -82,9 +82,17 @@ def get_case(case_id):
 @blp.route("/<int:case_id>", methods=["PATCH"])
 @blp.arguments(CasePatchSchema)
 @blp.response(200, CaseSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(409, response="CONFLICT")
 def change_case(values, case_id):
-    """Change a case's risk level; its pending deadlines move with it."""
-    case = cases.change_risk_level(case_id, values["risk_level"], api_actor())
+    """Change a case's risk level (its pending deadlines move with it) and correct fields of the child's record.
+
+    The child's record may be corrected by an agency that holds an active referral of the case, or by a
+    coordinator of its region or an admin (else 403). A ``version`` that is not the case's is 409 (problem
+    ``stale_version``); the timeline names the fields changed, never their values.
+    """
+    case, _ = child_record.change_case(case_id, api_actor(), child=values.get("child"),
+                                       risk_level=values.get("risk_level"), version=values.get("version"))
     db.session.commit()
     return case
 

@@ -8,6 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     SelectChoice,
@@ -21,7 +24,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..web.forms import SchemaForm
 from .notes import MAX_NOTE
-from .schemas import CaseCreateSchema, ConsentCreateSchema, InterviewCreateSchema
+from .schemas import CaseCreateSchema, ChildInSchema, ConsentCreateSchema, InterviewCreateSchema
 from .stuck import MAX_CLOSE_REASON
 
 #: Languages a child may speak, as ISO 639-1 codes with names marked for translation.
@@ -53,6 +56,57 @@ class CaseForm(SchemaForm):
     sex = SelectField(_l("Sex"))
     region = SelectField(_l("Region"))
     languages = CheckboxesField(_l("Languages the child speaks"), choices=LANGUAGES)
+
+
+class GuardianForm(Form):
+    """One guardian's row on the child's record (no CSRF of its own: it sits inside ``ChildForm``)."""
+
+    name = StringField(_l("Guardian's name"))
+    relationship = StringField(_l("Relationship to the child"))
+    phone = StringField(_l("Phone"))
+
+
+class ChildForm(SchemaForm):
+    """The child's record, corrected by an agency that works on the case."""
+
+    schema = ChildInSchema()
+
+    version = HiddenField()
+    given_name = StringField(_l("Given name"))
+    family_name = StringField(_l("Family name"))
+    patronymic = StringField(_l("Patronymic"))
+    birth_date = DateField(_l("Birth date"),
+                           description=_l("Give the birth date or, if it is not known, an estimated age."))
+    estimated_age = IntegerField(_l("Estimated age (years)"), description=_l("Only when the birth date is not known."))
+    sex = SelectField(_l("Sex"))
+    region = SelectField(_l("Region"))
+    settlement = StringField(_l("District or settlement"), description=_l("Where the child lives now."))
+    returned_on = DateField(_l("Returned to Kazakhstan on"))
+    languages = CheckboxesField(_l("Languages the child speaks"), choices=LANGUAGES)
+    guardians = FieldList(FormField(GuardianForm), min_entries=3, max_entries=10)
+
+    def guardians_posted(self) -> list[dict]:
+        """Return the guardian rows that were filled in, for the schema."""
+        rows = []
+        for entry in self.guardians:
+            row = {name: (entry.form[name].data or "").strip() for name in ("name", "relationship", "phone")}
+            if any(row.values()):
+                rows.append({name: value for name, value in row.items() if value})
+        return rows
+
+    def attach(self, messages: dict, owner: str | None = None) -> None:
+        # A guardian's messages go on the row they name; the rows are numbered as they were filled in.
+        rows = messages.pop("guardians", None) if owner is None else None
+        filled = [entry for entry in self.guardians if any((entry.form[name].data or "").strip()
+                                                           for name in ("name", "relationship", "phone"))]
+        for index, fields in (rows or {}).items():
+            if isinstance(index, int) and isinstance(fields, dict) and index < len(filled):
+                for name, texts in fields.items():
+                    target = filled[index].form[name]
+                    target.errors = list(target.errors or []) + [str(text) for text in texts]
+            else:
+                super().attach({"guardians": fields})
+        super().attach(messages, owner)
 
 
 class ConsentForm(SchemaForm):

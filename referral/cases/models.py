@@ -35,6 +35,7 @@ class Case(db.Model):
         sa.CheckConstraint("birth_date IS NOT NULL OR estimated_age IS NOT NULL", name="has_age"),
         sa.CheckConstraint("estimated_age IS NULL OR (estimated_age >= 0 AND estimated_age < 25)",
                            name="estimated_age_range"),
+        sa.CheckConstraint("version >= 1", name="version_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,6 +55,14 @@ class Case(db.Model):
     region: Mapped[str] = mapped_column(sa.String(5), index=True)
     #: Languages the child speaks, as ISO 639-1 codes.
     languages: Mapped[list] = mapped_column(sa.JSON, default=list)
+    #: The district or settlement where the child lives now (the region is ``region``).
+    settlement: Mapped[str | None] = mapped_column(sa.String(200))
+    #: When the child came back to Kazakhstan, where known.
+    returned_on = mapped_column(sa.Date)
+    #: The people responsible for the child: ``[{"name", "relationship", "phone"}]``, as the caseworker wrote them.
+    guardians: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    #: Raised on each change to the child's record or the risk level (not on its referrals' changes).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     risk_level: Mapped[RiskLevel] = mapped_column(enum_type(RiskLevel, "risk_level"))
     status: Mapped[CaseStatus] = mapped_column(enum_type(CaseStatus, "case_status"), default=CaseStatus.open,
                                                index=True)

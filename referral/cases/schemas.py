@@ -35,8 +35,24 @@ def _born_on(value: date | None) -> None:
 _AGENCY_TYPE = one_of(sorted(AGENCY_TYPES), _l("Choose one of the agency types."))
 
 
+class GuardianInSchema(InputSchema):
+    """A person responsible for the child, as the caseworker writes them down."""
+
+    name = Text(max_length=200, required=True)
+    relationship = Text(max_length=100, required=True, metadata={"description": "e.g. mother, aunt, foster parent"})
+    phone = Text(max_length=50)
+
+    @ma.validates_schema
+    def _whole(self, data, **kwargs):
+        # A guardian is written whole, also inside a partial change of the child's record.
+        for name in ("name", "relationship"):
+            if not data.get(name):
+                refuse(_l("This field is required."), name)
+
+
 class ChildInSchema(InputSchema):
-    """The child's record as registered: builds the service's ``ChildData``."""
+    """The child's record as registered or corrected: builds the service's ``ChildData`` (a dict of the given
+    fields when loaded as a partial change)."""
 
     given_name = Text(max_length=100, required=True)
     family_name = Text(max_length=100, required=True)
@@ -48,15 +64,22 @@ class ChildInSchema(InputSchema):
                                                            _l("Choose female, male or unknown.")))
     region = ma.fields.String(required=True, validate=_region)
     languages = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=2, max=8)), load_default=list)
+    settlement = Text(max_length=200, metadata={"description": "district or settlement where the child lives now"})
+    returned_on = ma.fields.Date(load_default=None, allow_none=True, validate=not_in_future(
+        _l("The date of return cannot be in the future.")), metadata={"description": "came back to Kazakhstan on"})
+    guardians = ma.fields.List(ma.fields.Nested(GuardianInSchema), load_default=list,
+                               validate=ma.validate.Length(max=10))
 
     @ma.validates_schema(skip_on_field_errors=False)
-    def _age(self, data, **kwargs):
-        if data.get("birth_date") is None and data.get("estimated_age") is None:
+    def _age(self, data, partial=None, **kwargs):
+        # A partial change may leave both out: the service checks the record they make with what is stored.
+        given = not partial or {"birth_date", "estimated_age"} <= data.keys()
+        if given and data.get("birth_date") is None and data.get("estimated_age") is None:
             refuse(_l("Give the birth date or, if it is not known, an estimated age."), "birth_date")
 
     @ma.post_load
-    def _data(self, data, **kwargs) -> ChildData:
-        return ChildData(**data)
+    def _data(self, data, partial=None, **kwargs) -> ChildData | dict:
+        return data if partial else ChildData(**data)
 
 
 class CaseCreateSchema(InputSchema):
@@ -65,8 +88,23 @@ class CaseCreateSchema(InputSchema):
     child = ma.fields.Nested(ChildInSchema, required=True)
 
 
-class CasePatchSchema(ma.Schema):
-    risk_level = ma.fields.String(required=True, validate=ma.validate.OneOf([r.value for r in RiskLevel]))
+class ChildChangeSchema(ChildInSchema):
+    """Fields of the child's record that change: any of registration's, each checked as there."""
+
+
+class CasePatchSchema(InputSchema):
+    """A change to the case record: its risk level, and any fields of the child's record."""
+
+    risk_level = ma.fields.String(validate=one_of(RISK_LEVELS, _l("Choose high, medium or low.")))
+    child = ma.fields.Nested(ChildChangeSchema(partial=True), metadata={
+        "description": "only the fields that change; the timeline names them, never their values"})
+    version = ma.fields.Integer(metadata={"description": "the case version you read; a stale one is 409. "
+                                                          "Without it, the last write wins"})
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if "risk_level" not in data and not data.get("child"):
+            refuse(_l("Say what changes: the risk level or fields of the child's record."), "_schema")
 
 
 class ChildSchema(ma.Schema):
@@ -78,6 +116,9 @@ class ChildSchema(ma.Schema):
     sex = ma.fields.Enum(Sex, by_value=True)
     region = ma.fields.String()
     languages = ma.fields.List(ma.fields.String())
+    settlement = ma.fields.String(allow_none=True)
+    returned_on = ma.fields.Date(allow_none=True)
+    guardians = ma.fields.List(ma.fields.Dict())
 
 
 class ConsentSchema(ma.Schema):
@@ -119,6 +160,8 @@ class CaseSchema(ma.Schema):
     number = ma.fields.String()
     workflow = ma.fields.String()
     workflow_version = ma.fields.Integer()
+    version = ma.fields.Integer(metadata={"description": "raised on each change to the child's record or the risk "
+                                                         "level; send it back with PATCH"})
     status = ma.fields.Enum(CaseStatus, by_value=True)
     risk_level = ma.fields.Enum(RiskLevel, by_value=True)
     child = ma.fields.Nested(ChildSchema)

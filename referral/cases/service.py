@@ -50,6 +50,10 @@ class ChildData:
     estimated_age: int | None = None
     patronymic: str | None = None
     languages: list[str] = field(default_factory=list)
+    settlement: str | None = None
+    returned_on: date | None = None
+    #: ``[{"name", "relationship", "phone"}]``
+    guardians: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,8 @@ def register_case(workflow_key: str, risk_level: str, child: ChildData, actor: A
     case = Case(number=_next_number(now.year), workflow_version_id=version.id, given_name=child.given_name,
                 family_name=child.family_name, patronymic=child.patronymic,
                 birth_date=child.birth_date, estimated_age=child.estimated_age, sex=Sex(child.sex),
-                region=child.region, languages=list(child.languages or []), risk_level=RiskLevel(risk_level),
+                region=child.region, languages=list(child.languages or []), settlement=child.settlement,
+                returned_on=child.returned_on, guardians=list(child.guardians), risk_level=RiskLevel(risk_level),
                 status=CaseStatus.open, registered_by_agency_id=agency.id, registered_by_user_id=actor.user_id,
                 created_at=now)
     db.session.add(case)
@@ -280,6 +285,15 @@ def read_timeline(case_id: int, actor: Actor) -> Case:
     return case
 
 
+def oversees(case: Case, actor: Actor) -> bool:
+    """Return whether the actor oversees the case: a coordinator of its region, or an admin (or the system)."""
+    if actor.user is None:
+        return True
+    if not has_permission(actor.role, Permission.close_region_cases):
+        return False
+    return has_permission(actor.role, Permission.view_all_cases) or actor.user.agency.region == case.region
+
+
 def full_case(case_id: int, actor: Actor) -> Case:
     """Return a case the actor sees in full, for changing it; raise NotFound otherwise (not audited as a read)."""
     case, visibility = get_case(case_id, actor, audit=False)
@@ -388,6 +402,7 @@ def change_risk_level(case_id: int, risk_level: str, actor: Actor) -> Case:
     if old.value == risk_level:
         return case
     case.risk_level = RiskLevel(risk_level)
+    case.version += 1
     db.session.flush()
     moved = clocks.reschedule_case(case, definition_of(case))
     add_event(case, actor, "case.risk_changed", from_status=old.value, to_status=risk_level, deadlines_moved=moved)

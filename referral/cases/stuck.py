@@ -8,7 +8,6 @@ region closes it with a reason. Lists of them obey the rule of a single read, li
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from agencies import Permission, has_permission
 from agencies.visibility import HOLDING_STATUSES
 from workflows.lifecycle import OPEN_STATUSES, ReferralStatus
 
@@ -64,17 +63,9 @@ def where_it_stopped(case: Case) -> list[Referral]:
     return [r for r in case.referrals if r.status in _ENDED and r.id not in carried_on]
 
 
-def _closes_in_region(case: Case, actor: Actor) -> bool:
-    if actor.user is None:
-        return True
-    if not has_permission(actor.role, Permission.close_region_cases):
-        return False
-    return has_permission(actor.role, Permission.view_all_cases) or actor.user.agency.region == case.region
-
-
 def may_close(case: Case, actor: Actor) -> bool:
     """Return whether the actor may close the case by hand now: a stuck case, its region's coordinator or an admin."""
-    return is_stuck(case) and _closes_in_region(case, actor)
+    return is_stuck(case) and cases.oversees(case, actor)
 
 
 def close_case(case_id: int, reason: str, actor: Actor) -> Case:
@@ -86,7 +77,7 @@ def close_case(case_id: int, reason: str, actor: Actor) -> Case:
     Conflict (closed already, or a referral still open) or Invalid (no reason, or a reason too long).
     """
     case = cases.full_case(case_id, actor)
-    if not _closes_in_region(case, actor):
+    if not cases.oversees(case, actor):
         raise Forbidden(_l("Only a coordinator of the case's region can close it."))
     case = lock_case(case.id)
     if case.status is CaseStatus.closed:

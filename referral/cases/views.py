@@ -1,7 +1,9 @@
 """Case pages: list and search cases, register a case, the case record with interviews, consents, routes, timeline;
 close a case that has nothing open."""
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from dataclasses import asdict
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -19,9 +21,9 @@ from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
-from . import interviews, notes, service, stuck
-from .forms import CaseForm, CloseCaseForm, ConsentForm, InterviewForm, NoteForm, ReferForm
-from .models import InterviewKind, Sex
+from . import child_record, interviews, notes, service, stuck
+from .forms import CaseForm, ChildForm, CloseCaseForm, ConsentForm, InterviewForm, NoteForm, ReferForm
+from .models import Case, InterviewKind, Sex
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -44,6 +46,7 @@ _EVENT_TEXTS = {
     "interview.recorded": _l("Recorded with the child: %(kind)s, by %(agency)s"),
     "case.closed": _l("Case closed"),
     "case.risk_changed": _l("Risk level changed"),
+    "case.child_changed": _l("The child's record corrected: %(fields)s"),
     "deadline.missed": _l("The %(deadline)s deadline was missed"),
 }
 
@@ -85,7 +88,8 @@ def _event_text(event, definition) -> str:
     template = _EVENT_TEXTS.get(event.kind)
     values = {"stage": stage, "agency": _agency_name(code) if code else "",
               "kind": _interview_kind_label(detail.get("interview_kind", "")), "assignee": detail.get("assignee") or "",
-              "deadline": _(DEADLINE_LABELS.get(detail.get("deadline"), detail.get("deadline") or ""))}
+              "deadline": _(DEADLINE_LABELS.get(detail.get("deadline"), detail.get("deadline") or "")),
+              "fields": _field_names(detail.get("fields"))}
     return str(template) % values if template is not None else event.kind
 
 
@@ -167,6 +171,62 @@ def create():
                 return redirect(url_for(".show", case_id=outcome.result.id))
             status = outcome.refusal.status
     return render_template("cases/new.html", form=form), status
+
+
+#: The fields of the child's record, as the timeline names them when they are corrected.
+CHILD_FIELD_LABELS = {
+    "given_name": _l("given name"), "family_name": _l("family name"), "patronymic": _l("patronymic"),
+    "birth_date": _l("birth date"), "estimated_age": _l("estimated age"), "sex": _l("sex"), "region": _l("region"),
+    "languages": _l("languages"), "settlement": _l("district or settlement"),
+    "returned_on": _l("date of return"), "guardians": _l("guardians"), "risk_level": _l("risk level"),
+}
+
+
+def _field_names(fields) -> str:
+    return ", ".join(str(CHILD_FIELD_LABELS.get(name, name)) for name in fields or [])
+
+
+@bp.route("/<int:case_id>/child", methods=["GET", "POST"])
+@login_required
+def edit_child(case_id: int):
+    """Correct the child's record: the fields of registration, the guardians, the return and where the child lives."""
+    actor = web_actor()
+    case, visibility = service.get_case(case_id, actor)  # the form shows the record: a read, audited
+    if visibility is not Visibility.full:
+        db.session.commit()
+        abort(404)
+    if not child_record.may_edit_child(case, actor):
+        db.session.commit()
+        abort(403)
+    if request.method == "GET":
+        record = asdict(child_record.record_of(case))
+        guardians = list(record.pop("guardians"))
+        form = ChildForm(formdata=None, data={**record, "version": case.version,
+                                              "guardians": guardians + [{}] * (len(guardians) >= 3)})
+        db.session.commit()
+        return render_template("cases/child.html", form=_fill_child_choices(form), case=case)
+    form = _fill_child_choices(ChildForm())
+    data = form.load(guardians=form.guardians_posted())
+    status = 422
+    if data is not None:
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        outcome = attempt(lambda: child_record.change_case(case_id, actor, child=asdict(data), version=version),
+                          form)
+        if outcome.refusal is None:
+            changed = outcome.result[1]
+            flash(_("Saved: %(fields)s.", fields=_field_names(changed)) if changed else _("Nothing was changed."),
+                  "success")
+            return redirect(url_for(".show", case_id=case_id, _anchor="child"))
+        status = outcome.refusal.status
+    db.session.rollback()
+    return render_template("cases/child.html", form=form, case=db.session.get(Case, case_id)), status
+
+
+def _fill_child_choices(form: ChildForm) -> ChildForm:
+    locale = select_locale()
+    form.sex.choices = [SelectChoice(sex.value, _sex_label(sex.value)) for sex in Sex]
+    form.region.choices = [SelectChoice(region.code, region.name(locale)) for region in REGIONS]
+    return form
 
 
 @bp.route("/<int:case_id>")
@@ -314,6 +374,7 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         may_record_interview=_may(actor, Permission.record_interviews),
         nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),
         may_close=stuck.may_close(case, actor), close_form=close_form,
+        may_edit_child=child_record.may_edit_child(case, actor),
     ), status
 
 

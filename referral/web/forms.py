@@ -3,7 +3,7 @@
 import marshmallow as ma
 from flask import flash
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField
+from wtforms import BooleanField, FieldList, PasswordField
 
 from ..validation import Text
 
@@ -49,6 +49,8 @@ class SchemaForm(FlaskForm):
             if field.name not in described:
                 continue
             nest, rule = described[field.name]
+            if isinstance(field, FieldList):
+                continue  # rows of sub-forms: the form that has them says how they are posted
             if isinstance(field, BooleanField):
                 value = bool(field.data)  # an unticked box is not posted at all: it means no
             elif not field.raw_data:

@@ -114,3 +114,45 @@ def test_the_clinic_asks_before_accepting_and_the_sender_answers(live_server, br
 
     clinic.reload()
     assert "Отправили, он в заметках к случаю." in clinic.locator("#messages").inner_text()
+
+
+def held_case_id(make_app, agency_code):
+    """Return a demo case on which the agency has an active referral (it works on the case)."""
+    from referral.directory.models import Agency
+    from referral.referrals.models import Referral
+    from workflows.lifecycle import ACTIVE_STATUSES
+
+    with make_app().app_context():
+        return db.session.scalar(
+            sa.select(Referral.case_id).join(Agency, Referral.to_agency_id == Agency.id)
+            .where(Agency.code == agency_code, Referral.status.in_(ACTIVE_STATUSES))
+            .order_by(Referral.case_id))
+
+
+def test_a_social_worker_corrects_the_childs_record_on_a_phone_in_russian(live_server, page, make_app, tmp_path):
+    case_id = held_case_id(make_app, "astana-family-support")
+    sign_in(page, live_server, "social@demo.kz")
+    page.select_option("#language-select", "ru")
+    page.wait_for_selector("html[lang=ru]")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/cases/{case_id}")
+    page.locator("#edit-child").click()
+    page.wait_for_url(f"**/cases/{case_id}/child")
+    assert page.locator("h1").inner_text() == "Исправить сведения о ребёнке"
+    page.fill("input[name=settlement]", "Косшы")
+    page.fill("input[name='guardians-0-name']", "Дана Нурланова")
+    page.fill("input[name='guardians-0-relationship']", "тётя")
+    page.fill("input[name='guardians-0-phone']", "+7 701 000 00 00")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, tmp_path, "child-record-ru-390")
+    with page.expect_navigation():
+        page.locator("#child-save").click()
+    assert "Сохранено: район или населённый пункт, законные представители." in \
+        page.locator(".alert-success").inner_text()
+    child = page.locator("#child")
+    assert "Косшы" in child.inner_text() and "Дана Нурланова" in child.inner_text()
+    assert "Сведения о ребёнке исправлены: район или населённый пункт, законные представители" in \
+        page.locator("body").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, tmp_path, "case-after-correction-ru-390")
+    child.screenshot(path=os.path.join(SHOTS or str(tmp_path), "child-card-ru-390.png"))
