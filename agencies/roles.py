@@ -41,6 +41,8 @@ class Permission(StrEnum):
     view_deadlines_dashboard = "view_deadlines_dashboard"
     #: Assign the agency's incoming referrals to any of its active users, not only to oneself.
     assign_referrals = "assign_referrals"
+    #: Record a third or later forensic interview of a child, with a justification.
+    justify_repeat_interviews = "justify_repeat_interviews"
     #: Full view of every case in the region of the user's agency.
     view_region_cases = "view_region_cases"
     #: Cancel any open referral of a case in the region, as the workflow's coordinator.
@@ -68,7 +70,8 @@ _STAFF = frozenset(
 )
 # Each role above staff keeps the work of the one below: a supervisor or a
 # coordinator is still a member of an agency and may have to answer its inbox.
-_SUPERVISOR = _STAFF | {Permission.view_deadlines_dashboard, Permission.assign_referrals}
+_SUPERVISOR = _STAFF | {Permission.view_deadlines_dashboard, Permission.assign_referrals,
+                        Permission.justify_repeat_interviews}
 _COORDINATOR = _SUPERVISOR | {
     Permission.view_region_cases,
     Permission.cancel_region_referrals,

@@ -129,6 +129,10 @@ class InterviewForm(SchemaForm):
     summary = TextAreaField(_l("Findings"),
                             description=_l("What the next agency needs to know, so that it does not ask again."))
     shared_with = CheckboxesField(_l("Agency types that may read the findings"))
+    acknowledged_prior = BooleanField(_l("I have read the earlier interviews above, and another interview of the "
+                                         "child is still needed"))
+    justification = TextAreaField(_l("Why another interview is needed"), description=_l(
+        "It goes on the case's timeline and into the audit log."))
 
 
 class ReferForm(FlaskForm):

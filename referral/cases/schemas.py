@@ -253,6 +253,10 @@ class InterviewCreateSchema(InputSchema):
         min=1, error=_l("Choose the types of agency that may read the summary.")),
         error_messages={"required": _l("Choose the types of agency that may read the summary.")},
         metadata={"description": "agency types that may read the summary"})
+    acknowledged_prior = ma.fields.Boolean(load_default=False, metadata={
+        "description": "kind interview: the earlier interviews were read and another one is needed"})
+    justification = Text(max_length=2000, metadata={
+        "description": "kind interview, from the third on: why another interview is needed (supervisor or above)"})
 
     @ma.post_load
     def _data(self, data, **kwargs) -> InterviewData:

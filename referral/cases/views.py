@@ -260,7 +260,9 @@ def record_interview(case_id: int):
     _fill_interview_choices(form)
     data = form.load()
     if data is not None:
-        outcome = attempt(lambda: interviews.record_interview(case_id, data, web_actor()), form)
+        # The form shows the earlier interviews and what another one takes; the refusal need not repeat them.
+        outcome = attempt(lambda: interviews.record_interview(case_id, data, web_actor()), form,
+                          flash_problems=False)
         if outcome.refusal:
             return _render_case(case_id, interview_form=form, status=outcome.refusal.status)
         flash(_("Recorded. The next agency will read it before planning another interview."), "success")
@@ -369,7 +371,7 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         refer_forms=refer_forms, may_refer=_may(actor, Permission.refer_cases), picture=picture,
         active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
         may_record_consent=_may(actor, Permission.record_consent), locale=locale,
-        interviews=held, interview_form=interview_form,
+        interviews=held, interview_form=interview_form, guard=interviews.guard_of(case, actor),
         notes=notes.notes_for(case.id, actor, audit=False), note_form=note_form or NoteForm(formdata=None),
         may_record_interview=_may(actor, Permission.record_interviews),
         nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),
