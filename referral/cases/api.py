@@ -9,6 +9,7 @@ from ..api.auth import api_actor
 from ..api.pagination import PageArgs, paginate
 from ..errors import NotFound
 from ..extensions import db
+from ..referrals import consents
 from . import child_record, stuck
 from . import interviews as interview_records
 from . import notes as case_notes
@@ -22,6 +23,7 @@ from .schemas import (
     CaseSummarySchema,
     ConsentCreateSchema,
     ConsentSchema,
+    ConsentWithdrawSchema,
     EventSchema,
     InterviewCreateSchema,
     InterviewSchema,
@@ -120,6 +122,22 @@ def close(values, case_id):
 def record_consent(consent, case_id):
     """Record a consent given for the child."""
     consent = cases.record_consent(case_id, consent, api_actor())
+    db.session.commit()
+    return consent
+
+
+@blp.route("/<int:case_id>/consents/<int:consent_id>/withdraw", methods=["POST"])
+@blp.arguments(ConsentWithdrawSchema)
+@blp.response(200, ConsentSchema)
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def withdraw_consent(values, case_id, consent_id):
+    """Withdraw a consent, with a reason: it covers nothing from now on.
+
+    Requested referrals that needed it are cancelled (``status_reason: consent-withdrawn``) and both sides are
+    told; agencies already working keep their referral and are told. 409: already withdrawn.
+    """
+    consent = consents.withdraw_consent(case_id, consent_id, values["reason"], api_actor())
     db.session.commit()
     return consent
 

@@ -24,7 +24,13 @@ from wtforms.validators import DataRequired, Length
 
 from ..web.forms import SchemaForm
 from .notes import MAX_NOTE
-from .schemas import CaseCreateSchema, ChildInSchema, ConsentCreateSchema, InterviewCreateSchema
+from .schemas import (
+    CaseCreateSchema,
+    ChildInSchema,
+    ConsentCreateSchema,
+    ConsentWithdrawSchema,
+    InterviewCreateSchema,
+)
 from .stuck import MAX_CLOSE_REASON
 
 #: Languages a child may speak, as ISO 639-1 codes with names marked for translation.
@@ -133,6 +139,14 @@ class InterviewForm(SchemaForm):
                                          "child is still needed"))
     justification = TextAreaField(_l("Why another interview is needed"), description=_l(
         "It goes on the case's timeline and into the audit log."))
+
+
+class ConsentWithdrawForm(SchemaForm):
+    schema = ConsentWithdrawSchema()
+
+    reason = TextAreaField(_l("Why it is withdrawn"))
+    #: Which consent the posted form was for (set by the view, not posted).
+    consent_id = None
 
 
 class ReferForm(FlaskForm):

@@ -32,7 +32,9 @@ class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
         sa.CheckConstraint("(status = 'closed') = (closed_at IS NOT NULL)", name="closed_has_closed_at"),
-        sa.CheckConstraint("birth_date IS NOT NULL OR estimated_age IS NOT NULL", name="has_age"),
+        sa.CheckConstraint("birth_date IS NOT NULL OR estimated_age IS NOT NULL OR erased_at IS NOT NULL",
+                           name="has_age"),
+        sa.CheckConstraint("erased_at IS NULL OR status = 'closed'", name="erased_when_closed"),
         sa.CheckConstraint("estimated_age IS NULL OR (estimated_age >= 0 AND estimated_age < 25)",
                            name="estimated_age_range"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
@@ -70,7 +72,14 @@ class Case(db.Model):
     registered_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
-    closed_at = mapped_column(UTCDateTime)
+    closed_at = mapped_column(UTCDateTime, index=True)
+    #: Why the case's data must be kept past its retention period (a court, an inquiry), or None.
+    legal_hold: Mapped[str | None] = mapped_column(sa.Text)
+    legal_hold_at = mapped_column(UTCDateTime)
+    #: When the child's personal data was erased after the retention period; the case stays for statistics.
+    erased_at = mapped_column(UTCDateTime)
+    #: The year of birth, kept when the birth date is erased.
+    birth_year: Mapped[int | None]
 
     #: Loaded on first use: every case of a version shares one row in the session, with its document.
     workflow_version = relationship("WorkflowVersion", lazy="select")
@@ -108,6 +117,7 @@ class Consent(db.Model):
     __tablename__ = "consents"
     __table_args__ = (
         sa.CheckConstraint("expires_on IS NULL OR expires_on >= given_on", name="expires_after_given"),
+        sa.CheckConstraint("(withdrawn_at IS NULL) = (withdrawal_reason IS NULL)", name="withdrawn_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,10 +131,21 @@ class Consent(db.Model):
     given_on = mapped_column(sa.Date, nullable=False)
     expires_on = mapped_column(sa.Date)
     withdrawn_at = mapped_column(UTCDateTime)
+    #: Why the consent was withdrawn, as the person who withdrew it said.
+    withdrawal_reason: Mapped[str | None] = mapped_column(sa.Text)
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     recorded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     recorded_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
     case = relationship(Case, back_populates="consents")
+
+    def state_on(self, on_day) -> str:
+        """Return ``withdrawn``, ``expired``, ``pending`` (given for a later day) or ``active`` on a day."""
+        if self.withdrawn_at is not None:
+            return "withdrawn"
+        if self.expires_on is not None and on_day > self.expires_on:
+            return "expired"
+        return "pending" if on_day < self.given_on else "active"
 
     def covers(self, agency_type: str, on_day) -> bool:
         """Return whether the consent covers an agency type on a day."""

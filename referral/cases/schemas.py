@@ -129,6 +129,16 @@ class ConsentSchema(ma.Schema):
     given_on = ma.fields.Date()
     expires_on = ma.fields.Date(allow_none=True)
     recorded_at = ma.fields.AwareDateTime()
+    state = ma.fields.Function(lambda consent: consent.state_on(date.today()), metadata={
+        "description": "active, pending (given for a later day), expired or withdrawn; only an active one covers"})
+    withdrawn_at = ma.fields.AwareDateTime(allow_none=True)
+    withdrawal_reason = ma.fields.String(allow_none=True)
+
+
+class ConsentWithdrawSchema(InputSchema):
+    """Why a consent is withdrawn."""
+
+    reason = Text(max_length=2000, required=True, error_messages={"required": _l("Say why the consent is withdrawn.")})
 
 
 class ConsentCreateSchema(InputSchema):

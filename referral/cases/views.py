@@ -2,6 +2,7 @@
 close a case that has nothing open."""
 
 from dataclasses import asdict
+from datetime import date
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -17,12 +18,22 @@ from ..directory.service import agency_by_code
 from ..extensions import db
 from ..i18n import reading_language
 from ..notifications.service import DEADLINE_LABELS
+from ..referrals import consents as withdrawal
 from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
 from . import child_record, interviews, notes, service, stuck
-from .forms import CaseForm, ChildForm, CloseCaseForm, ConsentForm, InterviewForm, NoteForm, ReferForm
+from .forms import (
+    CaseForm,
+    ChildForm,
+    CloseCaseForm,
+    ConsentForm,
+    ConsentWithdrawForm,
+    InterviewForm,
+    NoteForm,
+    ReferForm,
+)
 from .models import Case, InterviewKind, Sex
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -43,6 +54,7 @@ _EVENT_TEXTS = {
     "referral.assigned": _l("“%(stage)s” assigned to %(assignee)s"),
     "referral.unassigned": _l("“%(stage)s” no longer assigned to anyone"),
     "consent.recorded": _l("Consent recorded"),
+    "consent.withdrawn": _l("Consent withdrawn"),
     "interview.recorded": _l("Recorded with the child: %(kind)s, by %(agency)s"),
     "case.closed": _l("Case closed"),
     "case.risk_changed": _l("Risk level changed"),
@@ -65,6 +77,16 @@ def _interview_kind_label(value: str) -> str:
         return value
 
 
+_CONSENT_STATES = {"active": _l("Active"), "pending": _l("Not yet in force"), "expired": _l("Expired"),
+                   "withdrawn": _l("Withdrawn")}
+_CONSENT_STATE_CLASSES = {"active": "text-bg-success", "pending": "text-bg-secondary", "expired": "text-bg-warning",
+                          "withdrawn": "text-bg-danger"}
+
+
+def _consent_state_label(state: str) -> str:
+    return str(_CONSENT_STATES.get(state, state))
+
+
 def _sex_label(value: str) -> str:
     return {"female": _("Female"), "male": _("Male"), "unknown": _("Unknown")}.get(value, value)
 
@@ -73,7 +95,8 @@ def _sex_label(value: str) -> str:
 def case_labels():
     return {"risk_label": state_label, "sex_label": _sex_label, "agency_type_name": agency_type_label,
             "event_text": _event_text, "age_of": service.age_of,
-            "interview_kind_label": _interview_kind_label, "nothing_open_count": _nothing_open_count}
+            "interview_kind_label": _interview_kind_label, "nothing_open_count": _nothing_open_count,
+            "consent_state_label": _consent_state_label, "consent_state_class": _CONSENT_STATE_CLASSES}
 
 
 def _nothing_open_count() -> int:
@@ -252,6 +275,23 @@ def record_consent(case_id: int):
     return _render_case(case_id, consent_form=form, status=422)
 
 
+@bp.route("/<int:case_id>/consents/<int:consent_id>/withdraw", methods=["POST"])
+@requires(Permission.record_consent)
+def withdraw_consent(case_id: int, consent_id: int):
+    """Withdraw a consent, with a reason; what needed it is cancelled and every agency it concerned is told."""
+    form = ConsentWithdrawForm()
+    form.consent_id = consent_id
+    values = form.load()
+    if values is not None:
+        outcome = attempt(lambda: withdrawal.withdraw_consent(case_id, consent_id, values["reason"], web_actor()),
+                          form)
+        if outcome.refusal:
+            return _render_case(case_id, withdraw_form=form, status=outcome.refusal.status)
+        flash(_("The consent is withdrawn: it covers nothing from now on."), "success")
+        return redirect(url_for(".show", case_id=case_id, _anchor="consents"))
+    return _render_case(case_id, withdraw_form=form, status=422)
+
+
 @bp.route("/<int:case_id>/interviews", methods=["POST"])
 @requires(Permission.record_interviews)
 def record_interview(case_id: int):
@@ -332,7 +372,8 @@ def _agency_type_choices() -> list[SelectChoice]:
 
 def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer_form: ReferForm | None = None,
                  interview_form: InterviewForm | None = None, close_form: CloseCaseForm | None = None,
-                 note_form: NoteForm | None = None, status: int = 200):
+                 note_form: NoteForm | None = None, withdraw_form: ConsentWithdrawForm | None = None,
+                 status: int = 200):
     actor = web_actor()
     case, visibility = service.get_case(case_id, actor)
     db.session.commit()
@@ -372,6 +413,7 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         active=active, events=service.timeline(case), actions_for=referrals.actions_for, actor=actor,
         may_record_consent=_may(actor, Permission.record_consent), locale=locale,
         interviews=held, interview_form=interview_form, guard=interviews.guard_of(case, actor),
+        withdraw_form=withdraw_form or ConsentWithdrawForm(formdata=None), today=date.today(),
         notes=notes.notes_for(case.id, actor, audit=False), note_form=note_form or NoteForm(formdata=None),
         may_record_interview=_may(actor, Permission.record_interviews),
         nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),

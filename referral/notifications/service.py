@@ -29,6 +29,8 @@ TEMPLATES = {
     "referral.cancelled": N_("Case %(case)s: the referral to “%(stage)s” was cancelled."),
     "referral.handed_over": N_("Case %(case)s: “%(stage)s” was handed over to %(agency)s."),
     "case.closed": N_("Case %(case)s was closed."),
+    "consent.withdrawn": N_("Case %(case)s: a consent to share the case was withdrawn. Your agency keeps its "
+                            "referral to “%(stage)s”; share only what the remaining consents cover."),
     "referral.assigned": N_("Case %(case)s: “%(stage)s” was assigned to you."),
     "referral.message": N_("Case %(case)s: %(agency)s wrote to you about “%(stage)s”; read it on the referral."),
     "referral.no_response": N_(
