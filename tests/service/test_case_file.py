@@ -165,3 +165,10 @@ def test_the_own_notes_link_adds_them_and_is_recorded(busy, sign_in):
     text = client.get(f"/cases/{busy.id}/print?agency_notes=1").get_data(as_text=True)
     assert OWN_NOTE in text and SHARED_NOTE in text and CLINIC_NOTE not in text
     assert [entry.detail["agency_notes"] for entry in exports(busy)] == [False, True]
+
+
+def test_someone_not_signed_in_is_sent_to_the_login_and_nothing_is_recorded(demo, client):
+    case = demo_case("Samplova")
+    response = client.get(f"/cases/{case.id}/print")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert exports(case) == []
