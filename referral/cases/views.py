@@ -23,7 +23,7 @@ from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
-from . import child_record, interviews, notes, service, stuck
+from . import case_file, child_record, interviews, notes, service, stuck
 from .forms import (
     CaseForm,
     ChildForm,
@@ -257,6 +257,16 @@ def _fill_child_choices(form: ChildForm) -> ChildForm:
 def show(case_id: int):
     """Show a case as far as the user may see it; a full read is audited."""
     return _render_case(case_id)
+
+
+@bp.route("/<int:case_id>/print")
+@login_required
+def print_file(case_id: int):
+    """Show the case file laid out for paper, as far as the user may see it; audited as an export."""
+    found = case_file.case_file(case_id, web_actor(), agency_notes=request.args.get("agency_notes") == "1")
+    page = render_template("cases/print.html", file=found, locale=select_locale())
+    db.session.commit()  # the audit of the export
+    return page
 
 
 @bp.route("/<int:case_id>/consents", methods=["POST"])
