@@ -11,6 +11,7 @@ from ..errors import NotFound
 from ..extensions import db
 from ..referrals import consents
 from . import child_record, stuck
+from . import disclosures as case_disclosures
 from . import interviews as interview_records
 from . import notes as case_notes
 from . import service as cases
@@ -24,6 +25,7 @@ from .schemas import (
     ConsentCreateSchema,
     ConsentSchema,
     ConsentWithdrawSchema,
+    DisclosureSchema,
     EventSchema,
     InterviewCreateSchema,
     InterviewSchema,
@@ -140,6 +142,19 @@ def withdraw_consent(values, case_id, consent_id):
     consent = consents.withdraw_consent(case_id, consent_id, values["reason"], api_actor())
     db.session.commit()
     return consent
+
+
+@blp.route("/<int:case_id>/disclosures")
+@blp.response(200, DisclosureSchema(many=True))
+@blp.alt_response(404, response="NOT_FOUND")
+def disclosures(case_id):
+    """List who read or received this child's record: per agency, role and kind, how often and when last.
+
+    For readers of the full record; the read itself is audited. 404: no case the caller sees in full.
+    """
+    found = case_disclosures.disclosures_of(case_id, api_actor())
+    db.session.commit()
+    return found
 
 
 @blp.route("/<int:case_id>/timeline")

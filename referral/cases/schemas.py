@@ -306,3 +306,14 @@ class NoteCreateSchema(ma.Schema):
     text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_NOTE))
     shared = ma.fields.Boolean(load_default=False, metadata={
         "description": "false: only your agency reads it; true: every agency that sees the full record"})
+
+
+class DisclosureSchema(ma.Schema):
+    """Who had what of the child's record: one row per agency, role and kind, from the audit log."""
+
+    at = ma.fields.AwareDateTime(metadata={"description": "the latest such disclosure"})
+    agency = ma.fields.String(allow_none=True, metadata={"description": "agency code"})
+    role = ma.fields.String(allow_none=True, metadata={
+        "description": "the readers' role; null for what was sent to the agency (notification, webhook)"})
+    what = ma.fields.String(metadata={"description": "summary, full, export, notification or webhook"})
+    count = ma.fields.Integer()

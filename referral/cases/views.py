@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from wtforms import SelectChoice
 
-from agencies import REGIONS, AgencyType, Permission, Visibility, has_permission
+from agencies import REGIONS, AgencyType, Permission, Role, Visibility, has_permission
 from workflows.durations import RISK_LEVELS
 
 from ..designer.drawing import workflow_svg
@@ -24,6 +24,7 @@ from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
 from . import case_file, child_record, interviews, notes, service, stuck
+from .disclosures import disclosures_of
 from .forms import (
     CaseForm,
     ChildForm,
@@ -267,6 +268,27 @@ def print_file(case_id: int):
     page = render_template("cases/print.html", file=found, locale=select_locale())
     db.session.commit()  # the audit of the export
     return page
+
+
+_DISCLOSED = {"summary": _l("Summary (age, sex, region, the referral)"), "full": _l("Full record"),
+              "export": _l("Printed or exported"), "notification": _l("Notification"),
+              "webhook": _l("Sent to the agency's own system")}
+
+
+@bp.route("/<int:case_id>/disclosures")
+@login_required
+def disclosures(case_id: int):
+    """Show who read or received the child's record and when, to print for a guardian (audited)."""
+    found = disclosures_of(case_id, web_actor())
+    case = db.session.get(Case, case_id)
+    page = render_template("cases/disclosures.html", case=case, disclosures=found, what_label=_DISCLOSED,
+                           agency_label=_agency_name, role_label=_role_label)
+    db.session.commit()  # the audit of the read
+    return page
+
+
+def _role_label(value: str | None) -> str:
+    return _(Role(value).label) if value else "—"
 
 
 @bp.route("/<int:case_id>/consents", methods=["POST"])

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 from agencies import Permission
 
 from .. import targets
-from ..actors import require
+from ..actors import Actor, require
 from ..audit.service import record
 from ..directory.models import Agency
 from ..errors import NotFound
@@ -31,6 +31,7 @@ from .models import Channel, Delivery, DeliveryStatus, Notification
 
 #: Attempts before a delivery is given up and shown as failed to admins.
 MAX_ATTEMPTS = 6
+DELIVERER = Actor.system_actor("delivery")
 #: First retry after this long; each further one waits twice as long.
 BACKOFF = timedelta(seconds=30)
 LEASE = timedelta(minutes=2)
@@ -264,6 +265,10 @@ def _deliver_one(delivery_id: int, now: datetime | None, clock, result: Delivery
     delivery.sent_at = clock()
     delivery.last_error = None
     delivery.lease_until = None
+    if delivery.channel is Channel.webhook and delivery.payload.get("case_id") is not None:
+        # What reached another system is a disclosure of the case (its number and stage, never the child).
+        record(DELIVERER, "case.webhook_sent", "case", delivery.payload["case_id"],
+               {"agency": delivery.payload.get("agency"), "event": delivery.payload.get("event")})
     db.session.commit()
     result.count("sent")
     return True

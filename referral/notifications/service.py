@@ -9,6 +9,9 @@ from flask_babel import force_locale, format_datetime, gettext
 
 from workflows import N_, TRANSLATED_LANGUAGES, Stage
 
+from ..actors import Actor
+from ..audit.models import AuditEntry
+from ..audit.service import record
 from ..auth.models import User
 from ..directory.models import Agency
 from ..extensions import db, dialect_insert, utcnow
@@ -44,6 +47,9 @@ TEMPLATES = {
 }
 
 
+NOTIFIER = Actor.system_actor("notifications")
+
+
 def stage_params(stage: Stage) -> dict:
     """Return a message's stage parameters: its key, its English name and the names the workflow translates."""
     params = {"stage": stage.name, "stage_key": stage.key}
@@ -75,6 +81,8 @@ class NotificationBatch:
 
     def __init__(self) -> None:
         self.rows: list[dict] = []
+        #: Audit rows of what the notifications disclosed (``case.notified``), written with them.
+        self.disclosures: list[dict] = []
         self._agency_users: dict[int, list[int]] = {}
 
     def agency_users(self, agency_id: int) -> list[int]:
@@ -87,6 +95,9 @@ class NotificationBatch:
         """Insert what was gathered (skipping duplicates) and queue the e-mails."""
         rows, self.rows = self.rows, []
         _write(rows, need_ids=False)
+        disclosures, self.disclosures = self.disclosures, []
+        if disclosures:
+            db.session.execute(sa.insert(AuditEntry.__table__), disclosures)
 
 
 def _write(rows: list[dict], need_ids: bool = True) -> list[int]:
@@ -133,13 +144,27 @@ def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | Non
                   dedupe: str | None = None, batch: NotificationBatch | None = None) -> list[int]:
     """Notify each active user of an agency (but the one who acted), and call the agency's webhook."""
     users = batch.agency_users(agency_id) if batch is not None else _active_users(agency_id)
-    ids = notify_users([user_id for user_id in users if user_id != exclude_user_id], kind, params,
-                       case_id=case_id, referral_id=referral_id, dedupe=dedupe, batch=batch)
+    recipients = [user_id for user_id in users if user_id != exclude_user_id]
+    ids = notify_users(recipients, kind, params, case_id=case_id, referral_id=referral_id, dedupe=dedupe,
+                       batch=batch)
     agency = db.session.get(Agency, agency_id)
     if agency is not None and agency.webhook_url:
         queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,
                       dedupe=f"{dedupe}:agency" if dedupe else None)
+    if agency is not None and case_id is not None and recipients:
+        _disclosed(agency, kind, case_id, batch)
     return ids
+
+
+def _disclosed(agency: Agency, kind: str, case_id: int, batch: NotificationBatch | None) -> None:
+    """Audit that an agency was told about a case: the disclosures list of the case shows it."""
+    detail = {"agency": agency.code, "kind": kind}
+    if batch is None:
+        record(NOTIFIER, "case.notified", "case", case_id, detail)
+        return
+    batch.disclosures.append({"occurred_at": utcnow(), "actor_user_id": None, "actor_label": NOTIFIER.label,
+                              "action": "case.notified", "object_type": "case", "object_id": str(case_id),
+                              "remote_addr": None, "detail": detail})
 
 
 def queue_emails(notification_ids: list[int], now) -> None:
