@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
@@ -27,6 +28,7 @@ from . import create_app, scheduler, validation
 from .actors import Actor
 from .auth import service as accounts
 from .auth.schemas import UserInSchema
+from .cases import retention
 from .demo import load_demo_data
 from .designer import service as designer
 from .directory import service as directory
@@ -324,6 +326,35 @@ def workflows_export(key, file, number, draft):
     else:
         Path(file).write_text(text, encoding="utf-8")
         click.echo(f"Exported {key} to {file}.", err=True)
+
+
+# -- retention ------------------------------------------------------------------
+
+@cli.group("retention")
+def retention_group():
+    """Erase the personal data of cases closed longer ago than their workflow's retention period."""
+
+
+@retention_group.command("run")
+@click.option("--dry-run", is_flag=True, help="List what would be erased; change nothing.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Erase as if today were this day (YYYY-MM-DD); default: today.")
+@with_appcontext
+@migrated
+@clean_errors
+def retention_run(dry_run, as_of):
+    """Erase (or with --dry-run list) what the retention periods say; cases under legal hold are kept."""
+    day = as_of.date() if as_of else date.today()
+    result = retention.run_retention(day, Actor.system_actor("cli"), dry_run=dry_run)
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    for number, ended_on in result.erased:
+        click.echo(f"{'would erase' if dry_run else 'erased'}\t{number}\tretention ended {ended_on.isoformat()}")
+    for number in result.held:
+        click.echo(f"kept\t{number}\tunder legal hold")
+    click.echo(str(result).capitalize() + ".", err=True)
 
 
 # -- scheduler ------------------------------------------------------------------

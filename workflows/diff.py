@@ -149,6 +149,7 @@ def _top_fields(definition: Definition) -> dict[str, Any]:
         "name": definition.name,
         "description": definition.description,
         "calendar": definition.calendar,
+        "retention": definition.retention.text if definition.retention is not None else None,
     }
     return _with_extra(fields, definition.extra)
 

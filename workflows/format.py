@@ -468,6 +468,7 @@ DEFINITION = Shape(
     Field("name", Text(blank=False), required=True, translated=True),
     Field("description", Text()),
     Field("calendar", Calendar()),
+    Field("retention", Period()),
     Field("stages", ListOf(STAGE), required=True),
     Field("transitions", ListOf(TRANSITION)),
 )

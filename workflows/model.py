@@ -176,6 +176,8 @@ class Definition:
     description: str | None = None
     #: ISO country code whose public holidays "N working days" skip.
     calendar: str | None = None
+    #: How long after a case's closure its personal data are kept (``referral retention run``); None: P5Y.
+    retention: Duration | None = None
     extra: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @cached_property
@@ -237,6 +239,8 @@ class Definition:
             document["description"] = self.description
         if self.calendar is not None:
             document["calendar"] = self.calendar
+        if self.retention is not None:
+            document["retention"] = self.retention.text
         document["stages"] = [stage.to_document() for stage in self.stages]
         document["transitions"] = [transition.to_document() for transition in self.transitions]
         document.update(self.extra)

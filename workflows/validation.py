@@ -113,6 +113,11 @@ class _Checker:
         if not self.terminals:
             self.add("no_terminal", NO_TERMINAL)
 
+        retention = definition.retention
+        if retention is not None and retention.error is not None:
+            template = DURATION_NOT_POSITIVE if retention.error == "not_positive" else DURATION_SYNTAX
+            self.add("invalid_duration", template, {"path": "retention", "value": retention.text})
+
         for index, stage in enumerate(definition.stages):
             if stage.agency_type not in AGENCY_TYPES:
                 params = {"stage": stage.key, "agency_type": stage.agency_type}

@@ -14,6 +14,7 @@ from . import child_record, stuck
 from . import disclosures as case_disclosures
 from . import interviews as interview_records
 from . import notes as case_notes
+from . import retention as case_retention
 from . import service as cases
 from .schemas import (
     CaseCloseSchema,
@@ -27,6 +28,7 @@ from .schemas import (
     ConsentWithdrawSchema,
     DisclosureSchema,
     EventSchema,
+    HoldSchema,
     InterviewCreateSchema,
     InterviewSchema,
     NoteCreateSchema,
@@ -142,6 +144,30 @@ def withdraw_consent(values, case_id, consent_id):
     consent = consents.withdraw_consent(case_id, consent_id, values["reason"], api_actor())
     db.session.commit()
     return consent
+
+
+@blp.route("/<int:case_id>/hold", methods=["POST"])
+@blp.arguments(HoldSchema)
+@blp.response(200, CaseSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def place_hold(values, case_id):
+    """Place a legal hold: the case's data are kept past the retention period (coordinators of its region,
+    admins). 409: the data were erased already."""
+    case = case_retention.place_hold(case_id, values["reason"], api_actor())
+    db.session.commit()
+    return case
+
+
+@blp.route("/<int:case_id>/hold", methods=["DELETE"])
+@blp.response(200, CaseSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+def lift_hold(case_id):
+    """Lift the legal hold (coordinators of the case's region, admins); lifting none is no error."""
+    case = case_retention.lift_hold(case_id, api_actor())
+    db.session.commit()
+    return case
 
 
 @blp.route("/<int:case_id>/disclosures")

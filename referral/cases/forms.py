@@ -29,6 +29,7 @@ from .schemas import (
     ChildInSchema,
     ConsentCreateSchema,
     ConsentWithdrawSchema,
+    HoldSchema,
     InterviewCreateSchema,
 )
 from .stuck import MAX_CLOSE_REASON
@@ -147,6 +148,13 @@ class ConsentWithdrawForm(SchemaForm):
     reason = TextAreaField(_l("Why it is withdrawn"))
     #: Which consent the posted form was for (set by the view, not posted).
     consent_id = None
+
+
+class HoldForm(SchemaForm):
+    schema = HoldSchema()
+
+    reason = TextAreaField(_l("Why the data must be kept"),
+                           description=_l("For example the court case or the inquiry that needs the file."))
 
 
 class ReferForm(FlaskForm):

@@ -182,6 +182,10 @@ class CaseSchema(ma.Schema):
     consents = ma.fields.List(ma.fields.Nested(ConsentSchema))
     created_at = ma.fields.AwareDateTime()
     closed_at = ma.fields.AwareDateTime(allow_none=True)
+    legal_hold = ma.fields.String(allow_none=True, metadata={
+        "description": "why the case's data are kept past the retention period, or null"})
+    erased_at = ma.fields.AwareDateTime(allow_none=True, metadata={
+        "description": "when the child's personal data were erased after the retention period, or null"})
     visibility = ma.fields.Constant("full")
 
     #: Fields that are not columns of the case: the child is the case's own columns, the rest is worked out.
@@ -306,6 +310,13 @@ class NoteCreateSchema(ma.Schema):
     text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_NOTE))
     shared = ma.fields.Boolean(load_default=False, metadata={
         "description": "false: only your agency reads it; true: every agency that sees the full record"})
+
+
+class HoldSchema(InputSchema):
+    """Why a case's data must be kept past its retention period."""
+
+    reason = Text(max_length=2000, required=True,
+                  error_messages={"required": _l("Say why the case's data must be kept.")})
 
 
 class DisclosureSchema(ma.Schema):

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from agencies import REGIONS, AgencyType, Permission, Role, Visibility, has_permission
@@ -23,7 +24,7 @@ from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_type_label, region_name, state_label
 from ..web.locale import select_locale
-from . import case_file, child_record, interviews, notes, service, stuck
+from . import case_file, child_record, interviews, notes, retention, service, stuck
 from .disclosures import disclosures_of
 from .forms import (
     CaseForm,
@@ -31,6 +32,7 @@ from .forms import (
     CloseCaseForm,
     ConsentForm,
     ConsentWithdrawForm,
+    HoldForm,
     InterviewForm,
     NoteForm,
     ReferForm,
@@ -56,6 +58,9 @@ _EVENT_TEXTS = {
     "referral.unassigned": _l("“%(stage)s” no longer assigned to anyone"),
     "consent.recorded": _l("Consent recorded"),
     "consent.withdrawn": _l("Consent withdrawn"),
+    "case.hold_placed": _l("Legal hold placed: the data are kept past the retention period"),
+    "case.hold_lifted": _l("Legal hold lifted"),
+    "case.erased": _l("Personal data erased after the retention period"),
     "interview.recorded": _l("Recorded with the child: %(kind)s, by %(agency)s"),
     "case.closed": _l("Case closed"),
     "case.risk_changed": _l("Risk level changed"),
@@ -270,6 +275,33 @@ def print_file(case_id: int):
     return page
 
 
+@bp.route("/<int:case_id>/hold", methods=["POST"])
+@login_required
+def place_hold(case_id: int):
+    """Place a legal hold on the case, with a reason (coordinators of its region, admins)."""
+    form = HoldForm()
+    values = form.load()
+    if values is not None:
+        outcome = attempt(lambda: retention.place_hold(case_id, values["reason"], web_actor()), form)
+        if outcome.refusal:
+            return _render_case(case_id, hold_form=form, status=outcome.refusal.status)
+        flash(_("Legal hold placed: the case's data are kept until it is lifted."), "success")
+        return redirect(url_for(".show", case_id=case_id, _anchor="legal-hold"))
+    return _render_case(case_id, hold_form=form, status=422)
+
+
+@bp.route("/<int:case_id>/hold/lift", methods=["POST"])
+@login_required
+def lift_hold(case_id: int):
+    """Lift the case's legal hold."""
+    form = FlaskForm()
+    if form.validate_on_submit():
+        outcome = attempt(lambda: retention.lift_hold(case_id, web_actor()))
+        if outcome.result is not None:
+            flash(_("Legal hold lifted."), "success")
+    return redirect(url_for(".show", case_id=case_id, _anchor="legal-hold"))
+
+
 _DISCLOSED = {"summary": _l("Summary (age, sex, region, the referral)"), "full": _l("Full record"),
               "export": _l("Printed or exported"), "notification": _l("Notification"),
               "webhook": _l("Sent to the agency's own system")}
@@ -405,7 +437,7 @@ def _agency_type_choices() -> list[SelectChoice]:
 def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer_form: ReferForm | None = None,
                  interview_form: InterviewForm | None = None, close_form: CloseCaseForm | None = None,
                  note_form: NoteForm | None = None, withdraw_form: ConsentWithdrawForm | None = None,
-                 status: int = 200):
+                 hold_form: HoldForm | None = None, status: int = 200):
     actor = web_actor()
     case, visibility = service.get_case(case_id, actor)
     db.session.commit()
@@ -446,6 +478,8 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         may_record_consent=_may(actor, Permission.record_consent), locale=locale,
         interviews=held, interview_form=interview_form, guard=interviews.guard_of(case, actor),
         withdraw_form=withdraw_form or ConsentWithdrawForm(formdata=None), today=date.today(),
+        hold_form=hold_form or HoldForm(formdata=None), may_hold=service.oversees(case, actor),
+        retention_ends=retention.retention_ends(case),
         notes=notes.notes_for(case.id, actor, audit=False), note_form=note_form or NoteForm(formdata=None),
         may_record_interview=_may(actor, Permission.record_interviews),
         nothing_open=stuck.is_stuck(case), stopped=stuck.where_it_stopped(case),

@@ -8,18 +8,21 @@ state, so a job store is never needed and nothing is lost while it is down.
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from ..actors import Actor
+from ..cases.retention import run_retention
 from ..extensions import db, utcnow
 from ..notifications.delivery import deliver_outbox
 from .digest import send_todays_digests
 from .sweep import sweep
 
 log = logging.getLogger("referral.scheduler")
+RETENTION = Actor.system_actor("scheduler")
 
 
 def _in_context(app: Flask, job: Callable, name: str, *, commit: bool = True):
@@ -59,6 +62,11 @@ def digest_job(app: Flask, now: datetime | None = None):
     return _in_context(app, lambda: send_todays_digests(now or utcnow()), "digest")
 
 
+def retention_job(app: Flask, today: date | None = None):
+    """Erase the personal data of cases whose retention period has ended (legal holds kept); safe to run twice."""
+    return _in_context(app, lambda: run_retention(today or date.today(), RETENTION), "retention")
+
+
 def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseScheduler:
     """Add the interval and cron jobs to a scheduler; the first sweep runs at once."""
     zone = ZoneInfo(app.config["REFERRAL_TIMEZONE"])
@@ -68,6 +76,8 @@ def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseSchedul
                       name="deliver outbox", max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
     scheduler.add_job(digest_job, "interval", seconds=interval, args=[app], id="digest", name="daily digest",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(retention_job, "cron", hour=2, minute=30, args=[app], id="retention",
+                      name="erase after the retention period", max_instances=1, coalesce=True)
     return scheduler
 
 
