@@ -40,7 +40,7 @@ def test_the_interview_guard_asks_before_a_second_interview(live_server, page, m
     page.goto(f"{live_server}/cases/{case_id}#interviews")
     page.locator("#interview-details summary").click()
     guard = page.locator("#interview-guard")
-    assert "Ребёнка уже опрашивали один раз." in guard.inner_text()
+    assert "С ребёнком уже провели одну беседу." in guard.inner_text()
     assert "The journey back" in page.locator("#interview-guard-prior").inner_text()
     page.select_option("#interview-form select[name=kind]", "interview")
     page.fill("#interview-form input[name=topic]", "Школа и друзья")
@@ -59,7 +59,7 @@ def test_the_interview_guard_asks_before_a_second_interview(live_server, page, m
         page.locator("#interview-form button[type=submit]").click()
     assert page.locator(".alert-success").count() == 1
     page.locator("#interview-details summary").click()
-    assert "Ребёнка уже опрашивали 2 раза." in page.locator("#interview-counter").inner_text()
+    assert "С ребёнком уже провели 2 беседы." in page.locator("#interview-counter").inner_text()
     assert page.locator("#interview-limit").is_visible()  # staff are sent to their supervisor
 
 

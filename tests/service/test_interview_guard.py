@@ -157,4 +157,4 @@ def test_the_guard_is_in_russian(client, headers, fresh_case, sign_in):
     client.post("/language", data={"locale": "ru"})
     page = client.get(f"/cases/{fresh_case.id}").get_data(as_text=True)
     assert "The child has been interviewed once already." not in page
-    assert "Ребёнка уже опрашивали один раз." in page
+    assert "С ребёнком уже провели одну беседу." in page
