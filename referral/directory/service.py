@@ -18,7 +18,7 @@ from ..extensions import db
 from .models import TEXT_LIMITS, Agency
 
 CODE_RE = re.compile(r"^[a-z0-9-]+$")
-EDITABLE = ("name", "name_ru", "type", "region", "district", "description", "email", "phone",
+EDITABLE = ("name", "name_ru", "name_kk", "type", "region", "district", "description", "email", "phone",
             "address", "city", "contacts", "services", "is_active", "webhook_url", "webhook_secret")
 
 
@@ -39,6 +39,7 @@ def agencies_query(criteria: AgencyFilter) -> sa.Select:
         statement = statement.where(sa.or_(
             sa.func.lower(Agency.name).like(pattern),
             sa.func.lower(Agency.name_ru).like(pattern),
+            sa.func.lower(Agency.name_kk).like(pattern),
             sa.func.lower(Agency.code).like(pattern),
             sa.func.lower(Agency.district).like(pattern),
         ))

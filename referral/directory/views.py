@@ -138,7 +138,8 @@ def export_file():
 def _values(form: AgencyForm) -> dict:
     services = [{"name": line.strip()} for line in (form.services.data or "").splitlines() if line.strip()]
     return {
-        "name": form.name.data, "name_ru": form.name_ru.data, "type": form.type.data,
+        "name": form.name.data, "name_ru": form.name_ru.data, "name_kk": form.name_kk.data,
+        "type": form.type.data,
         "region": form.region.data, "district": form.district.data, "address": form.address.data,
         "email": form.email.data, "phone": form.phone.data, "description": form.description.data,
         "services": services, "is_active": form.is_active.data, "webhook_url": form.webhook_url.data,
