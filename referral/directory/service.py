@@ -60,9 +60,9 @@ def get_agency(agency_id: int) -> Agency:
     return agency
 
 
-def agency_names() -> list[tuple[str, str]]:
-    """Return every agency's code and name, by name (for choosing one)."""
-    return [tuple(row) for row in db.session.execute(sa.select(Agency.code, Agency.name).order_by(Agency.name))]
+def all_agencies() -> list[Agency]:
+    """Return every agency, by name (for choosing one)."""
+    return list(db.session.scalars(sa.select(Agency).order_by(Agency.name, Agency.id)))
 
 
 def agency_by_code(code: str) -> Agency | None:

@@ -11,6 +11,7 @@ from agencies import REGIONS, AgencyType, Permission
 
 from ..extensions import db
 from ..web.access import attempt, page_number, requires, web_actor
+from ..web.labels import agency_name
 from ..web.locale import select_locale
 from . import service, transfer
 from .forms import AgencyForm, ImportForm
@@ -98,9 +99,9 @@ def set_active(agency_id: int):
     is_active = request.form.get("is_active") == "1"
     agency = service.set_active(agency_id, is_active, web_actor())
     db.session.commit()
-    flash(_("%(name)s is now active.", name=agency.name) if is_active
+    flash(_("%(name)s is now active.", name=agency_name(agency)) if is_active
           else _("%(name)s is now inactive: it receives no new referrals and its users cannot sign in.",
-                 name=agency.name), "success")
+                 name=agency_name(agency)), "success")
     return redirect(url_for(".show", agency_id=agency_id))
 
 

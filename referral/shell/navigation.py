@@ -11,7 +11,7 @@ from agencies import Permission, has_permission
 
 from ..notifications.service import unread_count
 from ..referrals.views import agency_inbox_counts, assigned_to_me
-from ..web.labels import actor_text, outcome_text, reason_text, region_name, state_label
+from ..web.labels import actor_text, agency_name, outcome_text, reason_text, region_name, state_label
 from ..web.timefmt import due_phrase
 
 
@@ -82,4 +82,4 @@ def init_navigation(app: Flask) -> None:
                                  region_name=region_name)
     app.jinja_env.filters["due_phrase"] = due_phrase
     app.jinja_env.filters.update(state_label=state_label, outcome_text=outcome_text, reason_text=reason_text,
-                                 actor_text=actor_text)
+                                 actor_text=actor_text, agency_name=agency_name)

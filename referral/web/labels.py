@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 from agencies import AgencyType, is_region_code, region
 from workflows.lifecycle import HANDED_OVER, ReferralStatus
 
+from ..i18n import reading_language
+
 _OTHER_STATES = {
     "open": _l("open"), "closed": _l("closed"),
     "high": _l("High"), "medium": _l("Medium"), "low": _l("Low"),
@@ -46,6 +48,19 @@ def agency_type_label(value: str) -> str:
         return gettext(AgencyType(value).label)
     except ValueError:
         return value
+
+
+def agency_name(agency, locale: str | None = None) -> str:
+    """Return an agency's name in a language (the reader's unless given), its own name where none is; "—" for none."""
+    if agency is None:
+        return "—"
+    return agency.name_in(locale or reading_language())
+
+
+def by_agency_name(agencies, locale: str | None = None) -> list:
+    """Return agencies sorted by their names as the reader reads them."""
+    locale = locale or reading_language()
+    return sorted(agencies, key=lambda agency: (agency.name_in(locale).casefold(), agency.id))
 
 
 def region_name(code: str, locale: str) -> str:
