@@ -5,14 +5,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import force_locale, gettext
 
 from workflows import N_, TRANSLATED_LANGUAGES, Stage
 
 from ..auth.models import User
 from ..directory.models import NAME_LANGUAGES, Agency
 from ..extensions import db, dialect_insert, utcnow
-from ..i18n import reading_language
+from ..i18n import reading_language, show_moment
 from .models import Channel, Delivery, DeliveryStatus, Notification
 
 #: Message templates by kind. Parameters: case (number), stage (name; ``stage_ru``, ``stage_kk`` where the
@@ -201,7 +201,7 @@ def render(notification: Notification) -> str:
     if "deadline_kind" in params:
         params["deadline"] = gettext(DEADLINE_LABELS.get(params["deadline_kind"], params["deadline_kind"]))
     if params.get("due_at"):
-        params["due"] = format_datetime(datetime.fromisoformat(params["due_at"]), "short")
+        params["due"] = show_moment(datetime.fromisoformat(params["due_at"]))
     return gettext(template) % params
 
 
