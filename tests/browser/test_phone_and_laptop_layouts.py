@@ -6,8 +6,12 @@ import os
 import pytest
 import sqlalchemy as sa
 
+from referral.actors import Actor
+from referral.auth import service as accounts
 from referral.cases.models import Case
+from referral.directory.models import Agency
 from referral.extensions import db
+from tests.appfixtures import PASSWORD
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -76,14 +80,28 @@ def test_on_a_phone_the_due_dates_and_consents_are_on_the_screen_with_their_labe
     shot(page, tmp_path, "390-ru-consents-as-cards")
 
 
-def test_a_long_agency_name_wraps_in_the_users_list(live_server, page, tmp_path):
-    in_language(page, live_server, "admin@demo.kz", "kk")  # the longest demo names are Kazakh
-    page.goto(f"{live_server}/admin/users/")
-    assert not scrolls_sideways(page)
-    table = page.locator("#users").bounding_box()
-    assert table["x"] + table["width"] <= page.evaluate("window.innerWidth")
-    assert "Астана қаласының № 7 балалар емханасы (демо)" in page.locator("#users").inner_text()
-    shot(page, tmp_path, "1280-kk-users")
+LONG_NAME = "Республикалық-кәмелетке-толмағандардың-құқықтарын-қорғау-жөніндегі-ведомствоаралық-үйлестіру-орталығы"
+
+
+def test_long_names_wrap_in_the_users_list(live_server, page, make_app, tmp_path):
+    with make_app().app_context():
+        agency = Agency(code="long-name", name="Long Name Centre", name_kk=LONG_NAME, type="social", region="KZ-71",
+                        contacts=[], services=[])
+        db.session.add(agency)
+        db.session.commit()
+        accounts.create_user(accounts.UserData(email=f"{'a' * 60}@{'b' * 40}.example.kz", name="Ә" * 80,
+                                               agency_code="long-name", role="staff", password=PASSWORD),
+                             Actor.system_actor("test"))
+        db.session.commit()
+    in_language(page, live_server, "admin@demo.kz", "kk")
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server}/admin/users/")
+        assert not scrolls_sideways(page), width
+        table = page.locator("#users").bounding_box()
+        assert table["x"] + table["width"] <= width
+        assert page.locator("#users .user-agency", has_text=LONG_NAME).is_visible()
+        shot(page, tmp_path, f"{width}-kk-users-long-names")
 
 
 def nav_rows(page) -> tuple[float, float, float]:
