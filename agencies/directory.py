@@ -10,6 +10,7 @@ A directory document, version 1::
           "id": "astana-child-clinic",            # the agency code, [a-z0-9-]+
           "name": "Astana Children's Clinic No. 3",
           "alternate_name": "Детская поликлиника №3",  # the name in Russian
+          "x_name_kk": "№3 балалар емханасы",     # the name in Kazakh
           "description": "...",
           "x_agency_type": "health",              # justice | health | education | social | civil_society
           "active": true,                         # optional, default true
@@ -94,6 +95,8 @@ class AgencyRecord:
     name: str
     #: The name in Russian (HSDS ``alternate_name``).
     name_ru: str | None = None
+    #: The name in Kazakh (our extension ``x_name_kk``: HSDS has one alternate name only).
+    name_kk: str | None = None
     type: AgencyType
     #: ISO 3166-2:KZ code.
     region: str
@@ -396,6 +399,7 @@ class OrganizationSchema(_Schema):
     id = _Text(required=True, validate=_agency_code)
     name = _Text(required=True, max_length=200)
     alternate_name = _Text(max_length=200)
+    x_name_kk = _Text(max_length=200)
     description = _Text()
     x_agency_type = _Text(required=True, validate=_agency_type)
     active = _Boolean(load_default=True)
@@ -433,6 +437,7 @@ class OrganizationSchema(_Schema):
             code=data["id"],
             name=data["name"],
             name_ru=data["alternate_name"],
+            name_kk=data["x_name_kk"],
             type=AgencyType(data["x_agency_type"]),
             region=location["x_region"],
             district=location["x_district"],
@@ -537,6 +542,7 @@ def _organization(record: AgencyRecord) -> dict[str, Any]:
         id=record.code,
         name=record.name,
         alternate_name=record.name_ru,
+        x_name_kk=record.name_kk,
         description=record.description,
         x_agency_type=AgencyType(record.type).value,
         active=record.is_active,

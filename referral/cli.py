@@ -179,6 +179,8 @@ def agencies_group():
 @agencies_group.command("create")
 @click.option("--code", required=True)
 @click.option("--name", required=True)
+@click.option("--name-ru", default=None, help="The name in Russian.")
+@click.option("--name-kk", default=None, help="The name in Kazakh.")
 @click.option("--type", "type_", required=True, type=click.Choice([t.value for t in AgencyType]))
 @click.option("--region", required=True, type=click.Choice([r.code for r in REGIONS]))
 @click.option("--email", default=None)
@@ -186,10 +188,11 @@ def agencies_group():
 @with_appcontext
 @migrated
 @clean_errors
-def agencies_create(code, name, type_, region, email, district):
+def agencies_create(code, name, name_ru, name_kk, type_, region, email, district):
     """Create an agency."""
     agency = directory.create_agency(
-        {"code": code, "name": name, "type": type_, "region": region, "email": email, "district": district},
+        {"code": code, "name": name, "name_ru": name_ru, "name_kk": name_kk, "type": type_, "region": region,
+         "email": email, "district": district},
         Actor.system_actor("cli"),
     )
     db.session.commit()

@@ -7,10 +7,11 @@ from wtforms import SelectChoice
 
 from agencies import Permission, Role
 
-from ..directory.service import agency_names
+from ..directory.service import all_agencies
 from ..extensions import db
 from ..notifications.delivery import DeliveryError, send_email
 from ..web.access import attempt, page_number, requires, web_actor
+from ..web.labels import agency_name, by_agency_name
 from . import second_factor, service
 from .forms import SecondFactorPolicyForm, UserForm
 from .models import User
@@ -21,7 +22,8 @@ PER_PAGE = 50
 
 
 def _fill_choices(form: UserForm) -> None:
-    form.agency.choices = [SelectChoice(code, f"{name} ({code})") for code, name in agency_names()]
+    form.agency.choices = [SelectChoice(agency.code, f"{agency_name(agency)} ({agency.code})")
+                           for agency in by_agency_name(all_agencies())]
     form.role.choices = [SelectChoice(role.value, _(role.label)) for role in Role]
 
 

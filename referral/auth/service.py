@@ -348,14 +348,16 @@ class UserData:
 
 
 def users_query(actor: Actor, text: str = "", role: str = "") -> sa.Select:
-    """Return a select of users, by name, matching a text (name, e-mail, agency code) and a role; raise Forbidden."""
+    """Return a select of users, by name, matching a text (name, e-mail, agency) and a role; raise Forbidden."""
     require(actor, Permission.manage_users)
     statement = sa.select(User).join(User.agency).order_by(User.name, User.id)
     text = text.strip().lower()
     if text:
         statement = statement.where(sa.or_(sa.func.lower(User.name).like(f"%{text}%"),
                                            User.email.like(f"%{text}%"),
-                                           Agency.code.like(f"%{text}%")))
+                                           Agency.code.like(f"%{text}%"),
+                                           *(sa.func.lower(column).like(f"%{text}%")
+                                             for column in (Agency.name, Agency.name_ru, Agency.name_kk))))
     if role in {r.value for r in Role}:
         statement = statement.where(User.role == Role(role))
     return statement

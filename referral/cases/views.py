@@ -22,7 +22,7 @@ from ..notifications.service import DEADLINE_LABELS
 from ..referrals import consents as withdrawal
 from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
-from ..web.labels import agency_type_label, region_name, state_label
+from ..web.labels import agency_name, agency_type_label, region_name, state_label
 from ..web.locale import select_locale
 from . import case_file, child_record, interviews, notes, retention, service, stuck
 from .disclosures import disclosures_of
@@ -127,7 +127,7 @@ def _agency_name(code: str) -> str:
     names = g.setdefault("agency_names", {})
     if code not in names:
         agency = agency_by_code(code)
-        names[code] = agency.name if agency is not None else code
+        names[code] = agency_name(agency) if agency is not None else code
     return names[code]
 
 
@@ -406,7 +406,7 @@ def refer(case_id: int):
                                                   web_actor(), from_stage=form.from_stage.data or None), form)
         if outcome.refusal:
             return _render_case(case_id, refer_form=form, status=outcome.refusal.status)
-        flash(_("Case referred to %(agency)s; they have been notified.", agency=outcome.result.to_agency.name),
+        flash(_("Case referred to %(agency)s; they have been notified.", agency=agency_name(outcome.result.to_agency)),
               "success")
         return redirect(url_for(".show", case_id=case_id, _anchor="referrals"))
     return _render_case(case_id, refer_form=form, status=422)
@@ -462,8 +462,11 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
         posted = refer_form is not None and refer_form.to_stage.data == route.stage.key
         form = refer_form if posted else ReferForm(formdata=None, to_stage=route.stage.key,
                                                    from_stage=route.from_stage)
-        form.to_agency.choices = [SelectChoice(a.code, f"{a.name} — {region_name(a.region, locale)}")
-                                  for a in route.candidates]
+        # Agencies of the case's region first, then by name as the reader reads it.
+        candidates = sorted(route.candidates,
+                            key=lambda a: (a.region != case.region, agency_name(a, locale).casefold()))
+        form.to_agency.choices = [SelectChoice(a.code, f"{agency_name(a, locale)} — {region_name(a.region, locale)}")
+                                  for a in candidates]
         refer_forms.append((route, form))
     if close_form is None:
         close_form = CloseCaseForm(formdata=None)

@@ -65,7 +65,7 @@ def agency_feed(agency_id: int, base_url: str, locale: str, now: datetime | None
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
     with force_locale(locale):
-        title = gettext("Deadlines of %(agency)s", agency=agency.name if agency else "")
+        title = gettext("Deadlines of %(agency)s", agency=agency.name_in(locale) if agency else "")
         calendar.add("name", title)
         calendar.add("x-wr-calname", title)
         calendar.add("refresh-interval", REFRESH_INTERVAL, parameters={"VALUE": "DURATION"})

@@ -10,6 +10,7 @@ from ..audit.service import record
 from ..auth.service import user_for_calendar_secret
 from ..extensions import csrf, db
 from ..web.access import page_number, requires, web_actor
+from ..web.labels import by_agency_name
 from ..web.locale import select_locale
 from . import service as clocks
 from .calendar import agency_feed, stage_name
@@ -44,7 +45,7 @@ def index():
     }
     statement = clocks.deadlines_query(actor, **filters)
     pagination = db.paginate(statement, page=page_number(), per_page=50, error_out=False)
-    agencies = clocks.agencies_with_deadlines(actor)
+    agencies = by_agency_name(clocks.agencies_with_deadlines(actor))
     return render_template("deadlines/index.html", pagination=pagination, args=args, status=status,
                            agencies=agencies, regions=REGIONS, locale=select_locale(), kinds=KIND_LABELS,
                            statuses=STATUS_LABELS, stage_name=stage_name, pending=DeadlineStatus.pending)

@@ -55,6 +55,28 @@ AGENCIES = [
      "Отдел по делам несовершеннолетних Костаная (демо)", ["Legal status review"]),
 ]
 
+#: The agencies' names in Kazakh, by code.
+KAZAKH_NAMES = {
+    "astana-family-support": "Астана отбасын қолдау орталығы (демо)",
+    "astana-childrens-clinic": "Астана қаласының № 7 балалар емханасы (демо)",
+    "astana-juvenile-prosecutor": "Астана қаласының ювеналдық прокуратурасы (демо)",
+    "astana-school-54": "Астана қаласының № 54 мектебі (демо)",
+    "almaty-rehab-centre": "Алматы оңалту және бейімдеу орталығы (демо)",
+    "almaty-city-hospital": "Алматы қалалық балалар ауруханасы (демо)",
+    "almaty-hope-ngo": "«Үміт көпірі» қоғамдық қоры (демо)",
+    "shymkent-social-services": "Шымкент қаласының әлеуметтік қызметтер басқармасы (демо)",
+    "shymkent-school-12": "Шымкент қаласының № 12 гимназиясы (демо)",
+    "shymkent-court": "Шымкент қаласының кәмелетке толмағандар істері жөніндегі мамандандырылған соты (демо)",
+    "mangystau-clinic": "Ақтау облыстық емханасы (демо)",
+    "mangystau-guardianship": "Маңғыстау облысының қорғаншылық органы (демо)",
+    "turkistan-steppe-ngo": "«Дала нұры» жастар қауымдастығы (демо)",
+    "karaganda-school-3": "Теміртау қаласының № 3 мектебі (демо)",
+    "pavlodar-social-centre": "Екібастұз әлеуметтік орталығы (демо)",
+    "aktobe-health-centre": "Ақтөбе жастар денсаулығы орталығы (демо)",
+    "jambyl-legal-aid": "Тараз қаласының балаларға арналған заң клиникасы (демо)",
+    "kostanay-prosecutor": "Қостанай қаласының кәмелетке толмағандар істері жөніндегі бөлімі (демо)",
+}
+
 USERS = [
     # e-mail, name, agency code, role
     ("admin@demo.kz", "Demo Administrator", "astana-family-support", "admin"),
@@ -76,8 +98,8 @@ def load_demo_data() -> str:
     """Create what is missing of the demo agencies and users; return how to sign in."""
     actor = Actor.system_actor("demo")
     for code, type_, region, district, name, name_ru, services in AGENCIES:
-        values = {"code": code, "name": name, "name_ru": name_ru, "type": type_, "region": region,
-                  "district": district, "services": [{"name": s} for s in services],
+        values = {"code": code, "name": name, "name_ru": name_ru, "name_kk": KAZAKH_NAMES[code], "type": type_,
+                  "region": region, "district": district, "services": [{"name": s} for s in services],
                   "email": f"{code}@demo.kz", "is_active": True}
         agency = db.session.scalar(sa.select(Agency).where(Agency.code == code))
         if agency is None:

@@ -16,6 +16,7 @@ class AgencyForm(FlaskForm):
     ], description=_l("A stable identifier: lower-case letters, digits and hyphens. It cannot be changed later."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=TEXT_LIMITS["name"])])
     name_ru = StringField(_l("Name in Russian"), validators=[Optional(), Length(max=TEXT_LIMITS["name_ru"])])
+    name_kk = StringField(_l("Name in Kazakh"), validators=[Optional(), Length(max=TEXT_LIMITS["name_kk"])])
     type = SelectField(_l("Type"), validators=[DataRequired()])
     region = SelectField(_l("Region"), validators=[DataRequired()])
     district = StringField(_l("District"), validators=[Optional(), Length(max=TEXT_LIMITS["district"])])

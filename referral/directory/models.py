@@ -20,6 +20,8 @@ class Agency(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     #: The agency's name in Russian, when it differs from ``name``.
     name_ru: Mapped[str | None] = mapped_column(sa.String(200))
+    #: The agency's name in Kazakh, when it differs from ``name``.
+    name_kk: Mapped[str | None] = mapped_column(sa.String(200))
     type: Mapped[AgencyType] = mapped_column(
         enum_type(AgencyType, "agency_type"),
         index=True,
@@ -46,6 +48,20 @@ class Agency(db.Model):
 
     def __repr__(self) -> str:
         return f"<Agency {self.code}>"
+
+    def name_in(self, language: str | None) -> str:
+        """Return the agency's name in a language (``ru``, ``kk``), or its own name where none is given."""
+        return names_in(self.name, {"ru": self.name_ru, "kk": self.name_kk}, language)
+
+
+#: The languages an agency's name may be given in besides its own (``name``).
+NAME_LANGUAGES = ("ru", "kk")
+
+
+def names_in(name: str, translations: dict, language: str | None) -> str:
+    """Return the translation of a name for a language, or the name itself where none is given."""
+    translated = translations.get(language) if language else None
+    return translated if isinstance(translated, str) and translated.strip() else name
 
 
 #: The most characters each text column of an agency holds, read from the columns so that no check disagrees.

@@ -18,7 +18,7 @@ from ..extensions import db
 from .models import TEXT_LIMITS, Agency
 
 CODE_RE = re.compile(r"^[a-z0-9-]+$")
-EDITABLE = ("name", "name_ru", "type", "region", "district", "description", "email", "phone",
+EDITABLE = ("name", "name_ru", "name_kk", "type", "region", "district", "description", "email", "phone",
             "address", "city", "contacts", "services", "is_active", "webhook_url", "webhook_secret")
 
 
@@ -39,6 +39,7 @@ def agencies_query(criteria: AgencyFilter) -> sa.Select:
         statement = statement.where(sa.or_(
             sa.func.lower(Agency.name).like(pattern),
             sa.func.lower(Agency.name_ru).like(pattern),
+            sa.func.lower(Agency.name_kk).like(pattern),
             sa.func.lower(Agency.code).like(pattern),
             sa.func.lower(Agency.district).like(pattern),
         ))
@@ -59,9 +60,9 @@ def get_agency(agency_id: int) -> Agency:
     return agency
 
 
-def agency_names() -> list[tuple[str, str]]:
-    """Return every agency's code and name, by name (for choosing one)."""
-    return [tuple(row) for row in db.session.execute(sa.select(Agency.code, Agency.name).order_by(Agency.name))]
+def all_agencies() -> list[Agency]:
+    """Return every agency, by name (for choosing one)."""
+    return list(db.session.scalars(sa.select(Agency).order_by(Agency.name, Agency.id)))
 
 
 def agency_by_code(code: str) -> Agency | None:

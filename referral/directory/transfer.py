@@ -16,7 +16,8 @@ from .service import assign_values, check_values
 
 #: Where each agency field sits in an organization of the file.
 FILE_PATHS = {
-    "code": "id", "name": "name", "name_ru": "alternate_name", "type": "x_agency_type", "is_active": "active",
+    "code": "id", "name": "name", "name_ru": "alternate_name", "name_kk": "x_name_kk",
+    "type": "x_agency_type", "is_active": "active",
     "email": "email", "phone": "phones[0].number", "description": "description",
     "region": "locations[0].x_region", "district": "locations[0].x_district",
     "address": "locations[0].address_1", "city": "locations[0].city",
@@ -98,7 +99,8 @@ def _service_refusals(records: list[AgencyRecord]) -> list[dict]:
 def record_values(item: AgencyRecord) -> dict:
     """Return the model values of a directory record."""
     return {
-        "name": item.name, "name_ru": item.name_ru, "type": item.type.value, "region": item.region,
+        "name": item.name, "name_ru": item.name_ru, "name_kk": item.name_kk, "type": item.type.value,
+        "region": item.region,
         "district": item.district, "address": item.address, "city": item.city, "email": item.email,
         "phone": item.phone, "description": item.description, "is_active": item.is_active,
         "services": [_without_none({"name": s.name, "description": s.description}) for s in item.services],
@@ -114,7 +116,8 @@ def _without_none(values: dict) -> dict:
 def agency_record(agency: Agency) -> AgencyRecord:
     """Return the directory record of an agency."""
     return AgencyRecord(
-        code=agency.code, name=agency.name, name_ru=agency.name_ru, type=agency.type, region=agency.region,
+        code=agency.code, name=agency.name, name_ru=agency.name_ru, name_kk=agency.name_kk, type=agency.type,
+        region=agency.region,
         district=agency.district, address=agency.address, city=agency.city, email=agency.email,
         phone=agency.phone, description=agency.description, is_active=agency.is_active,
         services=tuple(Service(name=s["name"], description=s.get("description")) for s in agency.services or []),

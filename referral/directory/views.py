@@ -11,6 +11,7 @@ from agencies import REGIONS, AgencyType, Permission
 
 from ..extensions import db
 from ..web.access import attempt, page_number, requires, web_actor
+from ..web.labels import agency_name
 from ..web.locale import select_locale
 from . import service, transfer
 from .forms import AgencyForm, ImportForm
@@ -98,9 +99,9 @@ def set_active(agency_id: int):
     is_active = request.form.get("is_active") == "1"
     agency = service.set_active(agency_id, is_active, web_actor())
     db.session.commit()
-    flash(_("%(name)s is now active.", name=agency.name) if is_active
+    flash(_("%(name)s is now active.", name=agency_name(agency)) if is_active
           else _("%(name)s is now inactive: it receives no new referrals and its users cannot sign in.",
-                 name=agency.name), "success")
+                 name=agency_name(agency)), "success")
     return redirect(url_for(".show", agency_id=agency_id))
 
 
@@ -138,7 +139,8 @@ def export_file():
 def _values(form: AgencyForm) -> dict:
     services = [{"name": line.strip()} for line in (form.services.data or "").splitlines() if line.strip()]
     return {
-        "name": form.name.data, "name_ru": form.name_ru.data, "type": form.type.data,
+        "name": form.name.data, "name_ru": form.name_ru.data, "name_kk": form.name_kk.data,
+        "type": form.type.data,
         "region": form.region.data, "district": form.district.data, "address": form.address.data,
         "email": form.email.data, "phone": form.phone.data, "description": form.description.data,
         "services": services, "is_active": form.is_active.data, "webhook_url": form.webhook_url.data,

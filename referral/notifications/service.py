@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, format_datetime, gettext
+from flask_babel import force_locale, gettext
 
 from workflows import N_, TRANSLATED_LANGUAGES, Stage
 
@@ -13,13 +13,13 @@ from ..actors import Actor
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..auth.models import User
-from ..directory.models import Agency
+from ..directory.models import NAME_LANGUAGES, Agency
 from ..extensions import db, dialect_insert, utcnow
-from ..i18n import reading_language
+from ..i18n import reading_language, show_moment
 from .models import Channel, Delivery, DeliveryStatus, Notification
 
 #: Message templates by kind. Parameters: case (number), stage (name; ``stage_ru``, ``stage_kk`` where the
-#: workflow translates it), agency (name), reason.
+#: workflow translates it), agency (name; ``agency_ru``, ``agency_kk`` where the directory translates it), reason.
 TEMPLATES = {
     "referral.requested": N_("Case %(case)s: %(agency)s asks your agency to take on “%(stage)s”."),
     "referral.accepted": N_("Case %(case)s: %(agency)s accepted your referral to “%(stage)s”."),
@@ -57,6 +57,18 @@ def stage_params(stage: Stage) -> dict:
         name = stage.name_in(language)
         if name != stage.name:
             params[f"stage_{language}"] = name
+    return params
+
+
+def agency_params(agency: Agency | None) -> dict:
+    """Return a message's agency parameters: its code, its own name and the names the directory translates."""
+    if agency is None:
+        return {"agency": ""}
+    params = {"agency": agency.name, "agency_code": agency.code}
+    for language in NAME_LANGUAGES:
+        name = agency.name_in(language)
+        if name != agency.name:
+            params[f"agency_{language}"] = name
     return params
 
 
@@ -208,14 +220,15 @@ def render(notification: Notification) -> str:
     if template is None:
         return notification.kind
     params = {"case": "", "stage": "", "agency": "", "due": "", **(notification.params or {})}
-    # Written in the languages the workflow had then; a language it lacked reads the English name.
-    translated = params.get(f"stage_{reading_language()}")
-    if isinstance(translated, str) and translated.strip():
-        params["stage"] = translated
+    # Written in the languages the workflow and the directory had then; a language they lacked reads the name.
+    for name in ("stage", "agency"):
+        translated = params.get(f"{name}_{reading_language()}")
+        if isinstance(translated, str) and translated.strip():
+            params[name] = translated
     if "deadline_kind" in params:
         params["deadline"] = gettext(DEADLINE_LABELS.get(params["deadline_kind"], params["deadline_kind"]))
     if params.get("due_at"):
-        params["due"] = format_datetime(datetime.fromisoformat(params["due_at"]), "short")
+        params["due"] = show_moment(datetime.fromisoformat(params["due_at"]))
     return gettext(template) % params
 
 

@@ -16,14 +16,14 @@ from ..cases.models import Case, RiskLevel
 from ..directory.models import Agency
 from ..errors import NotFound
 from ..extensions import db
-from ..notifications.service import stage_params
+from ..notifications.service import agency_params, stage_params
 from .models import Referral
 from .visibility import visible_condition
 
 
 def notice_params(case: Case, stage: Stage, agency: Agency | None) -> dict:
     """Return what a notice about a referral names: the case number, the stage and the other agency."""
-    return {"case": case.number, **stage_params(stage), "agency": agency.name if agency is not None else ""}
+    return {"case": case.number, **stage_params(stage), **agency_params(agency)}
 
 
 def get_referral(referral_id: int, actor: Actor) -> Referral:

@@ -78,6 +78,8 @@ class CandidateAgencySchema(ma.Schema):
     id = ma.fields.Integer()
     code = ma.fields.String()
     name = ma.fields.String()
+    name_ru = ma.fields.String(allow_none=True)
+    name_kk = ma.fields.String(allow_none=True)
     type = ma.fields.Enum(AgencyType, by_value=True)
     region = ma.fields.String()
     district = ma.fields.String(allow_none=True)

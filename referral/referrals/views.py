@@ -12,6 +12,7 @@ from ..cases import service as cases
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
 from ..web.access import attempt, page_number, requires, safe_next, show_refusal, web_actor
+from ..web.labels import referral_card
 from ..web.locale import select_locale
 from . import messages, service
 from .forms import ActionForm, AssignForm, MessageForm
@@ -55,7 +56,8 @@ WHOSE = {"all": _l("All"), "me": _l("Mine"), "none": _l("Unassigned")}
 
 @bp.app_context_processor
 def referral_helpers():
-    return {"referral_due": current_due, "action_needs": needs_of, "may_assign": service.may_assign}
+    return {"referral_due": current_due, "action_needs": needs_of, "may_assign": service.may_assign,
+            "referral_card": referral_card}
 
 
 

@@ -29,7 +29,7 @@ from ..directory.models import Agency
 from ..errors import ServiceError
 from ..extensions import db, utcnow
 from ..locking import case_of_deadline, lock_case
-from ..notifications.service import NotificationBatch, notify_agency, notify_users, stage_params
+from ..notifications.service import NotificationBatch, agency_params, notify_agency, notify_users, stage_params
 from ..queues import Leased, drain, lease_due
 from ..referrals import service as referrals
 from ..referrals.models import Referral
@@ -166,7 +166,7 @@ def _fired(deadline: Deadline, what: str, due: datetime, now: datetime, result: 
 def _params(deadline: Deadline, definition) -> dict:
     referral = deadline.referral
     stage = definition.stage(referral.to_stage)
-    return {"case": referral.case.number, **stage_params(stage), "agency": deadline.agency.name,
+    return {"case": referral.case.number, **stage_params(stage), **agency_params(deadline.agency),
             "deadline_kind": deadline.kind.value, "due_at": deadline.due_at.isoformat()}
 
 

@@ -11,7 +11,7 @@ from agencies import Permission, has_permission
 
 from ..notifications.service import unread_count
 from ..referrals.views import agency_inbox_counts, assigned_to_me
-from ..web.labels import actor_text, outcome_text, reason_text, region_name, state_label
+from ..web.labels import actor_text, agency_name, outcome_text, reason_text, region_name, state_label
 from ..web.timefmt import due_phrase
 
 
@@ -25,6 +25,8 @@ class NavItem:
     badge: Callable[[], int | None] | None = None
     #: Returns the number of the user's own items there (the inbox: referrals assigned to them).
     mine: Callable[[], int | None] | None = None
+    #: Items of one group share a menu when a user has more than one of them, so the bar stays one row.
+    group: str | None = None
 
 
 def unread_notifications() -> int:
@@ -46,10 +48,13 @@ NAV_ITEMS = (
     NavItem("deadlines.index", _l("Deadlines"), Permission.view_deadlines_dashboard),
     NavItem("directory.index", _l("Agencies")),
     NavItem("designer.index", _l("Workflows"), Permission.view_workflows),
-    NavItem("users_admin.index", _l("Users"), Permission.manage_users),
-    NavItem("audit.index", _l("Audit log"), Permission.view_audit),
-    NavItem("deliveries_admin.index", _l("Deliveries"), Permission.manage_agencies),
+    NavItem("users_admin.index", _l("Users"), Permission.manage_users, group="admin"),
+    NavItem("audit.index", _l("Audit log"), Permission.view_audit, group="admin"),
+    NavItem("deliveries_admin.index", _l("Deliveries"), Permission.manage_agencies, group="admin"),
 )
+
+#: The name of each group's menu.
+GROUP_LABELS = {"admin": _l("Administration")}
 
 
 @dataclass(frozen=True)
@@ -59,27 +64,49 @@ class NavLink:
     prefix: str
     badge: int | None = None
     mine: int | None = None
+    #: The links of a menu (the link itself is then only its label).
+    links: tuple["NavLink", ...] = ()
 
 
 def navigation() -> list[NavLink]:
     """Return the navigation links for the signed-in user."""
+    return [link for _item, link in _permitted()]
+
+
+def navigation_bar() -> list[NavLink]:
+    """Return the links of the navigation bar: those of a group the user has two or more of share one menu."""
+    permitted = _permitted()
+    members: dict[str, list[NavLink]] = {}
+    for item, link in permitted:
+        if item.group is not None:
+            members.setdefault(item.group, []).append(link)
+    bar = []
+    for item, link in permitted:
+        if item.group is None or len(members[item.group]) == 1:
+            bar.append(link)
+        elif members[item.group][0] is link:
+            bar.append(NavLink("", str(GROUP_LABELS[item.group]), "", links=tuple(members[item.group])))
+    return bar
+
+
+def _permitted() -> list[tuple[NavItem, NavLink]]:
     links = []
     for item in NAV_ITEMS:
         if item.endpoint not in current_app.view_functions:
             continue
         if item.permission is not None and not has_permission(current_user.role, item.permission):
             continue
-        links.append(NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + ".",
-                             item.badge() if item.badge is not None else None,
-                             item.mine() if item.mine is not None else None))
+        links.append((item, NavLink(url_for(item.endpoint), str(item.label), item.endpoint.split(".")[0] + ".",
+                                    item.badge() if item.badge is not None else None,
+                                    item.mine() if item.mine is not None else None)))
     return links
 
 
 def init_navigation(app: Flask) -> None:
     """Make the navigation and role checks available to templates."""
-    app.jinja_env.globals.update(navigation=navigation, has_permission=has_permission,
+    app.jinja_env.globals.update(navigation=navigation, navigation_bar=navigation_bar, has_permission=has_permission,
                                  unread_notifications=unread_notifications,
                                  region_name=region_name)
     app.jinja_env.filters["due_phrase"] = due_phrase
     app.jinja_env.filters.update(state_label=state_label, outcome_text=outcome_text, reason_text=reason_text,
-                                 actor_text=actor_text)
+                                 actor_text=actor_text, agency_name=agency_name)

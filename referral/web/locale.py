@@ -3,11 +3,11 @@
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import Babel, format_datetime
+from flask_babel import Babel
 from flask_login import current_user
 
 from ..extensions import utcnow
-from ..i18n import LANGUAGE_NAMES
+from ..i18n import LANGUAGE_NAMES, show_date, show_moment
 
 
 def reader():
@@ -58,6 +58,14 @@ def init_i18n(app: Flask, babel: Babel) -> None:
         return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "current_locale": select_locale()}
 
     app.jinja_env.globals["now"] = utcnow
-    app.jinja_env.filters["datetime"] = lambda value, fmt="medium": (
-        format_datetime(value, fmt) if value is not None else "—"
-    )
+    # One way to write days and moments on every page. Flask-Babel's own filters write the same, and a
+    # format an older template names ("short", "medium") is not followed, so no page writes 12/2/26 again.
+    app.jinja_env.filters.update(date=_day, datetime=_moment, dateformat=_day, datetimeformat=_moment)
+
+
+def _day(value, *named_format) -> str:
+    return show_date(value)
+
+
+def _moment(value, *named_format) -> str:
+    return show_moment(value)

@@ -466,6 +466,7 @@ records_strategy = st.builds(
     code=codes,
     name=words,
     name_ru=optional_words,
+    name_kk=optional_words,
     type=st.sampled_from(AgencyType),
     region=st.sampled_from([each.code for each in REGIONS]),
     district=optional_words,
@@ -498,3 +499,18 @@ def test_load_of_dump_gives_the_records_back(records):
         records,
         [],
     )
+
+
+def test_the_kazakh_name_travels_as_x_name_kk_beside_the_russian_alternate_name():
+    records, problems = load_directory(
+        directory(organization(x_name_kk="  Астана қаласының №3 балалар емханасы ")))
+    assert problems == []
+    assert (records[0].name_ru, records[0].name_kk) == (
+        "Детская поликлиника №3 города Астаны", "Астана қаласының №3 балалар емханасы")
+    written = dump_directory(records)["organizations"][0]
+    assert (written["alternate_name"], written["x_name_kk"]) == (
+        "Детская поликлиника №3 города Астаны", "Астана қаласының №3 балалар емханасы")
+    # Without one, the file has no x_name_kk at all, and a name too long to keep is named by its path.
+    assert "x_name_kk" not in dump_directory(load_directory(directory(organization()))[0])["organizations"][0]
+    _, problems = load_directory(directory(organization(x_name_kk="Ә" * 201)))
+    assert by_path(problems) == {"organizations[0].x_name_kk": "too_long"}

@@ -25,7 +25,7 @@ def text_of(response) -> str:
 
 
 def row_of(page: str, number: str) -> str:
-    found = re.search(rf"<tr>\s*<td><a [^>]*>{number}</a>.*?</tr>", page, re.S)
+    found = re.search(rf"<tr>\s*<td[^>]*><a [^>]*>{number}</a>.*?</tr>", page, re.S)
     return found.group(0) if found else ""
 
 
