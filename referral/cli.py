@@ -33,6 +33,7 @@ from .demo import load_demo_data
 from .designer import service as designer
 from .directory import service as directory
 from .directory import transfer
+from .directory.schemas import AgencyCreateSchema
 from .errors import ServiceError
 from .extensions import db
 from .server import serve as run_server
@@ -190,11 +191,10 @@ def agencies_group():
 @clean_errors
 def agencies_create(code, name, name_ru, name_kk, type_, region, email, district):
     """Create an agency."""
-    agency = directory.create_agency(
-        {"code": code, "name": name, "name_ru": name_ru, "name_kk": name_kk, "type": type_, "region": region,
-         "email": email, "district": district},
-        Actor.system_actor("cli"),
-    )
+    values = validation.load(AgencyCreateSchema(), {
+        "code": code, "name": name, "name_ru": name_ru, "name_kk": name_kk, "type": type_, "region": region,
+        "email": email, "district": district})
+    agency = directory.create_agency(values, Actor.system_actor("cli"))
     db.session.commit()
     click.echo(f"Created agency {agency.code}.")
 

@@ -88,8 +88,10 @@ def refuse(message, field_name: str | None = None):
 class Text(ma.fields.String):
     """A line or paragraph of text, stripped; an empty one loads as None, and ``required`` refuses it."""
 
-    def __init__(self, *, max_length: int, required: bool = False, **kwargs):
+    def __init__(self, *, max_length: int, required: bool = False, too_long=None, **kwargs):
         self.max_length = max_length
+        #: A lazy message with ``%(max)d`` for a text over ``max_length``, instead of the usual one.
+        self.too_long = too_long
         super().__init__(required=required, allow_none=not required,
                          load_default=None if not required else ma.missing, **kwargs)
         self.validators.insert(0, self._check)
@@ -106,6 +108,8 @@ class Text(ma.fields.String):
 
     def _check(self, value: str | None) -> None:
         if value is not None and len(value) > self.max_length:
+            if self.too_long is not None:
+                refuse(self.too_long % {"max": self.max_length})
             refuse(_l("At most %(count)s characters.", count=self.max_length))
 
 

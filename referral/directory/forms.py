@@ -4,37 +4,46 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField, URLField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
-from .models import TEXT_LIMITS
+from ..web.forms import SchemaForm
+from .schemas import AgencyFormSchema
 
 
-class AgencyForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[
-        DataRequired(), Length(max=TEXT_LIMITS["code"]),
-        Regexp(r"^[a-z0-9-]+$", message=_l("Use lower-case letters, digits and hyphens only.")),
-    ], description=_l("A stable identifier: lower-case letters, digits and hyphens. It cannot be changed later."))
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=TEXT_LIMITS["name"])])
-    name_ru = StringField(_l("Name in Russian"), validators=[Optional(), Length(max=TEXT_LIMITS["name_ru"])])
-    name_kk = StringField(_l("Name in Kazakh"), validators=[Optional(), Length(max=TEXT_LIMITS["name_kk"])])
-    type = SelectField(_l("Type"), validators=[DataRequired()])
-    region = SelectField(_l("Region"), validators=[DataRequired()])
-    district = StringField(_l("District"), validators=[Optional(), Length(max=TEXT_LIMITS["district"])])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=TEXT_LIMITS["address"])])
-    email = EmailField(_l("E-mail"), validators=[Optional(), Email(), Length(max=TEXT_LIMITS["email"])])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=TEXT_LIMITS["phone"])])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
-    services = TextAreaField(_l("Services offered"), validators=[Optional(), Length(max=5000)],
-                             description=_l("One service per line."))
+class AgencyForm(SchemaForm):
+    """The agency form: it draws the fields, ``AgencyFormSchema`` checks them (as the API's schema does)."""
+
+    schema = AgencyFormSchema()
+
+    code = StringField(_l("Code"), description=_l(
+        "A stable identifier: lower-case letters, digits and hyphens. It cannot be changed later."))
+    name = StringField(_l("Name"))
+    name_ru = StringField(_l("Name in Russian"))
+    name_kk = StringField(_l("Name in Kazakh"))
+    type = SelectField(_l("Type"))
+    region = SelectField(_l("Region"))
+    district = StringField(_l("District"))
+    address = StringField(_l("Address"))
+    email = EmailField(_l("E-mail"))
+    phone = StringField(_l("Phone"))
+    description = TextAreaField(_l("Description"))
+    #: One service per line, posted as the schema's list of services by the view.
+    services = TextAreaField(_l("Services offered"), description=_l("One service per line."))
     is_active = BooleanField(_l("Active"), default=True)
-    webhook_url = URLField(_l("Webhook URL"), validators=[Optional(), Length(max=TEXT_LIMITS["webhook_url"])],
-                           description=_l("Where the agency's own system receives events as signed JSON "
-                                          "(http:// or https://). Leave empty for no webhook."))
+    webhook_url = URLField(_l("Webhook URL"), description=_l(
+        "Where the agency's own system receives events as signed JSON (http:// or https://). "
+        "Leave empty for no webhook."))
     #: Write-only: a password field, blanked by the edit view, so the secret never goes back to a browser.
     webhook_secret = PasswordField(
-        _l("Webhook secret"), validators=[Optional(), Length(max=TEXT_LIMITS["webhook_secret"])],
-        description=_l("Signs each call (HMAC-SHA256). Leave empty to keep the current one."))
+        _l("Webhook secret"), description=_l("Signs each call (HMAC-SHA256). Leave empty to keep the current one."))
     clear_webhook_secret = BooleanField(_l("Remove the webhook secret"))
+
+    def values(self) -> dict | None:
+        """Return the agency's values as the schema loads them, or None (the messages beside the fields)."""
+        services = [{"name": line.strip()} for line in (self.services.data or "").splitlines() if line.strip()]
+        values = self.load(services=services)
+        if values is not None and self.clear_webhook_secret.data:
+            values["webhook_secret"] = None
+        return values
 
 
 class ImportForm(FlaskForm):

@@ -1,10 +1,13 @@
 """Agency schemas of the API, one per direction."""
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 
-from agencies import AgencyType
+from agencies import AgencyType, is_region_code
 
+from ..validation import InputSchema, Text, one_of, refuse
 from .models import TEXT_LIMITS
+from .service import is_webhook_url
 
 
 class ContactSchema(ma.Schema):
@@ -41,41 +44,67 @@ class AgencySchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime()
 
 
-class AgencyCreateSchema(ma.Schema):
-    """What an admin sends to create an agency."""
+_TOO_LONG = _l("Must be at most %(max)d characters long.")
 
-    class Meta:
-        unknown = ma.RAISE
 
-    code = ma.fields.String(required=True, validate=[
-        ma.validate.Regexp(r"^[a-z0-9-]+$", error="Use lower-case letters, digits and hyphens only."),
-        ma.validate.Length(max=TEXT_LIMITS["code"]),
-    ])
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=TEXT_LIMITS["name"]))
-    name_ru = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["name_ru"]))
-    name_kk = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["name_kk"]))
-    type = ma.fields.String(required=True, validate=ma.validate.OneOf([t.value for t in AgencyType]))
-    region = ma.fields.String(required=True)
-    district = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["district"]))
-    description = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=5000))
-    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["email"]))
-    phone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["phone"]))
-    address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=TEXT_LIMITS["address"]))
+def _text(column: str, **options) -> Text:
+    """Return a text field as long as the agency's column holds, trimmed, saying so when it is longer."""
+    return Text(max_length=TEXT_LIMITS[column], too_long=_TOO_LONG, **options)
+
+
+def _region(value: str) -> None:
+    if not is_region_code(value):
+        refuse(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))
+
+
+def _webhook_address(value: str) -> None:
+    if not is_webhook_url(value):
+        refuse(_l("Enter an http:// or https:// address of at most %(max)d characters.",
+                  max=TEXT_LIMITS["webhook_url"]))
+
+
+class AgencyCreateSchema(InputSchema):
+    """An agency as an admin writes it — through the API, the agency form, the CLI or a directory file's
+    record: the one description of its fields. Whether a webhook's host may be called and whether the code is
+    taken are the service's rules."""
+
+    code = _text("code", required=True, validate=ma.validate.Regexp(
+        r"^[a-z0-9-]+$", error=_l("Use lower-case letters, digits and hyphens only.")))
+    name = _text("name", required=True, error_messages={"required": _l("Enter a name.")})
+    name_ru = _text("name_ru")
+    name_kk = _text("name_kk")
+    type = ma.fields.String(required=True, validate=one_of([t.value for t in AgencyType],
+                                                           _l("Choose one of the agency types.")))
+    region = ma.fields.String(required=True, validate=_region)
+    district = _text("district")
+    description = Text(max_length=5000, too_long=_TOO_LONG)
+    email = _text("email", validate=ma.validate.Email(error=_l("Not a valid e-mail address.")))
+    phone = _text("phone")
+    address = _text("address")
     contacts = ma.fields.List(ma.fields.Nested(ContactSchema))
     services = ma.fields.List(ma.fields.Nested(ServiceSchema))
     is_active = ma.fields.Boolean()
 
 
 class AgencyPatchSchema(AgencyCreateSchema):
-    """What an admin sends to change an agency: any subset of fields but the code."""
+    """What an admin sends to change an agency: any subset of the fields (the code cannot change)."""
 
-    class Meta:
-        unknown = ma.RAISE
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
 
-    code = ma.fields.String()
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=TEXT_LIMITS["name"]))
-    type = ma.fields.String(validate=ma.validate.OneOf([t.value for t in AgencyType]))
-    region = ma.fields.String()
+
+class AgencyFormSchema(AgencyCreateSchema):
+    """The agency form's fields: the agency's, and where its own system receives events."""
+
+    webhook_url = _text("webhook_url", validate=_webhook_address)
+    #: Write-only; null removes it.
+    webhook_secret = _text("webhook_secret")
+
+
+class AgencyRecordSchema(AgencyCreateSchema):
+    """An agency as a directory file's record describes it: the agency's fields and its location's city."""
+
+    city = _text("city")
 
 
 class AgencyQuerySchema(ma.Schema):

@@ -1,6 +1,5 @@
 """The agency directory: create, change, deactivate, import and export agencies."""
 
-import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -8,7 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from agencies import AgencyType, Permission, is_region_code
+from agencies import AgencyType, Permission
 
 from .. import targets
 from ..actors import Actor, require
@@ -17,7 +16,6 @@ from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from .models import TEXT_LIMITS, Agency
 
-CODE_RE = re.compile(r"^[a-z0-9-]+$")
 EDITABLE = ("name", "name_ru", "name_kk", "type", "region", "district", "description", "email", "phone",
             "address", "city", "contacts", "services", "is_active", "webhook_url", "webhook_secret")
 
@@ -70,33 +68,12 @@ def agency_by_code(code: str) -> Agency | None:
     return db.session.scalar(sa.select(Agency).where(Agency.code == code))
 
 
-def check_values(values: dict, creating: bool) -> dict:
-    """Return field errors for agency values (empty when they are acceptable)."""
-    errors = length_errors(values)
-    code = values.get("code") or ""
-    if (creating or "code" in values) and "code" not in errors and not CODE_RE.match(code):
-        errors["code"] = [str(_l("Use lower-case letters, digits and hyphens only."))]
-    if (creating or "name" in values) and not (values.get("name") or "").strip():
-        errors["name"] = [str(_l("Enter a name."))]
-    if (creating or "type" in values) and values.get("type") not in {member.value for member in AgencyType}:
-        errors["type"] = [str(_l("Choose one of the agency types."))]
-    if (creating or "region" in values) and not is_region_code(values.get("region") or ""):
-        errors["region"] = [str(_l("Choose a region of Kazakhstan (ISO 3166-2:KZ code)."))]
-    url = (values.get("webhook_url") or "").strip()
-    if url and "webhook_url" not in errors:
-        error = webhook_target_error(url) if is_webhook_url(url) else _webhook_url_message()
-        if error:
-            errors["webhook_url"] = [str(error)]
-    return errors
-
-
-def length_errors(values: dict) -> dict:
-    """Return an error for each text value longer than its column holds, as stored: trimmed."""
-    return {
-        key: [str(_l("Must be at most %(max)d characters long.", max=limit))]
-        for key, limit in TEXT_LIMITS.items()
-        if isinstance(values.get(key), str) and len(values[key].strip()) > limit
-    }
+def check_values(values: dict) -> dict:
+    """Return field errors for agency values that ``AgencyCreateSchema`` loaded, by the rules a schema cannot
+    know: whether the service may call the webhook's host (empty when acceptable)."""
+    url = values.get("webhook_url")
+    error = webhook_target_error(url) if url else None
+    return {"webhook_url": [str(error)]} if error else {}
 
 
 def is_webhook_url(url: str) -> bool:
@@ -129,9 +106,10 @@ def webhook_target_error(url: str):
 
 
 def create_agency(values: dict, actor: Actor) -> Agency:
-    """Create an agency from plain values; raise Forbidden, Invalid or Conflict (taken code)."""
+    """Create an agency from values ``AgencyCreateSchema`` loaded; raise Forbidden, Invalid (a webhook host the
+    service may not call) or Conflict (taken code)."""
     require(actor, Permission.manage_agencies)
-    errors = check_values(values, creating=True)
+    errors = check_values(values)
     if errors:
         raise Invalid(_l("The agency could not be saved."), errors=errors)
     if agency_by_code(values["code"]) is not None:
@@ -146,14 +124,15 @@ def create_agency(values: dict, actor: Actor) -> Agency:
 
 
 def update_agency(agency_id: int, values: dict, actor: Actor) -> Agency:
-    """Change an agency's fields (the code never changes); raise Forbidden, NotFound or Invalid."""
+    """Change an agency's fields from values ``AgencyPatchSchema`` loaded (the code never changes); raise
+    Forbidden, NotFound or Invalid."""
     require(actor, Permission.manage_agencies)
     agency = get_agency(agency_id)
     if "code" in values and values["code"] != agency.code:
         raise Invalid(_l("An agency's code cannot be changed."),
                       errors={"code": [str(_l("Cannot be changed."))]})
     values = {key: value for key, value in values.items() if key != "code"}
-    errors = check_values(values, creating=False)
+    errors = check_values(values)
     if errors:
         raise Invalid(_l("The agency could not be saved."), errors=errors)
     changed = assign_values(agency, values)

@@ -12,7 +12,8 @@ from ..actors import Actor
 from ..audit.service import record
 from ..extensions import db
 from .models import TEXT_LIMITS, Agency
-from .service import assign_values, check_values
+from .schemas import AgencyRecordSchema
+from .service import assign_values
 
 #: Where each agency field sits in an organization of the file.
 FILE_PATHS = {
@@ -86,14 +87,25 @@ def _file_problem(problem: DirectoryProblem) -> dict:
 
 
 def _service_refusals(records: list[AgencyRecord]) -> list[dict]:
-    """Return what the directory service refuses in well-formed records (text too long to store) as problems."""
+    """Return what the agency's schema (the API's and the form's) refuses in well-formed records, as problems."""
+    schema = AgencyRecordSchema()
     return [
         {"path": f"organizations[{index}].{FILE_PATHS.get(field, field)}", "record": index, "code": "invalid",
          "message": message}
         for index, item in enumerate(records)
-        for field, messages in check_values({**record_values(item), "code": item.code}, creating=True).items()
-        for message in messages
+        for field, message in _flat(schema.validate({**record_values(item), "code": item.code}))
     ]
+
+
+def _flat(errors: dict, prefix: str = ""):
+    """Yield ``(field path, message)`` for each message of a schema's nested errors."""
+    for key, value in errors.items():
+        path = f"{prefix}[{key}]" if isinstance(key, int) else (f"{prefix}.{key}" if prefix else str(key))
+        if isinstance(value, dict):
+            yield from _flat(value, path)
+        else:
+            for message in value:
+                yield path, message
 
 
 def record_values(item: AgencyRecord) -> dict:

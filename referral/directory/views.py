@@ -57,14 +57,16 @@ def create():
     form = AgencyForm()
     _fill_choices(form)
     status = 200
-    if form.validate_on_submit():
-        outcome = attempt(lambda: service.create_agency({**_values(form), "code": form.code.data}, web_actor()), form)
-        if outcome.refusal is None:
-            flash(_("Agency %(code)s created.", code=outcome.result.code), "success")
-            return redirect(url_for(".show", agency_id=outcome.result.id))
-        status = outcome.refusal.status
-    elif form.errors:
-        status = 422
+    if request.method == "POST":
+        values = form.values()
+        if values is None:
+            status = 422
+        else:
+            outcome = attempt(lambda: service.create_agency(values, web_actor()), form)
+            if outcome.refusal is None:
+                flash(_("Agency %(code)s created.", code=outcome.result.code), "success")
+                return redirect(url_for(".show", agency_id=outcome.result.id))
+            status = outcome.refusal.status
     return render_template("directory/form.html", form=form, agency=None), status
 
 
@@ -81,14 +83,16 @@ def edit(agency_id: int):
         form.services.data = "\n".join(item.get("name", "") for item in agency.services or [])
     form.code.data = agency.code
     status = 200
-    if form.validate_on_submit():
-        outcome = attempt(lambda: service.update_agency(agency.id, _values(form), web_actor()), form)
-        if outcome.refusal is None:
-            flash(_("Changes saved."), "success")
-            return redirect(url_for(".show", agency_id=agency.id))
-        status = outcome.refusal.status
-    elif form.errors:
-        status = 422
+    if request.method == "POST":
+        values = form.values()
+        if values is None:
+            status = 422
+        else:
+            outcome = attempt(lambda: service.update_agency(agency.id, _every_field(values), web_actor()), form)
+            if outcome.refusal is None:
+                flash(_("Changes saved."), "success")
+                return redirect(url_for(".show", agency_id=agency.id))
+            status = outcome.refusal.status
     return render_template("directory/form.html", form=form, agency=agency), status
 
 
@@ -136,23 +140,8 @@ def export_file():
                     headers={"Content-Disposition": "attachment; filename=agencies.json"})
 
 
-def _values(form: AgencyForm) -> dict:
-    services = [{"name": line.strip()} for line in (form.services.data or "").splitlines() if line.strip()]
-    return {
-        "name": form.name.data, "name_ru": form.name_ru.data, "name_kk": form.name_kk.data,
-        "type": form.type.data,
-        "region": form.region.data, "district": form.district.data, "address": form.address.data,
-        "email": form.email.data, "phone": form.phone.data, "description": form.description.data,
-        "services": services, "is_active": form.is_active.data, "webhook_url": form.webhook_url.data,
-        **_secret_value(form),
-    }
-
-
-def _secret_value(form: AgencyForm) -> dict:
-    """Return the webhook secret to set: a new one, None to remove it, or nothing to keep it."""
-    if form.clear_webhook_secret.data:
-        return {"webhook_secret": None}
-    if form.webhook_secret.data:
-        return {"webhook_secret": form.webhook_secret.data}
-    return {}
-
+def _every_field(values: dict) -> dict:
+    """Return a posted form's values with a field left empty as None: the form always sends every field."""
+    blank = {name: None for name in ("name_ru", "name_kk", "district", "address", "email", "phone",
+                                     "description", "webhook_url")}
+    return {**blank, **values}

@@ -1,6 +1,7 @@
 """One schema per input: the API, the web form and the CLI refuse the same values with the same messages."""
 
 import html
+import json
 import re
 from datetime import date, timedelta
 
@@ -146,3 +147,70 @@ def test_every_input_form_draws_a_schema():
     for form, schema in schemas.items():
         assert issubclass(form, SchemaForm) and isinstance(form.schema, schema)
     assert issubclass(UserForm, SchemaForm)
+
+
+AGENCY = {"code": "new-clinic", "name": "New Clinic", "type": "health", "region": "KZ-71"}
+
+
+@pytest.mark.parametrize("change, field, message", [
+    ({"code": "New Clinic"}, "code", "Use lower-case letters, digits and hyphens only."),
+    ({"name": "x" * 201}, "name", "Must be at most 200 characters long."),
+    ({"region": "KZ-99"}, "region", "Choose a region of Kazakhstan (ISO 3166-2:KZ code)."),
+    ({"type": "police"}, "type", "Choose one of the agency types."),
+    ({"email": "not-an-address"}, "email", "Not a valid e-mail address."),
+])
+def test_an_agency_from_the_api_the_form_and_a_directory_file_is_checked_by_one_schema(
+        demo, api, sign_in, client, runner, tmp_path, change, field, message):
+    from referral.directory.models import Agency
+
+    before = count(Agency)
+    response = api("admin@demo.kz", "POST", "/api/v1/agencies", json={**AGENCY, **change})
+    assert response.status_code == 422
+    assert response.json["errors"][field] == [message]
+
+    sign_in("admin@demo.kz")
+    page = client.post("/agencies/new", data={**AGENCY, **change, "is_active": "y"})
+    assert page.status_code == 422
+    assert message in html.unescape(page.get_data(as_text=True))
+
+    # A directory file's record goes through the same schema once the file's own format is right.
+    record = {"id": AGENCY["code"], "name": AGENCY["name"], "x_agency_type": AGENCY["type"],
+              "locations": [{"x_region": AGENCY["region"]}]}
+    if field == "region":
+        record["locations"][0]["x_region"] = change[field]
+    else:
+        record[{"code": "id", "type": "x_agency_type"}.get(field, field)] = change[field]
+    file = tmp_path / "agencies.json"
+    file.write_text(json.dumps({"organizations": [record]}), encoding="utf-8")
+    result = runner.invoke(cli, ["agencies", "import", str(file)])
+    assert result.exit_code == 1
+    if field == "name":
+        assert "organizations[0].name: Must be at most 200 characters long." in result.stderr
+    assert count(Agency) == before
+
+
+def test_the_agency_form_draws_the_schema_and_an_edit_clears_what_is_emptied(demo, sign_in, client):
+    from referral.directory.forms import AgencyForm
+    from referral.directory.models import Agency
+    from referral.directory.schemas import AgencyCreateSchema
+
+    assert issubclass(AgencyForm, SchemaForm) and isinstance(AgencyForm.schema, AgencyCreateSchema)
+    sign_in("admin@demo.kz")
+    page = client.get("/agencies/new").get_data(as_text=True)
+    assert re.search(r'id="name"[^>]*maxlength="200"|maxlength="200"[^>]*id="name"', page)
+    clinic = db.session.scalar(sa.select(Agency).where(Agency.code == "astana-childrens-clinic"))
+    assert clinic.district
+    response = client.post(f"/agencies/{clinic.id}/edit", data={
+        "code": clinic.code, "name": " Renamed Clinic ", "type": "health", "region": clinic.region, "district": "",
+        "services": "Screening\nVaccination", "is_active": "y"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    clinic = db.session.get(Agency, clinic.id)
+    assert clinic.name == "Renamed Clinic" and clinic.district is None
+    assert [service["name"] for service in clinic.services] == ["Screening", "Vaccination"]
+    # A code posted in place of the agency's own is refused, not taken.
+    response = client.post(f"/agencies/{clinic.id}/edit", data={
+        "code": "other-code", "name": "X", "type": "health", "region": clinic.region, "is_active": "y"})
+    assert response.status_code == 422
+    db.session.expire_all()
+    assert db.session.get(Agency, clinic.id).code == "astana-childrens-clinic"
