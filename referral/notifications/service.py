@@ -29,6 +29,8 @@ TEMPLATES = {
     "referral.cancelled": N_("Case %(case)s: the referral to “%(stage)s” was cancelled."),
     "referral.handed_over": N_("Case %(case)s: “%(stage)s” was handed over to %(agency)s."),
     "case.closed": N_("Case %(case)s was closed."),
+    "case.inquiry": N_("Case %(case)s: %(agency)s is registering a child who may be the one in this case and asks "
+                       "your agency to get in touch before a second file is opened."),
     "referral.assigned": N_("Case %(case)s: “%(stage)s” was assigned to you."),
     "referral.message": N_("Case %(case)s: %(agency)s wrote to you about “%(stage)s”; read it on the referral."),
     "referral.no_response": N_(
