@@ -8,8 +8,8 @@ says what a summary says (number, age, sex, region, status) and which agencies h
 or a birth date, so that the user asks the holding agency instead of starting again (``ask_holders``).
 
 SQL narrows the candidates first: one name at most has the typo, so the other one is the same after
-folding and is found in ``search_key``; the sex and the years of birth narrow them further. Python then
-compares the few that are left. Every check is audited, and so is each case it showed.
+folding and is found on the indexed ``given_key`` or ``family_key``; the sex and the years of birth narrow
+them further. Python then compares the few that are left. Every check is audited, and so is each case it showed.
 """
 
 from dataclasses import dataclass
@@ -32,7 +32,7 @@ from ..extensions import db, utcnow
 from ..notifications.service import notify_agency
 from ..referrals.models import Referral
 from .models import Case, CaseStatus, Sex
-from .names import fold
+from .names import NAME_KEY_LENGTH, fold
 from .service import ChildData, register_case, years_between
 
 #: The most matches one check returns, best first.
@@ -149,12 +149,18 @@ def _years_ago(today: date, years: int) -> date:
         return today.replace(year=today.year - years, day=28)
 
 
-def _candidates(child: ChildData, names: list[str], age: int | None, today: date) -> sa.Select:
-    """Return a select of the cases that could match: one of the names the same, a compatible sex and birth."""
-    key = Case.search_key
-    named = sa.or_(*(condition for name in names for condition in
-                     (key.startswith(f"{name} "), key.contains(f" {name} "), key.endswith(f" {name}"))))
-    statement = sa.select(Case.id, Case.number, Case.given_name, Case.family_name, Case.patronymic,
+def _candidates(child: ChildData, names: list[str], age: int, today: date) -> sa.Select:
+    """Return a select of the cases that could match: one of the names the same, a compatible sex and birth.
+
+    The indexes on (``given_key``, ``born_about``) and (``family_key``, ``born_about``) find them: either
+    name may stand in either field (a registration that swapped them is still the child), and a window of
+    three years around the child's year of birth holds every birth the rules below may accept.
+    """
+    keys = [name[:NAME_KEY_LENGTH] for name in names]
+    born = today.year - age
+    window = Case.born_about.between(born - 3, born + 3)
+    named = sa.or_(sa.and_(Case.given_key.in_(keys), window), sa.and_(Case.family_key.in_(keys), window))
+    statement = sa.select(Case.id, Case.number, Case.given_key, Case.family_key, Case.patronymic,
                           Case.birth_date, Case.estimated_age, Case.created_at, Case.sex, Case.region,
                           Case.status).where(named)
     if child.sex != Sex.unknown:
@@ -165,31 +171,27 @@ def _candidates(child: ChildData, names: list[str], age: int | None, today: date
     else:
         dated = sa.and_(Case.birth_date > _years_ago(today, highest + 1), Case.birth_date <= _years_ago(today, lowest))
     # An estimate ages with the case: the year it was made less the estimate is about the year of birth.
-    born_about = sa.extract("year", Case.created_at) - Case.estimated_age
     estimated = sa.and_(Case.birth_date.is_(None),
-                        born_about.between(today.year - highest - 1, today.year - lowest))
+                        Case.born_about.between(today.year - highest - 1, today.year - lowest))
     return statement.where(sa.or_(dated, estimated))
 
 
 def holders(case_ids) -> dict[int, list[Agency]]:
     """Return, by case, the agencies working on it now (an active referral), or those that held it if none does."""
-    working: dict[int, set[int]] = {case_id: set() for case_id in case_ids}
-    held: dict[int, set[int]] = {case_id: set() for case_id in case_ids}
+    working: dict[int, dict[int, Agency]] = {case_id: {} for case_id in case_ids}
+    held: dict[int, dict[int, Agency]] = {case_id: {} for case_id in case_ids}
     if not working:
         return {}
-    for case_id, agency_id in db.session.execute(
-            sa.select(Case.id, Case.registered_by_agency_id).where(Case.id.in_(working))):
-        held[case_id].add(agency_id)
-    for case_id, agency_id, status in db.session.execute(
-            sa.select(Referral.case_id, Referral.to_agency_id, Referral.status).where(Referral.case_id.in_(working))):
+    for case_id, agency in db.session.execute(sa.select(Case.id, Agency).join(
+            Agency, Agency.id == Case.registered_by_agency_id).where(Case.id.in_(working))):
+        held[case_id][agency.id] = agency
+    for case_id, status, agency in db.session.execute(sa.select(Referral.case_id, Referral.status, Agency).join(
+            Agency, Agency.id == Referral.to_agency_id).where(Referral.case_id.in_(working))):
         if status in ACTIVE_STATUSES:
-            working[case_id].add(agency_id)
+            working[case_id][agency.id] = agency
         if status.value in HOLDING_STATUSES:
-            held[case_id].add(agency_id)
-    wanted = set().union(*working.values(), *held.values())
-    agencies = {agency.id: agency for agency in db.session.scalars(sa.select(Agency).where(Agency.id.in_(wanted)))}
-    return {case_id: sorted((agencies[agency_id] for agency_id in (working[case_id] or held[case_id])),
-                            key=lambda agency: agency.code)
+            held[case_id][agency.id] = agency
+    return {case_id: sorted((working[case_id] or held[case_id]).values(), key=lambda agency: agency.code)
             for case_id in working}
 
 
@@ -208,7 +210,7 @@ def find_matches(child: ChildData, actor: Actor, *, via: str = "check", today: d
     if names and age is not None:
         for row in db.session.execute(_candidates(child, names, age, today)):
             other_age = age_now(row.birth_date, row.estimated_age, row.created_at.date(), today)
-            factors = (names_score(given, family, fold(row.given_name), fold(row.family_name)),
+            factors = (names_score(given, family, row.given_key, row.family_key),
                        birth_score(child.birth_date, age, row.birth_date, other_age),
                        sex_score(child.sex, row.sex))
             if None in factors:
@@ -223,9 +225,10 @@ def find_matches(child: ChildData, actor: Actor, *, via: str = "check", today: d
                for score, other_age, row in found]
     # The names typed are the child's: the log keeps how many were found and which cases were shown.
     record(actor, "case.matches", None, None, {"via": via, "count": len(matches),
-                                               "cases": [match.case_id for match in matches]})
+                                               "cases": [match.case_id for match in matches]}, flush=False)
     for match in matches:
-        record(actor, "case.matched", "case", match.case_id, {"score": match.score, "via": via})
+        record(actor, "case.matched", "case", match.case_id, {"score": match.score, "via": via}, flush=False)
+    db.session.flush()  # the entries of one check in one statement
     return matches
 
 

@@ -31,3 +31,21 @@ def fold(name: str | None) -> str:
 def search_key(*names: str | None) -> str:
     """Return what a case's names are searched by: each name folded, separated by spaces."""
     return " ".join(folded for folded in (fold(name) for name in names) if folded)
+
+
+#: The longest name key: a key is for finding candidates, and a longer name is compared whole anyway.
+NAME_KEY_LENGTH = 100
+
+
+def name_key(name: str | None) -> str:
+    """Return one name folded (see ``fold``) as the duplicate check looks it up: at most 100 letters."""
+    return fold(name)[:NAME_KEY_LENGTH]
+
+
+def birth_year(birth_date, estimated_age: int | None, estimated_at) -> int | None:
+    """Return the year a child was born, or about: the birth date's, or the year of the estimate less the age."""
+    if birth_date is not None:
+        return birth_date.year
+    if estimated_age is None or estimated_at is None:
+        return None
+    return estimated_at.year - estimated_age

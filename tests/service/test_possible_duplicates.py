@@ -118,8 +118,7 @@ def test_a_birth_date_matches_an_estimated_age_within_one_year(check, demo, offs
 
 def test_an_estimate_made_years_ago_has_aged_with_the_child(check, demo):
     case = register(birth_date=None, estimated_age=10)
-    db.session.execute(sa.update(Case).where(Case.id == case.id)
-                       .values(created_at=datetime.now(UTC) - timedelta(days=3 * 365 + 2)))
+    case.created_at = datetime.now(UTC) - timedelta(days=3 * 365 + 2)  # registered three years ago
     db.session.commit()
     assert check(birth_date=None, estimated_age=13) == [case.number]
     assert check(birth_date=None, estimated_age=10) == []
@@ -254,6 +253,13 @@ def test_an_agency_holding_the_case_has_no_one_to_ask(api, known):
     api("social@demo.kz", "POST", "/api/v1/cases/matches", json={"child": CHILD})
     response = api("social@demo.kz", "POST", f"/api/v1/cases/{known.id}/inquiries")
     assert response.status_code == 409 and response.json["problems"][0]["code"] == "already_holding"
+
+
+def test_a_corrected_record_is_matched_as_it_reads_now(api, check, known):
+    patch = {"child": {"family_name": "Серікова", "birth_date": None, "estimated_age": 7}}
+    assert api("social@demo.kz", "PATCH", f"/api/v1/cases/{known.id}", json=patch).status_code == 200
+    assert check() == []
+    assert check(family_name="Serikova", birth_date=None, estimated_age=8) == [known.number]
 
 
 def test_the_candidates_are_narrowed_in_sql_before_python_compares(app, known):
