@@ -9,7 +9,7 @@ Create Date: 2026-12-03 01:00:00
 import sqlalchemy as sa
 from alembic import op
 
-from referral.cases.names import birth_year, name_key
+from referral.cases.names import birth_year, name_key, search_key
 
 revision = '0018'
 down_revision = '0016'
@@ -25,13 +25,16 @@ def upgrade():
         batch_op.create_index('ix_cases_given_key_born_about', ['given_key', 'born_about'], unique=False)
         batch_op.create_index('ix_cases_family_key_born_about', ['family_key', 'born_about'], unique=False)
     cases = sa.table('cases', sa.column('id'), sa.column('given_name'), sa.column('family_name'),
-                     sa.column('birth_date', sa.Date), sa.column('estimated_age'), sa.column('created_at', sa.DateTime),
-                     sa.column('given_key'), sa.column('family_key'), sa.column('born_about'))
+                     sa.column('patronymic'), sa.column('birth_date', sa.Date), sa.column('estimated_age'),
+                     sa.column('created_at', sa.DateTime), sa.column('search_key'), sa.column('given_key'),
+                     sa.column('family_key'), sa.column('born_about'))
     connection = op.get_bind()
-    rows = connection.execute(sa.select(cases.c.id, cases.c.given_name, cases.c.family_name, cases.c.birth_date,
-                                        cases.c.estimated_age, cases.c.created_at)).all()
+    rows = connection.execute(sa.select(cases.c.id, cases.c.given_name, cases.c.family_name, cases.c.patronymic,
+                                        cases.c.birth_date, cases.c.estimated_age, cases.c.created_at)).all()
     for row in rows:
         connection.execute(sa.update(cases).where(cases.c.id == row.id).values(
+            # The folding learnt the Kazakh Latin ş and ç: search keys are made again with the new ones.
+            search_key=search_key(row.given_name, row.family_name, row.patronymic),
             given_key=name_key(row.given_name), family_key=name_key(row.family_name),
             born_about=birth_year(row.birth_date, row.estimated_age, row.created_at)))
 

@@ -1,15 +1,16 @@
 """Possible duplicates (DESIGN.md §12): never open a second file for a child who is already known.
 
 Before a case is registered, the child is compared with every case in the system, whoever holds it: the
-names folded across scripts as search folds them (``names.fold``, kept in ``cases.search_key``), one typo
-allowed in one name — one insert, delete, substitution or swap of neighbours, counted by rapidfuzz's OSA
-distance — and the same birth date, or ages within a year where one side only has an estimate. A match
-says what a summary says (number, age, sex, region, status) and which agencies hold the case, never a name
-or a birth date, so that the user asks the holding agency instead of starting again (``ask_holders``).
+names folded across scripts as search folds them (``names.fold``), one typo allowed in one name — one
+insert, delete, substitution or swap of neighbours, counted by rapidfuzz's OSA distance at each step of
+folding (``names.spellings``) — and the same birth date, or ages within a year where one side only has an
+estimate. A match says what a summary says (number, age, sex, region, status) and which agencies hold the
+case, never a name or a birth date, so that the user asks the holding agency instead of starting again
+(``ask_holders``).
 
-SQL narrows the candidates first: one name at most has the typo, so the other one is the same after
-folding and is found on the indexed ``given_key`` or ``family_key``; the sex and the years of birth narrow
-them further. Python then compares the few that are left. Every check is audited, and so is each case it showed.
+SQL narrows the candidates first: one name at most has the typo, so the other one is the same once folded
+and is found on the indexed ``given_key`` or ``family_key``; the sex and the years of birth narrow them
+further. Python then compares the few that are left. Every check is audited, and so is each case it showed.
 """
 
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from ..extensions import db, utcnow
 from ..notifications.service import notify_agency
 from ..referrals.models import Referral
 from .models import Case, CaseStatus, Sex
-from .names import NAME_KEY_LENGTH, fold
+from .names import NAME_KEY_LENGTH, spellings
 from .service import ChildData, register_case, years_between
 
 #: The most matches one check returns, best first.
@@ -84,15 +85,22 @@ class Inquiry:
     asked_at: datetime
 
 
-def _edits(one: str, other: str) -> int:
-    """Return 0 or 1 edits between two folded names, or 2 for anything further (or an empty name)."""
-    if not one or not other:
-        return 2
-    return OSA.distance(one, other, score_cutoff=1)
+def _edits(one: tuple[str, ...], other: tuple[str, ...]) -> int:
+    """Return 0 or 1 edits between two names' spellings (``names.spellings``), or 2 for anything further.
+
+    The fewest edits at any step of folding count: a typo in Cyrillic is one edit in Cyrillic, while the
+    same name in Latin letters is the same once folded.
+    """
+    best = 2
+    for mine, theirs in zip(one, other, strict=True):
+        if mine and theirs:
+            best = min(best, OSA.distance(mine, theirs, score_cutoff=1))
+    return best
 
 
-def names_score(given: str, family: str, other_given: str, other_family: str) -> float | None:
-    """Return how well two pairs of folded names agree (one typo in one name at most), or None if they do not."""
+def names_score(given: tuple, family: tuple, other_given: tuple, other_family: tuple) -> float | None:
+    """Return how well two pairs of names agree, each given as its ``names.spellings``: one typo in one name at
+    most, or None if they do not."""
     best = None
     for factor, (first, last) in ((1.0, (other_given, other_family)), (SWAPPED_NAMES, (other_family, other_given))):
         edits = _edits(given, first) + _edits(family, last)
@@ -136,10 +144,10 @@ def sex_score(sex: str, other_sex: str) -> float | None:
     return 1.0 if sex == other_sex else None
 
 
-def _patronymic_factor(patronymic: str, other_patronymic: str) -> float:
-    if not patronymic or not other_patronymic:
+def _patronymic_factor(patronymic: tuple, other_patronymic: str | None) -> float:
+    if not patronymic[-1] or not other_patronymic:
         return 1.0  # not written down on one side: no evidence either way
-    return 1.0 if _edits(patronymic, other_patronymic) <= 1 else PATRONYMIC_DIFFERS
+    return 1.0 if _edits(patronymic, spellings(other_patronymic)) <= 1 else PATRONYMIC_DIFFERS
 
 
 def _years_ago(today: date, years: int) -> date:
@@ -160,7 +168,7 @@ def _candidates(child: ChildData, names: list[str], age: int, today: date) -> sa
     born = today.year - age
     window = Case.born_about.between(born - 3, born + 3)
     named = sa.or_(sa.and_(Case.given_key.in_(keys), window), sa.and_(Case.family_key.in_(keys), window))
-    statement = sa.select(Case.id, Case.number, Case.given_key, Case.family_key, Case.patronymic,
+    statement = sa.select(Case.id, Case.number, Case.given_name, Case.family_name, Case.patronymic,
                           Case.birth_date, Case.estimated_age, Case.created_at, Case.sex, Case.region,
                           Case.status).where(named)
     if child.sex != Sex.unknown:
@@ -203,19 +211,20 @@ def find_matches(child: ChildData, actor: Actor, *, via: str = "check", today: d
     """
     require(actor, Permission.register_cases)
     today = today or date.today()
-    given, family, patronymic = fold(child.given_name), fold(child.family_name), fold(child.patronymic)
+    given, family = spellings(child.given_name), spellings(child.family_name)
+    patronymic = spellings(child.patronymic)
     age = age_now(child.birth_date, child.estimated_age, today, today)
-    names = sorted({name for name in (given, family) if name})
+    names = sorted({name[-1] for name in (given, family) if name[-1]})
     found: list[tuple[float, object]] = []
     if names and age is not None:
         for row in db.session.execute(_candidates(child, names, age, today)):
             other_age = age_now(row.birth_date, row.estimated_age, row.created_at.date(), today)
-            factors = (names_score(given, family, row.given_key, row.family_key),
+            factors = (names_score(given, family, spellings(row.given_name), spellings(row.family_name)),
                        birth_score(child.birth_date, age, row.birth_date, other_age),
                        sex_score(child.sex, row.sex))
             if None in factors:
                 continue
-            score = factors[0] * factors[1] * factors[2] * _patronymic_factor(patronymic, fold(row.patronymic))
+            score = factors[0] * factors[1] * factors[2] * _patronymic_factor(patronymic, row.patronymic)
             found.append((round(score, 2), other_age, row))
     found.sort(key=lambda item: (-item[0], item[2].number))
     found = found[:MAX_MATCHES]

@@ -11,21 +11,42 @@ import re
 
 from anyascii import anyascii
 
-_KAZAKH = str.maketrans("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ")
+_KAZAKH = str.maketrans({**dict(zip("әғқңөұүһіӘҒҚҢӨҰҮҺІ", "агкноуухиАГКНОУУХИ", strict=True)),
+                         # The Kazakh Latin alphabet's ş and ç are the sh and ch of Russian passports.
+                         "ş": "sh", "Ş": "Sh", "ç": "ch", "Ç": "Ch"})
 # Spellings that differ between transliterations of one name, made one: longest first.
 _SAME_SOUND = (("dzh", "j"), ("zh", "j"), ("kh", "h"), ("ch", "c"), ("ts", "c"), ("yu", "u"), ("iu", "u"),
                ("ya", "a"), ("ia", "a"), ("ye", "e"), ("y", "i"), ("q", "k"), ("w", "v"), ("x", "ks"))
 _NOT_A_LETTER = re.compile(r"[^a-z]+")
+_NOT_A_WORD_LETTER = re.compile(r"[\W\d_]+")
 _DOUBLED = re.compile(r"(.)\1+")
+
+
+def letters(name: str | None) -> str:
+    """Return a name in its own script, lower case, letters only, Kazakh letters as their Russian neighbours."""
+    return _NOT_A_WORD_LETTER.sub("", (name or "").translate(_KAZAKH).lower())
+
+
+def transliterated(name: str | None) -> str:
+    """Return a name in Latin letters (``anyascii``), lower case, letters only: the first step of ``fold``."""
+    return _NOT_A_LETTER.sub("", anyascii((name or "").translate(_KAZAKH)).lower())
 
 
 def fold(name: str | None) -> str:
     """Return a name as search compares it: Latin letters only, lower case, one spelling of each sound."""
-    text = anyascii((name or "").translate(_KAZAKH)).lower()
-    text = _DOUBLED.sub(r"\1", _NOT_A_LETTER.sub("", text))
+    text = _DOUBLED.sub(r"\1", transliterated(name))
     for written, same in _SAME_SOUND:
         text = text.replace(written, same)
     return _DOUBLED.sub(r"\1", text)
+
+
+def spellings(name: str | None) -> tuple[str, str, str]:
+    """Return a name at each step of folding: its letters, in Latin letters, folded.
+
+    One typo is one edit in the script it was made in, yet folding can make it two (``Аяжан`` → ``ajan``,
+    ``Аяан`` → ``an``): the duplicate check counts the edits at each step and takes the fewest.
+    """
+    return letters(name), transliterated(name), fold(name)
 
 
 def search_key(*names: str | None) -> str:

@@ -14,6 +14,7 @@ from referral.auth.models import User
 from referral.cases import duplicates
 from referral.cases import service as cases
 from referral.cases.models import Case
+from referral.cases.names import fold
 from referral.extensions import db
 from referral.notifications.models import Notification
 from referral.notifications.service import render
@@ -64,6 +65,11 @@ def age_today(born: date) -> int:
 ])
 def test_the_child_is_found_under_any_script_and_spelling(check, known, given, family):
     assert check(given_name=given, family_name=family) == [known.number]
+
+
+def test_the_kazakh_latin_alphabet_meets_the_cyrillic():
+    assert fold("Şynar") == fold("Шынар") and fold("Çoqan") == fold("Чоқан")
+    assert fold("Şyñğys") == fold("Шыңғыс") == fold("Shyngys")
 
 
 @pytest.mark.parametrize("given, family", [
