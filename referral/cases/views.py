@@ -152,11 +152,11 @@ def _checked(child) -> str:
     return hashlib.sha256(repr(compared).encode()).hexdigest()[:32]
 
 
-def _with_matches(form: CaseForm, child, matches, actor, status: int = 200):
+def _with_matches(form: CaseForm, child, matches, actor, status: int = 200, asked: int | None = None):
     """Render the case form again with what was typed and the possible duplicates, asking to confirm."""
     db.session.commit()  # the audit of the check shown
     form.checked.data = _checked(child)
-    return render_template("cases/new.html", form=form, matches=matches,
+    return render_template("cases/new.html", form=form, matches=matches, asked=asked,
                            openable=service.openable_cases({match.case_id for match in matches}, actor),
                            holder_names={code: _agency_name(code) for match in matches for code in match.held_by},
                            locale=select_locale()), status
@@ -199,7 +199,7 @@ def create():
                         "agency. Nothing is registered until you press “Register anyway”.",
                         agencies=", ".join(_agency_name(code) for code in outcome.result.asked),
                         number=outcome.result.number), "success")
-                return _with_matches(form, child, matches, actor)
+                return _with_matches(form, child, matches, actor, asked=outcome.result.case_id)
             # A second press of the record that was checked registers it; a changed record is checked again.
             matches = [] if form.checked.data == _checked(child) else duplicates.find_matches(child, actor)
             if matches:

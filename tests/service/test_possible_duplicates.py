@@ -338,6 +338,7 @@ def test_the_form_asks_the_holding_agency_and_keeps_the_record_for_later(client,
     assert response.status_code == 200 and case_count() == before
     assert (f"Astana Family Support Centre (demo) have been asked about case {known.number}" in asked
             and 'value="Aygerim"' in asked and f'data-case="{known.number}"' in asked)
+    assert "Asked: they will get in touch with your agency." in asked and f'name="ask" value="{known.id}"' not in asked
     told = db.session.scalars(sa.select(Notification).where(Notification.kind == "case.inquiry")).all()
     assert told and all(n.params == {"case": known.number, "agency": "Almaty Rehabilitation and Adaptation "
                                                                       "Centre (demo)"} for n in told)
