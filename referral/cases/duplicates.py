@@ -216,10 +216,17 @@ def find_matches(child: ChildData, actor: Actor, *, via: str = "check", today: d
     age = age_now(child.birth_date, child.estimated_age, today, today)
     names = sorted({name[-1] for name in (given, family) if name[-1]})
     found: list[tuple[float, object]] = []
+    spelled: dict[str, tuple] = {}  # candidates share names: each is spelled once per check
+
+    def spelling(name: str) -> tuple:
+        if name not in spelled:
+            spelled[name] = spellings(name)
+        return spelled[name]
+
     if names and age is not None:
         for row in db.session.execute(_candidates(child, names, age, today)):
             other_age = age_now(row.birth_date, row.estimated_age, row.created_at.date(), today)
-            factors = (names_score(given, family, spellings(row.given_name), spellings(row.family_name)),
+            factors = (names_score(given, family, spelling(row.given_name), spelling(row.family_name)),
                        birth_score(child.birth_date, age, row.birth_date, other_age),
                        sex_score(child.sex, row.sex))
             if None in factors:

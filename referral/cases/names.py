@@ -32,12 +32,16 @@ def transliterated(name: str | None) -> str:
     return _NOT_A_LETTER.sub("", anyascii((name or "").translate(_KAZAKH)).lower())
 
 
-def fold(name: str | None) -> str:
-    """Return a name as search compares it: Latin letters only, lower case, one spelling of each sound."""
-    text = _DOUBLED.sub(r"\1", transliterated(name))
+def _one_spelling(latin: str) -> str:
+    text = _DOUBLED.sub(r"\1", latin)
     for written, same in _SAME_SOUND:
         text = text.replace(written, same)
     return _DOUBLED.sub(r"\1", text)
+
+
+def fold(name: str | None) -> str:
+    """Return a name as search compares it: Latin letters only, lower case, one spelling of each sound."""
+    return _one_spelling(transliterated(name))
 
 
 def spellings(name: str | None) -> tuple[str, str, str]:
@@ -46,7 +50,8 @@ def spellings(name: str | None) -> tuple[str, str, str]:
     One typo is one edit in the script it was made in, yet folding can make it two (``Аяжан`` → ``ajan``,
     ``Аяан`` → ``an``): the duplicate check counts the edits at each step and takes the fewest.
     """
-    return letters(name), transliterated(name), fold(name)
+    latin = transliterated(name)
+    return letters(name), latin, _one_spelling(latin)
 
 
 def search_key(*names: str | None) -> str:
