@@ -1,7 +1,7 @@
 """safeguards: consent withdrawal, legal hold, and erasure after the retention period
 
 Revision ID: 0020
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-03 01:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -18,11 +18,14 @@ def record(
     object_type: str | None = None,
     object_id: object = None,
     detail: dict | None = None,
+    *,
+    flush: bool = True,
 ) -> AuditEntry:
     """Append one audit entry in the current transaction and return it.
 
     ``detail`` must hold no personal data of a child: field names, codes and
-    identifiers only.
+    identifiers only. With ``flush=False`` the entry waits for the caller's
+    flush, so that many entries go in one statement.
     """
     entry = AuditEntry(
         actor_user_id=actor.user_id,
@@ -34,7 +37,8 @@ def record(
         detail=detail or {},
     )
     db.session.add(entry)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     return entry
 
 

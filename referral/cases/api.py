@@ -10,7 +10,7 @@ from ..api.pagination import PageArgs, paginate
 from ..errors import NotFound
 from ..extensions import db
 from ..referrals import consents
-from . import child_record, stuck
+from . import child_record, duplicates, stuck
 from . import disclosures as case_disclosures
 from . import interviews as interview_records
 from . import notes as case_notes
@@ -19,8 +19,10 @@ from . import service as cases
 from .schemas import (
     CaseCloseSchema,
     CaseCreateSchema,
+    CaseMatchesInSchema,
     CasePatchSchema,
     CaseQuerySchema,
+    CaseRegisteredSchema,
     CaseSchema,
     CaseSummarySchema,
     ConsentCreateSchema,
@@ -29,8 +31,10 @@ from .schemas import (
     DisclosureSchema,
     EventSchema,
     HoldSchema,
+    InquirySchema,
     InterviewCreateSchema,
     InterviewSchema,
+    MatchesSchema,
     NoteCreateSchema,
     NoteSchema,
 )
@@ -51,12 +55,49 @@ def case_body(case, visibility, actor) -> dict:
 
 @blp.route("", methods=["POST"])
 @blp.arguments(CaseCreateSchema)
-@blp.response(201, CaseSchema)
+@blp.response(201, CaseRegisteredSchema)
 def register(values):
-    """Register a case on the latest published version of a workflow."""
-    case = cases.register_case(values["workflow"], values["risk_level"], values["child"], api_actor())
+    """Register a case on the latest published version of a workflow.
+
+    The answer lists the ``possible_duplicates`` found before it was registered (as ``POST /cases/matches``
+    does); a possible duplicate never stops a registration.
+    """
+    registered = duplicates.register_checked(values["workflow"], values["risk_level"], values["child"], api_actor())
     db.session.commit()
-    return case
+    return registered
+
+
+@blp.route("/matches", methods=["POST"])
+@blp.arguments(CaseMatchesInSchema)
+@blp.response(200, MatchesSchema)
+@blp.alt_response(403, response="FORBIDDEN")
+def matches(values):
+    """Find the cases whose child may be this one, whoever holds them, before a second file is opened.
+
+    Names match across scripts and spelling variants with one typo in one name, and the birth date (or
+    ages within a year where one is estimated). Each match says what a summary says and which agencies
+    hold the case, never a name or a birth date. Every check is audited.
+    """
+    found = duplicates.find_matches(values["child"], api_actor())
+    db.session.commit()
+    return {"matches": found}
+
+
+@blp.route("/<int:case_id>/inquiries", methods=["POST"])
+@blp.response(201, InquirySchema)
+@blp.alt_response(403, response="FORBIDDEN")
+@blp.alt_response(404, response="NOT_FOUND")
+@blp.alt_response(409, response="CONFLICT")
+def ask_holders(case_id):
+    """Ask the agencies holding a possible duplicate to get in touch with your agency (no body).
+
+    Their staff are told the case number and your agency, never the child's name. 404: no such case shown
+    to you by a check (``POST /cases/matches`` or a registration) in the last day; 409: your agency holds
+    the case (problem ``already_holding``).
+    """
+    inquiry = duplicates.ask_holders(case_id, api_actor())
+    db.session.commit()
+    return inquiry
 
 
 @blp.route("")

@@ -63,6 +63,8 @@ class CaseForm(SchemaForm):
     sex = SelectField(_l("Sex"))
     region = SelectField(_l("Region"))
     languages = CheckboxesField(_l("Languages the child speaks"), choices=LANGUAGES)
+    #: The fingerprint of the record a duplicate check showed matches for: pressing again registers it.
+    checked = HiddenField()
 
 
 class GuardianForm(Form):

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import UTCDateTime, db, enum_type, utcnow
-from .names import search_key
+from .names import birth_year, name_key, search_key
 
 
 class Sex(StrEnum):
@@ -38,6 +38,8 @@ class Case(db.Model):
         sa.CheckConstraint("estimated_age IS NULL OR (estimated_age >= 0 AND estimated_age < 25)",
                            name="estimated_age_range"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
+        sa.Index("ix_cases_given_key_born_about", "given_key", "born_about"),
+        sa.Index("ix_cases_family_key_born_about", "family_key", "born_about"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +51,12 @@ class Case(db.Model):
     patronymic: Mapped[str | None] = mapped_column(sa.String(100))
     #: The names folded for search across scripts (``names.search_key``); kept by the model on every write.
     search_key: Mapped[str] = mapped_column(sa.String(400), default="", server_default="")
+    #: The given and the family name each folded alone (``names.name_key``), where the duplicate check looks
+    #: for a name that is the same; kept by the model on every write.
+    given_key: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    family_key: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+    #: The year the child was born, or about (``names.birth_year``), indexed with each name key; kept by the model.
+    born_about: Mapped[int | None]
     birth_date = mapped_column(sa.Date)
     #: Years, when the birth date is not known.
     estimated_age: Mapped[int | None]
@@ -101,6 +109,8 @@ class Case(db.Model):
 @sa.event.listens_for(Case, "before_update")
 def _keep_search_key(mapper, connection, case: Case) -> None:
     case.search_key = search_key(case.given_name, case.family_name, case.patronymic)
+    case.given_key, case.family_key = name_key(case.given_name), name_key(case.family_name)
+    case.born_about = birth_year(case.birth_date, case.estimated_age, case.created_at or utcnow())
 
 class CaseNumberSequence(db.Model):
     """The last case number given out in a year; locked while a number is taken."""

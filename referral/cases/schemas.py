@@ -88,6 +88,12 @@ class CaseCreateSchema(InputSchema):
     child = ma.fields.Nested(ChildInSchema, required=True)
 
 
+class CaseMatchesInSchema(InputSchema):
+    """The child about to be registered, checked for possible duplicates: registration's child fields."""
+
+    child = ma.fields.Nested(ChildInSchema, required=True)
+
+
 class ChildChangeSchema(ChildInSchema):
     """Fields of the child's record that change: any of registration's, each checked as there."""
 
@@ -217,6 +223,46 @@ class CaseSummarySchema(ma.Schema):
     #: Why the asked agency was asked.
     reason = ma.fields.String(allow_none=True)
     visibility = ma.fields.Constant("summary")
+
+
+class MatchSchema(ma.Schema):
+    """A case whose child may be the one being registered: what a summary says, never a name or a birth date."""
+
+    case_id = ma.fields.Integer()
+    number = ma.fields.String()
+    score = ma.fields.Float(metadata={"description": "0-1: 1 when the names, the birth date and the sex agree; "
+                                                     "lower for a typo, an age instead of a date, an unknown sex"})
+    region = ma.fields.String()
+    age = ma.fields.Integer(allow_none=True, metadata={"description": "whole years today (an estimate counts the "
+                                                                      "years since it was made)"})
+    sex = ma.fields.Enum(Sex, by_value=True)
+    status = ma.fields.Enum(CaseStatus, by_value=True)
+    held_by = ma.fields.List(ma.fields.String(), metadata={
+        "description": "codes of the agencies working on the case now, or, where none is, of those that held it"})
+
+
+class MatchesSchema(ma.Schema):
+    matches = ma.fields.List(ma.fields.Nested(MatchSchema))
+
+
+class CaseRegisteredSchema(CaseSchema):
+    """A case just registered, with the possible duplicates found before it was (never a reason to refuse it)."""
+
+    possible_duplicates = ma.fields.List(ma.fields.Nested(MatchSchema))
+
+    def get_attribute(self, obj, attr, default):
+        if attr == "possible_duplicates":
+            return obj.possible_duplicates
+        return super().get_attribute(obj.case, attr, default)
+
+
+class InquirySchema(ma.Schema):
+    """The holding agencies of a possible duplicate, asked to get in touch with the caller's agency."""
+
+    case_id = ma.fields.Integer()
+    number = ma.fields.String()
+    asked = ma.fields.List(ma.fields.String(), metadata={"description": "codes of the agencies told"})
+    asked_at = ma.fields.AwareDateTime()
 
 
 class CaseQuerySchema(ma.Schema):

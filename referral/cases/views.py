@@ -1,6 +1,7 @@
 """Case pages: list and search cases, register a case, the case record with interviews, consents, routes, timeline;
 close a case that has nothing open."""
 
+import hashlib
 from dataclasses import asdict
 from datetime import date
 
@@ -24,7 +25,7 @@ from ..referrals import service as referrals
 from ..web.access import attempt, page_number, requires, web_actor
 from ..web.labels import agency_name, agency_type_label, region_name, state_label
 from ..web.locale import select_locale
-from . import case_file, child_record, interviews, notes, retention, service, stuck
+from . import case_file, child_record, duplicates, interviews, notes, retention, service, stuck
 from .disclosures import disclosures_of
 from .forms import (
     CaseForm,
@@ -173,11 +174,33 @@ def _fill_case_choices(form: CaseForm, workflows) -> None:
     form.region.choices = [SelectChoice(region.code, region.name(locale)) for region in REGIONS]
 
 
+def _checked(child) -> str:
+    """Return a fingerprint of what a duplicate check compared, so that a confirmation covers what was checked."""
+    compared = (child.given_name, child.family_name, child.patronymic, child.birth_date, child.estimated_age,
+                child.sex)
+    return hashlib.sha256(repr(compared).encode()).hexdigest()[:32]
+
+
+def _with_matches(form: CaseForm, child, matches, actor, status: int = 200, asked: int | None = None):
+    """Render the case form again with what was typed and the possible duplicates, asking to confirm."""
+    db.session.commit()  # the audit of the check shown
+    form.checked.data = _checked(child)
+    return render_template("cases/new.html", form=form, matches=matches, asked=asked,
+                           openable=service.openable_cases({match.case_id for match in matches}, actor),
+                           holder_names={code: _agency_name(code) for match in matches for code in match.held_by},
+                           locale=select_locale()), status
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.register_cases)
 def create():
-    """Register a case: the child's record and the workflow it runs on (only where a workflow lets the agency)."""
-    workflows = service.registrable_workflows(web_actor())
+    """Register a case: the child's record and the workflow it runs on (only where a workflow lets the agency).
+
+    The first press checks for possible duplicates and, if there are any, shows them with the form as typed;
+    a second press of the same record registers it. From the list the user may ask a case's holders instead.
+    """
+    actor = web_actor()
+    workflows = service.registrable_workflows(actor)
     if not workflows:
         # Say so before anyone fills in a child's record that would then be refused.
         types = [agency_type_label(kind) for kind in service.start_agency_types()]
@@ -186,15 +209,32 @@ def create():
     form = CaseForm()
     _fill_case_choices(form, workflows)
     if request.method == "GET":
-        form.region.data = web_actor().user.agency.region
+        form.region.data = actor.user.agency.region
         form.risk_level.data = "medium"
     status = 200
     if request.method == "POST":
         values = form.load()
         status = 422
         if values is not None:
-            outcome = attempt(lambda: service.register_case(values["workflow"], values["risk_level"],
-                                                            values["child"], web_actor()), form)
+            child = values["child"]
+            asked = request.form.get("ask", "")
+            if asked.isdigit():
+                matches = duplicates.find_matches(child, actor)
+                outcome = attempt(lambda: duplicates.ask_holders(int(asked), actor))
+                if outcome.refusal is not None:
+                    return _with_matches(form, child, duplicates.find_matches(child, actor), actor,
+                                         outcome.refusal.status)
+                flash(_("%(agencies)s have been asked about case %(number)s and will get in touch with your "
+                        "agency. Nothing is registered until you press “Register anyway”.",
+                        agencies=", ".join(_agency_name(code) for code in outcome.result.asked),
+                        number=outcome.result.number), "success")
+                return _with_matches(form, child, matches, actor, asked=outcome.result.case_id)
+            # A second press of the record that was checked registers it; a changed record is checked again.
+            matches = [] if form.checked.data == _checked(child) else duplicates.find_matches(child, actor)
+            if matches:
+                return _with_matches(form, child, matches, actor)
+            outcome = attempt(lambda: service.register_case(values["workflow"], values["risk_level"], child, actor),
+                              form)
             if outcome.refusal is None:
                 flash(_("Case %(number)s registered.", number=outcome.result.number), "success")
                 return redirect(url_for(".show", case_id=outcome.result.id))

@@ -34,6 +34,8 @@ TEMPLATES = {
     "case.closed": N_("Case %(case)s was closed."),
     "consent.withdrawn": N_("Case %(case)s: a consent to share the case was withdrawn. Your agency keeps its "
                             "referral to “%(stage)s”; share only what the remaining consents cover."),
+    "case.inquiry": N_("Case %(case)s: %(agency)s is registering a child who may be the one in this case and asks "
+                       "your agency to get in touch before a second file is opened."),
     "referral.assigned": N_("Case %(case)s: “%(stage)s” was assigned to you."),
     "referral.message": N_("Case %(case)s: %(agency)s wrote to you about “%(stage)s”; read it on the referral."),
     "referral.no_response": N_(
