@@ -41,8 +41,12 @@ class AgencyForm(SchemaForm):
         """Return the agency's values as the schema loads them, or None (the messages beside the fields)."""
         services = [{"name": line.strip()} for line in (self.services.data or "").splitlines() if line.strip()]
         values = self.load(services=services)
-        if values is not None and self.clear_webhook_secret.data:
+        if values is None:
+            return None
+        if self.clear_webhook_secret.data:
             values["webhook_secret"] = None
+        elif not values.get("webhook_secret"):
+            values.pop("webhook_secret", None)  # an empty secret field keeps the current secret
         return values
 
 
