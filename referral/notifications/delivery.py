@@ -356,8 +356,14 @@ def _turn_off_webhook(delivery: Delivery) -> None:
     agency = delivery.agency
     if agency is None or not agency.webhook_url:
         return
-    url, agency.webhook_url = agency.webhook_url, None
+    url = agency.webhook_url
     delivery.last_error = GONE
+    # Checks the address it removes: of two calls that got 410 at once, one turns the webhook off and tells.
+    turned_off = db.session.execute(sa.update(Agency).where(Agency.id == agency.id, Agency.webhook_url == url)
+                                    .values(webhook_url=None).execution_options(synchronize_session=False))
+    db.session.expire(agency, ["webhook_url"])
+    if turned_off.rowcount != 1:
+        return
     db.session.execute(sa.update(Delivery).where(
         Delivery.agency_id == agency.id, Delivery.channel == Channel.webhook,
         Delivery.status == DeliveryStatus.pending, Delivery.id != delivery.id,

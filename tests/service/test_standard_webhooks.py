@@ -224,7 +224,7 @@ def test_a_receiver_that_hangs_times_out_and_is_retried(app, make_agency, hooks,
     assert len(receiver.calls) == 1
 
 
-def test_410_gone_turns_the_webhook_off_and_tells_the_admins(make_agency, make_user, hooks, receivers):
+def test_410_gone_turns_the_webhook_off_and_tells_the_admins(app, make_agency, make_user, hooks, receivers):
     receiver = receivers(statuses=[410])
     agency, _ = clinic_with_secret(make_agency, receiver.url)
     admin = make_user(role="admin", agency=agency, locale="ru")
@@ -232,6 +232,7 @@ def test_410_gone_turns_the_webhook_off_and_tells_the_admins(make_agency, make_u
     nurse = make_user(agency=agency)
     hooks(agency)
     hooks(agency)
+    app.config["REFERRAL_OUTBOX_PER_DESTINATION"] = 1  # one call at a time: the second waits behind the 410
     assert outbox.deliver_outbox().failed == 1
     deliveries = webhooks()
     assert [d.status.value for d in deliveries] == ["failed", "failed"]  # the waiting call is given up too
