@@ -44,6 +44,8 @@ TEMPLATES = {
     "deadline.reminder": N_("Case %(case)s: “%(stage)s” — the %(deadline)s deadline is at %(due)s."),
     "deadline.missed": N_("Case %(case)s: %(agency)s missed the %(deadline)s deadline for “%(stage)s” (%(due)s)."),
     "deadline.review_due": N_("Case %(case)s: the periodic review of “%(stage)s” is due."),
+    "webhook.gone": N_("The webhook of %(agency)s answered 410 Gone, so it was turned off: no more events go to "
+                       "%(url)s. Enter the address again on the agency's page to turn it back on."),
     "digest": N_("Your open work: %(requested)s referrals waiting for an answer, %(active)s in progress, "
                  "%(overdue)s overdue."),
 }
