@@ -7,9 +7,11 @@ updated. Only the sealer takes a lock, so two schedulers never seal an entry twi
 
 An id is drawn from the sequence when the entry is inserted, but it is seen only when its transaction
 commits, so a lower id may appear after a higher one. The sealer therefore leaves the newest entries for a
-lag, and on PostgreSQL also every entry newer than the start of the oldest transaction still writing: all
-that could still appear lies beyond what it seals. An unsealed entry below the sealed head can only have
-been inserted afterwards, back-dated, and ``verify_chain`` reports it.
+lag, and on PostgreSQL also every entry newer than the start of the oldest transaction still writing (a
+retention run, a slow request): all that could still appear lies beyond what it seals. The lag covers the
+moment between an entry's time being taken by the worker and its id being drawn, and clocks of workers and
+database apart by less than it. An unsealed entry below the sealed head can only have been inserted
+afterwards, back-dated, and ``verify_chain`` reports it.
 """
 
 import hashlib
