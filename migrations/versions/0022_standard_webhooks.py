@@ -1,7 +1,7 @@
 """Standard Webhooks: the secret a rotation replaced stays valid for a grace period
 
 Revision ID: 0022
-Revises: 0020
+Revises: 0021
 Create Date: 2026-12-10 00:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0022'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
