@@ -154,6 +154,12 @@ def _blocker(case: Case, target: Definition, stage_map: dict[str, str]) -> tuple
     return None
 
 
+def _clocks_ever(case_id: int) -> set[tuple[int, DeadlineKind]]:
+    """Return the (referral, kind) of every clock a case's referrals have had, pending or finished."""
+    return {(referral_id, kind) for referral_id, kind in db.session.execute(
+        sa.select(Deadline.referral_id, Deadline.kind).where(Deadline.case_id == case_id))}
+
+
 def _clock_start(referral: Referral, kind: DeadlineKind) -> datetime:
     """Return when a clock of a referral starts: when it was sent (respond), or when it was accepted."""
     if kind is DeadlineKind.respond:
@@ -166,8 +172,7 @@ def _shifts(case: Case, target: Definition, stage_map: dict[str, str]) -> list[D
     risk = case.risk_level.value
     pending = {(d.referral_id, d.kind): d for d in db.session.scalars(
         sa.select(Deadline).where(Deadline.case_id == case.id, Deadline.status == DeadlineStatus.pending))}
-    ever = set(db.session.execute(sa.select(Deadline.referral_id, Deadline.kind)
-                                  .where(Deadline.case_id == case.id)).tuples())
+    ever = _clocks_ever(case.id)
     shifts = []
     for referral in case.referrals:
         if referral.status not in OPEN_STATUSES:
@@ -233,8 +238,7 @@ def _move(case: Case, source_version: WorkflowVersion, target_version: WorkflowV
     now = utcnow()
     risk = case.risk_level.value
     moved_stages = {}
-    ever = set(db.session.execute(sa.select(Deadline.referral_id, Deadline.kind)
-                                  .where(Deadline.case_id == case.id)).tuples())
+    ever = _clocks_ever(case.id)
     open_referrals = [r for r in case.referrals if r.status in OPEN_STATUSES]
     for referral in open_referrals:
         new_stage = stage_map.get(referral.to_stage, referral.to_stage)
