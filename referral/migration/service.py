@@ -126,6 +126,17 @@ def _checked_map(stage_map, source: Definition, target: Definition) -> dict[str,
     return checked
 
 
+def open_cases_by_version(key: str) -> dict[int, int]:
+    """Return how many open cases run on each published version of a workflow; raise NotFound."""
+    workflow = designer.get_workflow(key)
+    counted = dict(db.session.execute(
+        sa.select(WorkflowVersion.number, sa.func.count(Case.id))
+        .join(Case, Case.workflow_version_id == WorkflowVersion.id)
+        .where(WorkflowVersion.workflow_id == workflow.id, Case.status == CaseStatus.open)
+        .group_by(WorkflowVersion.number)).all())
+    return {version.number: counted.get(version.number, 0) for version in workflow.versions}
+
+
 def removed_stages(key: str, from_version: int, to_version: int) -> list[str]:
     """Return the stage keys of one version that another lacks, in the first one's order; raise as migrate."""
     source = designer.published_definition(_version(key, from_version, "from_version"))
