@@ -1,7 +1,7 @@
 """The form of the calendar page: a day off or a working day decided by decree."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, SelectChoice, SelectField, StringField
 
 from ..web.forms import SchemaForm
 from .schemas import OverrideInSchema
@@ -13,6 +13,7 @@ class OverrideForm(SchemaForm):
     schema = OverrideInSchema()
 
     date = DateField(_l("Date"))
-    kind = SelectField(_l("The day is"), choices=[("day_off", _l("a day off")), ("working_day", _l("a working day"))])
+    kind = SelectField(_l("The day is"), choices=[SelectChoice("day_off", _l("a day off")),
+                                                   SelectChoice("working_day", _l("a working day"))])
     name = StringField(_l("Name"), description=_l("As the decree names it, e.g. “Day off moved from Saturday "
                                                   "4 January” or “Kurban ait”."))

@@ -323,3 +323,27 @@ def test_a_moved_case_has_one_clock_of_each_kind(demo):
     kinds = list(db.session.scalars(sa.select(Deadline.kind).where(Deadline.case_id == waiting.case_id,
                                                                    Deadline.status == DeadlineStatus.pending)))
     assert sorted(kinds) == sorted(set(kinds))
+
+
+def test_the_designer_page_tries_then_moves(demo, sign_in):
+    waiting = asked_for_screening()
+    publish_next(health_check_in_48_hours)
+    client = sign_in("coordinator@demo.kz")
+    page = client.get(f"/designer/{KEY}")
+    assert f"/designer/{KEY}/migrate" in page.get_data(as_text=True)
+
+    form = client.get(f"/designer/{KEY}/migrate")
+    assert form.status_code == 200
+    assert 'name="map-health-screening"' in form.get_data(as_text=True)
+    before = snapshot()
+    tried = client.post(f"/designer/{KEY}/migrate?from=1&to=2",
+                        data={"action": "try", "map-health-screening": "health-check"})
+    text = tried.get_data(as_text=True)
+    assert tried.status_code == 200 and 'data-applied="false"' in text and 'id="apply-migration"' in text
+    assert snapshot() == before
+
+    applied = client.post(f"/designer/{KEY}/migrate?from=1&to=2",
+                          data={"action": "apply", "map-health-screening": "health-check"})
+    assert applied.status_code == 200 and 'data-applied="true"' in applied.get_data(as_text=True)
+    assert db.session.get(Case, waiting.case_id).workflow_version_id == version_id(2)
+    assert sign_in("social@demo.kz").get(f"/designer/{KEY}/migrate").status_code == 403

@@ -196,3 +196,26 @@ def test_the_api_merges_the_package_and_the_overrides(demo, api):
 def test_the_year_defaults_to_this_year(demo, api):
     days = api("social@demo.kz", "GET", "/api/v1/calendars/kz/days").get_json()
     assert days and all(day["date"].startswith(f"{date.today().year}-") for day in days)
+
+
+def test_the_calendar_page_shows_the_merged_year_and_admins_change_it(demo, sign_in):
+    client = sign_in("admin@demo.kz")
+    page = client.get("/calendar/?year=2026")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and holidays.__version__ in text and 'data-date="2026-01-01"' in text
+    refused = client.post("/calendar/KZ/days", data={"date": "2026-12-05", "kind": "working_day", "name": ""})
+    assert refused.status_code == 422 and "Say what the day is" in refused.get_data(as_text=True)
+    added = client.post("/calendar/KZ/days", data={"date": "2026-12-05", "kind": "working_day",
+                                                   "name": "Working Saturday"}, follow_redirects=True)
+    assert added.status_code == 200 and 'data-date="2026-12-05" data-source="override"' in added.get_data(as_text=True)
+    again = client.post("/calendar/KZ/days", data={"date": "2026-12-05", "kind": "day_off", "name": "Twice"})
+    assert again.status_code == 409 and "already has an override" in again.get_data(as_text=True)
+
+    reader = sign_in("social@demo.kz")
+    assert reader.get("/calendar/?year=2026").status_code == 200
+    assert 'id="add-override"' not in reader.get("/calendar/?year=2026").get_data(as_text=True)
+    assert reader.post("/calendar/KZ/days", data={"date": "2026-12-06", "kind": "day_off",
+                                                  "name": "x"}).status_code == 403
+    assert reader.post("/calendar/KZ/days/2026-12-05/remove").status_code == 403
+    removed = sign_in("admin@demo.kz").post("/calendar/KZ/days/2026-12-05/remove", follow_redirects=True)
+    assert 'data-date="2026-12-05"' not in removed.get_data(as_text=True)
