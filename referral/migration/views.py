@@ -2,6 +2,7 @@
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from agencies import Permission
@@ -10,11 +11,13 @@ from ..designer import service as designer
 from ..errors import ServiceError
 from ..extensions import db
 from ..i18n import reading_language
-from ..notifications.service import DEADLINE_LABELS
 from ..web.access import requires, web_actor
 from . import service
 
 bp = Blueprint("migration", __name__, url_prefix="/designer")
+
+#: What each kind of clock asks for, as a column of the dry run shows it.
+KIND_LABELS = {"respond": _l("to answer"), "complete": _l("to complete the work"), "review": _l("periodic review")}
 
 
 def _number(name: str, default: int, allowed: list[int]) -> int:
@@ -58,6 +61,7 @@ def move_cases(key: str):
         else:
             db.session.commit()
             if result.applied:
+                counts = service.open_cases_by_version(key)
                 flash(ngettext("%(num)d case moved to version %(version)s.",
                                "%(num)d cases moved to version %(version)s.", result.movable,
                                version=target), "success")
@@ -74,5 +78,5 @@ def move_cases(key: str):
         "designer/migrate.html", workflow=workflow, counts=counts, source=source, target=target, removed=removed,
         stage_map=stage_map, result=result, target_stages=target_definition.stages,
         old_name=lambda stage_key: stage_name(source_definition, stage_key),
-        new_name=lambda stage_key: stage_name(target_definition, stage_key), deadline_labels=DEADLINE_LABELS,
+        new_name=lambda stage_key: stage_name(target_definition, stage_key), kind_labels=KIND_LABELS,
     ), status
