@@ -15,5 +15,6 @@ class OverrideForm(SchemaForm):
     date = DateField(_l("Date"))
     kind = SelectField(_l("The day is"), choices=[SelectChoice("day_off", _l("a day off")),
                                                    SelectChoice("working_day", _l("a working day"))])
-    name = StringField(_l("Name of the day"), description=_l("As the decree names it, e.g. “Day off moved from Saturday "
-                                                  "4 January” or “Kurban ait”."))
+    name = StringField(_l("Name of the day"),
+                       description=_l("As the decree names it, e.g. “Day off moved from Saturday 4 January” or "
+                                      "“Kurban ait”."))

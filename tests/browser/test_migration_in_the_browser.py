@@ -1,4 +1,4 @@
-"""A coordinator moves running cases to a new workflow version from the designer, in Russian, on a laptop and a phone."""
+"""Moving running cases from the designer and changing the working calendar, in Russian, on a laptop and a phone."""
 
 import os
 
