@@ -32,6 +32,8 @@ TEMPLATES = {
     "referral.cancelled": N_("Case %(case)s: the referral to “%(stage)s” was cancelled."),
     "referral.handed_over": N_("Case %(case)s: “%(stage)s” was handed over to %(agency)s."),
     "case.closed": N_("Case %(case)s was closed."),
+    "workflow.migrated": N_("Case %(case)s now follows version %(version)s of its workflow; the stages and "
+                            "deadlines of your referral may have changed."),
     "consent.withdrawn": N_("Case %(case)s: a consent to share the case was withdrawn. Your agency keeps its "
                             "referral to “%(stage)s”; share only what the remaining consents cover."),
     "case.inquiry": N_("Case %(case)s: %(agency)s is registering a child who may be the one in this case and asks "
