@@ -185,6 +185,16 @@ def _disclosed(agency: Agency, kind: str, case_id: int, batch: NotificationBatch
                               "remote_addr": None, "detail": detail})
 
 
+def email_link(notification: Notification, base_url: str) -> tuple[str, str]:
+    """Return where an e-mail leads and the line that says so: a referral's page with its accept and reject
+    forms (sign-in first), else the case, else the home page."""
+    if notification.referral_id is not None:
+        return f"{base_url}/inbox/{notification.referral_id}", N_("Answer or open the referral: %(link)s")
+    if notification.case_id is not None:
+        return f"{base_url}/cases/{notification.case_id}", N_("Open: %(link)s")
+    return base_url, N_("Open: %(link)s")
+
+
 def queue_emails(notification_ids: list[int], now) -> None:
     """Queue an e-mail copy of each notification whose reader wants e-mail, in the reader's language."""
     rows = []
@@ -196,8 +206,8 @@ def queue_emails(notification_ids: list[int], now) -> None:
         with force_locale(user.locale or "en"):
             text = render(notification)
             subject = gettext("Referral engine: %(text)s") % {"text": text}
-            link = f"{base_url}/cases/{notification.case_id}" if notification.case_id else base_url
-            body = "\n\n".join([text, gettext("Open: %(link)s") % {"link": link},
+            link, action = email_link(notification, base_url)
+            body = "\n\n".join([text, gettext(action) % {"link": link},
                                  gettext("You receive this because e-mail notifications are on in your profile.")])
         rows.append({"channel": Channel.email.value, "status": DeliveryStatus.pending.value, "user_id": user.id,
                      "payload": {"to": user.email, "subject": subject[:200], "body": body},

@@ -16,6 +16,8 @@ from referral.extensions import db, utcnow
 from referral.notifications.delivery import MAX_ATTEMPTS, deliver_outbox, retry, signature
 from referral.notifications.models import Delivery
 from referral.referrals import service as referrals
+from referral.referrals.models import Referral
+from tests.appfixtures import PASSWORD
 
 WORKFLOW = {
     "key": "mail", "name": "Mail",
@@ -204,3 +206,29 @@ def test_an_unreachable_receiver_gets_a_neutral_error(make_app, make_agency, mak
         assert _first_webhook().last_error == "the receiver could not be reached"
     finally:
         context.pop()
+
+
+def test_a_referral_email_leads_to_its_accept_and_reject_forms_after_sign_in(
+        make_app, make_agency, make_user, smtp_server):
+    inbox, url = smtp_server
+    app, context, case, receiver = scenario(make_app, make_agency, make_user, smtp_url=url)
+    try:
+        assert deliver_outbox().sent == 1
+        body = inbox.messages[0].get_content()
+        [referral_id] = db.session.scalars(sa.select(Referral.id).where(
+            Referral.case_id == case.id, Referral.to_stage == "screening")).all()
+        link = f"http://127.0.0.1:5000/inbox/{referral_id}"
+        assert link in body and "Ответьте" in body  # the reader's language
+        assert "Madina" not in body and "Secretova" not in body
+        email = receiver.email
+    finally:
+        context.pop()
+
+    client = app.test_client()
+    path = link.removeprefix("http://127.0.0.1:5000")
+    response = client.get(path)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    login = client.post(response.headers["Location"], data={"email": email, "password": PASSWORD})
+    assert login.status_code == 302 and login.headers["Location"].endswith(path)
+    page = client.get(path).get_data(as_text=True)
+    assert f'/inbox/{referral_id}/accept' in page and f'/inbox/{referral_id}/reject' in page
