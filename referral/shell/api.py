@@ -13,9 +13,10 @@ from ..extensions import csrf
 from ..notifications.api import blp as notifications_blp
 from ..referrals.api import blp as referrals_blp
 from ..referrals.api import case_blp as case_referrals_blp
+from ..reports.api import blp as reports_blp
 
 API_BLUEPRINTS = (agencies_blp, workflows_blp, cases_blp, case_referrals_blp, referrals_blp, deadlines_blp,
-                  notifications_blp)
+                  notifications_blp, reports_blp)
 
 
 def register_api(app: Flask) -> Api:
