@@ -19,6 +19,7 @@ from workflows.lifecycle import ACTIVE_STATUSES, OPEN_STATUSES, ReferralStatus
 from ..actors import Actor, require
 from ..audit.service import record
 from ..cases.models import Case
+from ..deadlines.models import Deadline, DeadlineStatus
 from ..directory.models import Agency
 from ..errors import Invalid
 from ..extensions import UTCDateTime, db, utcnow
@@ -330,3 +331,33 @@ def _totals(base: sa.Select, m: _Measures, postgresql: bool) -> dict:
             "rejected": rejected, "cancelled_no_response": no_response, "completed": completed, "failed": failed,
             "respond_median_hours": _rounded(median), "respond_p90_hours": _rounded(p90),
             "overdue_now": overdue, "active_now": active}
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    """The numbers a user's home page starts with: their agency's clocks, and for coordinators the region's."""
+
+    due_today: int
+    overdue: int
+    #: For coordinators and admins: ``(agency, overdue count)`` of the region's cases, most overdue first.
+    region_overdue: list = field(default_factory=list)
+
+
+def home_counts(actor: Actor) -> HomeCounts:
+    """Return the open deadlines of the actor's agency due today (local) and overdue, and the region's overdue."""
+    now = utcnow()
+    today = datetime.now(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])).date()
+    end_of_day = _local_midnight(today + timedelta(days=1))
+    pending = Deadline.status == DeadlineStatus.pending
+    mine = sa.and_(pending, Deadline.agency_id == actor.agency_id)
+    due_today, overdue = db.session.execute(sa.select(
+        sa.func.count(sa.case((sa.and_(Deadline.due_at >= now, Deadline.due_at < end_of_day), 1))),
+        sa.func.count(sa.case((Deadline.due_at < now, 1)))).where(mine)).one()
+    region = []
+    if actor.user is not None and has_permission(actor.role, Permission.view_region_cases):
+        statement = (sa.select(Agency, sa.func.count()).join(Deadline, Deadline.agency_id == Agency.id)
+                     .join(Case, Case.id == Deadline.case_id)
+                     .where(pending, Deadline.due_at < now, Case.region == actor.user.agency.region)
+                     .group_by(Agency.id).order_by(sa.func.count().desc(), Agency.code))
+        region = [(agency, count) for agency, count in db.session.execute(statement)]
+    return HomeCounts(due_today, overdue, region)

@@ -24,7 +24,7 @@ def test_formula_looking_text_is_neutralized(text):
 
 
 @pytest.fixture
-def formula_agency(history):
+def formula_agency(history):  # noqa: F811
     """The clinic renamed as an attacker would: its name is exported in the agencies table."""
     clinic = db.session.scalar(sa.select(Agency).where(Agency.code == "astana-childrens-clinic"))
     clinic.name = '=HYPERLINK("http://evil.example","click")'
