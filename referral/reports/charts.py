@@ -43,7 +43,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, stacked: bool =
         [sum(value for _c, value, _t in bar.segments) if stacked else max([v for _c, v, _t in bar.segments] or [0])
          for bar in bars] + [bar.marker[0] for bar in bars if bar.marker] + [1])
     body, y = [], 0.0
-    room = WIDTH - 60
+    room = WIDTH - 8
     for bar in bars:
         body.append(f'<text class="chart-label" x="0" y="{y + 12:.1f}">{escape(bar.label[:60])}</text>')
         top = y + LABEL_LINE
@@ -54,14 +54,14 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, stacked: bool =
             body.append(f'<rect class="bar {css}" x="{left:.1f}" y="{top:.1f}" width="{max(width, 0):.1f}" '
                         f'height="{BAR}"><title>{escape(tooltip)}</title></rect>')
             x += width if stacked else 0
-        end = x if stacked else max([room * v / largest for _c, v, _t in bar.segments] or [0])
         if bar.note:
-            body.append(f'<text class="chart-value" x="{end + 4:.1f}" y="{top + 10:.1f}">{escape(bar.note)}</text>')
+            # Under the bar, so that no bar, deadline mark or long label ever hides it.
+            body.append(f'<text class="chart-value" x="0" y="{top + BAR + 11:.1f}">{escape(bar.note)}</text>')
         if bar.marker is not None:
             at = room * bar.marker[0] / largest
             body.append(f'<line class="deadline-mark" x1="{at:.1f}" x2="{at:.1f}" y1="{top - 3:.1f}" '
                         f'y2="{top + BAR + 3:.1f}"><title>{escape(bar.marker[1])}</title></line>')
-        y = top + BAR + GAP
+        y = top + BAR + GAP + (12 if bar.note else 0)
     return _svg(chart_id, title, y, body)
 
 
