@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from ..actors import Actor
 from ..auth.models import User
-from ..cases import interviews
+from ..cases import interviews, stuck
 from ..cases import service as cases
 from ..cases.models import Case
 from ..extensions import db
@@ -120,6 +120,8 @@ def _history() -> list[Case]:
         registration = case.referrals[0]
         _act(registration, "complete", "social@demo.kz", outcome="Registered; guardian found.")
         backdate_referral(registration, days_ago + 0.5, answered_after_hours=0, closed_after_days=1)
+        # Nothing is left open: the region's coordinator closes it, as a finished case should be.
+        stuck.close_case(case.id, "Health check done; the family needs nothing more.", _actor("coordinator@demo.kz"))
         made.append(case)
     # Answered two days late, then refused: the respond deadline was missed.
     late = _register("high", "Samat", "Historov", "male", "KZ-71", ["ru"], estimated_age=14)
