@@ -42,3 +42,7 @@ def test_the_reports_page_in_russian_draws_charts_and_the_heat_map(live_server, 
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator("svg#chart-respond").bounding_box()["width"] <= 390
     page.screenshot(path=str(SHOTS / "reports-ru-390.png"), full_page=True)
+    page.locator("svg#chart-respond").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "reports-ru-390-charts.png"))
+    page.locator("#report-heat").scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "reports-ru-390-heat.png"))
