@@ -39,6 +39,8 @@ class Permission(StrEnum):
     record_consent = "record_consent"
     record_interviews = "record_interviews"
     view_deadlines_dashboard = "view_deadlines_dashboard"
+    #: Read the oversight reports (counts only) of the agency, the region or everything, by role.
+    view_reports = "view_reports"
     #: Assign the agency's incoming referrals to any of its active users, not only to oneself.
     assign_referrals = "assign_referrals"
     #: Record a third or later forensic interview of a child, with a justification.
@@ -73,7 +75,7 @@ _STAFF = frozenset(
 # Each role above staff keeps the work of the one below: a supervisor or a
 # coordinator is still a member of an agency and may have to answer its inbox.
 _SUPERVISOR = _STAFF | {Permission.view_deadlines_dashboard, Permission.assign_referrals,
-                        Permission.justify_repeat_interviews}
+                        Permission.justify_repeat_interviews, Permission.view_reports}
 _COORDINATOR = _SUPERVISOR | {
     Permission.view_region_cases,
     Permission.cancel_region_referrals,

@@ -20,6 +20,7 @@ from .migration.views import bp as migration_bp
 from .notifications.admin_views import bp as deliveries_admin_bp
 from .notifications.views import bp as notifications_bp
 from .referrals.views import bp as inbox_bp
+from .reports.views import bp as reports_bp
 from .security import init_security
 from .shell.api import register_api
 from .shell.navigation import init_navigation
@@ -63,6 +64,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(designer_bp)
     app.register_blueprint(deadlines_bp)
+    app.register_blueprint(reports_bp)
     app.register_blueprint(deliveries_admin_bp)
     app.register_blueprint(fhir_bp)
     app.register_blueprint(calendar_bp)

@@ -6,11 +6,12 @@ import sqlalchemy as sa
 
 from ..actors import Actor
 from ..auth.models import User
-from ..cases import interviews
+from ..cases import interviews, stuck
 from ..cases import service as cases
 from ..cases.models import Case
 from ..extensions import db
 from ..referrals import service as referrals
+from .history import backdate_case, backdate_referral, failed_webhook
 
 WORKFLOW = "returned-child"
 #: Every demo child's family name ends with this, so the loader can tell it already ran.
@@ -99,4 +100,51 @@ def load_demo_cases() -> list[Case]:
     _act(closing, "accept", "shymkent@demo.kz")
     _act(closing, "complete", "shymkent@demo.kz", outcome="Living with the family, attending school.")
     db.session.flush()
-    return [waiting, busy, refused, done]
+    return [waiting, busy, refused, done, *_history()]
+
+
+def _history() -> list[Case]:
+    """Cases of the last three months, back-dated: met and missed deadlines, a refusal, a failed webhook."""
+    made = []
+    # Answered within hours and completed: deadlines met.
+    for days_ago, risk, hours, given in ((85, "medium", 5, "Alibek"), (70, "low", 20, "Madina"),
+                                         (40, "high", 3, "Yerlan")):
+        case = _register(risk, given, "Historova", "male" if given != "Madina" else "female", "KZ-71", ["kk"],
+                         estimated_age=11)
+        backdate_case(case, days_ago + 0.5)
+        _consent(case, "Guardian (demo)", "mother", ["health", "justice"])
+        screening = _refer(case, "health-screening", "astana-childrens-clinic", "Health check after return.")
+        _act(screening, "accept", "health@demo.kz")
+        _act(screening, "complete", "health@demo.kz", outcome="Healthy; vaccinations planned.")
+        backdate_referral(screening, days_ago, answered_after_hours=hours, closed_after_days=4)
+        registration = case.referrals[0]
+        _act(registration, "complete", "social@demo.kz", outcome="Registered; guardian found.")
+        backdate_referral(registration, days_ago + 0.5, answered_after_hours=0, closed_after_days=1)
+        # Nothing is left open: the region's coordinator closes it, as a finished case should be.
+        stuck.close_case(case.id, "Health check done; the family needs nothing more.", _actor("coordinator@demo.kz"))
+        made.append(case)
+    # Answered two days late, then refused: the respond deadline was missed.
+    late = _register("high", "Samat", "Historov", "male", "KZ-71", ["ru"], estimated_age=14)
+    backdate_case(late, 60.5)
+    _consent(late, "Guardian (demo)", "father", ["health", "justice"])
+    review = _refer(late, "legal-status-review", "astana-juvenile-prosecutor", "Status as a victim to confirm.")
+    _act(review, "reject", "justice@demo.kz", reason="Belongs to the regional office; please refer there.")
+    backdate_referral(review, 60, answered_after_hours=72)
+    made.append(late)
+    # Never answered: overdue for weeks; the scheduler escalates it on its first sweep. Its webhook failed.
+    silent = _register("high", "Dilnaz", "Historova", "female", "KZ-71", ["kk"], estimated_age=8)
+    backdate_case(silent, 21.5)
+    _consent(silent, "Guardian (demo)", "grandmother", ["health"])
+    asked = _refer(silent, "health-screening", "astana-childrens-clinic", "Fever and cough since arrival.")
+    backdate_referral(asked, 21)
+    failed_webhook("astana-childrens-clinic", silent, asked, 21)
+    made.append(silent)
+    # Accepted in time, but the work is past its completion deadline: overdue now.
+    slow = _register("medium", "Arman", "Historov", "male", "KZ-75", ["kk", "ru"], estimated_age=12)
+    backdate_case(slow, 35.5)
+    assessment = _refer(slow, "initial-assessment", "almaty-rehab-centre", "Joint assessment on arrival.")
+    _act(assessment, "accept", "rehab@demo.kz")
+    backdate_referral(assessment, 35, answered_after_hours=30)
+    made.append(slow)
+    db.session.flush()
+    return made

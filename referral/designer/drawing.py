@@ -45,6 +45,19 @@ PALETTE: Mapping[str, Palette] = {
     "civil_society": Palette("#e2f2dc", "#3b8a2e"),
 }
 UNKNOWN = Palette("#eeeeee", "#6c757d")
+#: Fills of a heat map, from no delay to the worst (light to dark orange-red, readable with dark text),
+#: and the border of a stage where something is overdue now.
+HEAT = ("#f4f6f8", "#fde9c8", "#fbc98e", "#f59d62", "#e8694a")
+OVERDUE = "#b3261e"
+
+
+@dataclass(frozen=True)
+class Heat:
+    """How hot a stage is in a report: a level of ``HEAT`` (0 coolest), whether anything is overdue, a caption."""
+
+    level: int
+    overdue: bool
+    caption: str
 ERROR = "#d62828"
 WARNING = "#e08e0b"
 HIGHLIGHT = "#0d6efd"
@@ -58,11 +71,13 @@ def workflow_svg(
     *,
     id_prefix: str = "wf",
     title: str | None = None,
+    heat: Mapping[str, Heat] | None = None,
 ) -> Markup | None:
     """Return the SVG picture of a definition or document; None when it does not load.
 
     ``problems`` mark stages and transitions (errors red, warnings amber,
-    unreachable stages grey); ``highlight`` rings the stages with these keys.
+    unreachable stages grey); ``highlight`` rings the stages with these keys; ``heat`` fills each stage by
+    its delay instead of its agency type, outlines it where something is overdue and writes its caption.
     """
     if definition is None:
         return None
@@ -70,13 +85,14 @@ def workflow_svg(
         definition, _problems = load_definition(definition)
         if definition is None:
             return None
-    return Markup(_Drawing(definition, list(problems), frozenset(highlight), id_prefix, title).svg())
+    return Markup(_Drawing(definition, list(problems), frozenset(highlight), id_prefix, title, heat).svg())
 
 
 class _Drawing:
     def __init__(self, definition: Definition, problems: list[Problem], highlight: frozenset[str],
-                 prefix: str, title: str | None) -> None:
+                 prefix: str, title: str | None, heat: Mapping[str, Heat] | None = None) -> None:
         self.definition = definition
+        self.heat = heat
         self.layout = layout(definition)
         self.highlight = highlight
         self.prefix = prefix
@@ -250,6 +266,13 @@ class _Drawing:
         elif node.key in self.warning_stages:
             stroke, stroke_width, dash = WARNING, 2.5, ' stroke-dasharray="5 3"'
         opacity = ' opacity="0.6"' if node.key in self.unreachable else ""
+        heat = self.heat.get(node.key, Heat(0, False, "")) if self.heat is not None else None
+        if heat is not None:
+            classes.append(f"heat-{heat.level}")
+            fill = HEAT[max(0, min(heat.level, len(HEAT) - 1))]
+            if heat.overdue:
+                classes.append("overdue")
+                stroke, stroke_width, dash = OVERDUE, 3.0, ""
 
         name = stage.name_in(self.language)
         notes = [name, f"{stage.key} · {agency_type_label(stage.agency_type)}"]
@@ -258,6 +281,8 @@ class _Drawing:
         if stage.is_terminal:
             notes.append(_("Terminal stage"))
         notes.extend(self.messages.get(node.key, []))
+        if heat is not None and heat.caption:
+            notes.append(heat.caption)
         parts = [
             f'<g class="{" ".join(classes)}" data-stage="{escape(node.key)}"{opacity}>',
             f"<title>{escape(chr(10).join(notes))}</title>",
@@ -282,10 +307,16 @@ class _Drawing:
         for index, line in enumerate(name_lines):
             parts.append(f'<text x="{x + w / 2:.1f}" y="{top + index * 14:.1f}" font-size="11.5" font-weight="600" '
                          f'text-anchor="middle" fill="#212529">{escape(line)}</text>')
-        key_text = stage.key if len(stage.key) <= 28 else stage.key[:27] + "…"
-        parts.append(f'<text class="stage-key" x="{x + w / 2:.1f}" y="{y + h - 9:.1f}" font-size="9.5" '
-                     f'font-family="ui-monospace, monospace" text-anchor="middle" fill="#495057">'
-                     f"{escape(key_text)}</text>")
+        if heat is not None:
+            caption = heat.caption if len(heat.caption) <= 34 else heat.caption[:33] + "…"
+            parts.append(f'<text class="heat-caption" x="{x + w / 2:.1f}" y="{y + h - 9:.1f}" font-size="10" '
+                         f'font-weight="600" text-anchor="middle" fill="{OVERDUE if heat.overdue else "#343a40"}">'
+                         f"{escape(caption)}</text>")
+        else:
+            key_text = stage.key if len(stage.key) <= 28 else stage.key[:27] + "…"
+            parts.append(f'<text class="stage-key" x="{x + w / 2:.1f}" y="{y + h - 9:.1f}" font-size="9.5" '
+                         f'font-family="ui-monospace, monospace" text-anchor="middle" fill="#495057">'
+                         f"{escape(key_text)}</text>")
         parts.append("</g>")
         return "".join(parts)
 

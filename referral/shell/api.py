@@ -15,10 +15,11 @@ from ..migration.api import blp as migrations_blp
 from ..notifications.api import blp as notifications_blp
 from ..referrals.api import blp as referrals_blp
 from ..referrals.api import case_blp as case_referrals_blp
+from ..reports.api import blp as reports_blp
 from ..working_calendar.api import blp as calendars_blp
 
 API_BLUEPRINTS = (agencies_blp, workflows_blp, migrations_blp, cases_blp, case_referrals_blp, referrals_blp,
-                  deadlines_blp, notifications_blp, calendars_blp, audit_blp)
+                  deadlines_blp, notifications_blp, calendars_blp, audit_blp, reports_blp)
 
 
 def register_api(app: Flask) -> Api:

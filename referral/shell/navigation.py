@@ -46,6 +46,7 @@ NAV_ITEMS = (
     NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals, mine=assigned_to_me),
     NavItem("cases.index", _l("Cases"), Permission.register_cases),
     NavItem("deadlines.index", _l("Deadlines"), Permission.view_deadlines_dashboard),
+    NavItem("reports.index", _l("Reports"), Permission.view_reports),
     NavItem("directory.index", _l("Agencies")),
     NavItem("designer.index", _l("Workflows"), Permission.view_workflows),
     NavItem("users_admin.index", _l("Users"), Permission.manage_users, group="admin"),

@@ -10,7 +10,8 @@ from agencies import Permission, has_permission
 from ..actors import Actor
 from ..auth.service import set_locale
 from ..extensions import db
-from ..referrals.views import agency_inbox_counts
+from ..referrals.views import agency_inbox_counts, assigned_to_me
+from ..reports.service import home_counts
 from ..web.access import safe_next
 from .navigation import unread_notifications
 
@@ -20,9 +21,11 @@ bp = Blueprint("web", __name__)
 @bp.route("/")
 @login_required
 def home():
-    """Show what the signed-in user can do, with the inbox counts and unread notifications."""
+    """Show what the signed-in user can do with their own numbers: inbox, assigned, due today, overdue."""
     counts = agency_inbox_counts() if has_permission(current_user.role, Permission.act_on_referrals) else None
-    return render_template("home.html", inbox=counts, unread=unread_notifications())
+    mine = assigned_to_me() if counts is not None else None
+    return render_template("home.html", inbox=counts, unread=unread_notifications(), mine=mine,
+                           clocks=home_counts(Actor.of(current_user._get_current_object())))
 
 
 @bp.route("/language", methods=["POST"])

@@ -34,9 +34,10 @@ def test_staff_work_the_inbox_register_and_refer():
     }
 
 
-def test_supervisors_add_the_deadlines_dashboard_assigning_others_and_justifying_a_third_interview():
+def test_supervisors_add_the_deadlines_dashboard_assigning_others_justifying_a_third_interview_and_reports():
     assert ROLE_PERMISSIONS[Role.supervisor] == ROLE_PERMISSIONS[Role.staff] | {
-        Permission.view_deadlines_dashboard, Permission.assign_referrals, Permission.justify_repeat_interviews
+        Permission.view_deadlines_dashboard, Permission.assign_referrals, Permission.justify_repeat_interviews,
+        Permission.view_reports,
     }
 
 

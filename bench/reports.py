@@ -1,0 +1,129 @@
+"""Oversight report speed on a big database: 100,000 cases and about 500,000 referrals, PostgreSQL.
+
+Run with ``python bench/reports.py [--database NAME] [--cases N] [--samples N] [--reuse]``.
+It builds the PostgreSQL database ``NAME`` on 127.0.0.1 (default ``referral_bench_reports``; dropped and
+created, unless ``--reuse`` finds it already seeded) with the seeding of ``bench/referrals.py`` (cases
+and referrals created over the last year, spread over the demo agencies), then prints:
+
+* p50/p95 of the one-year report through the API (``GET /api/v1/reports/referrals``) as the
+  administrator (every referral), as a coordinator (one region) and as a supervisor (one agency),
+  the audit entry and its commit included;
+* beside it, the floor: a bare ``COUNT(*) ... GROUP BY to_agency_id`` over the same year's
+  referrals, measured in the same run.
+
+Target on this machine: the administrator's report p95 under 300 ms.
+"""
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from bench.common import percentile  # noqa: E402
+from bench.referrals import seed  # noqa: E402
+from referral import create_app  # noqa: E402
+from referral.actors import Actor  # noqa: E402
+from referral.auth import service as accounts  # noqa: E402
+from referral.auth.models import User  # noqa: E402
+from referral.cases.models import Case  # noqa: E402
+from referral.extensions import db  # noqa: E402
+from referral.referrals.models import Referral  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def database_url(name: str, reuse: bool) -> tuple[str, bool]:
+    """Return the URL of the database ``name`` and whether it must be seeded (created afresh)."""
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    url = sa.engine.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        exists = connection.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).scalar()
+        if exists and reuse:
+            engine = sa.create_engine(url)
+            with engine.connect() as probe:
+                seeded = probe.exec_driver_sql("SELECT to_regclass('public.referrals') IS NOT NULL").scalar() and \
+                    probe.exec_driver_sql("SELECT count(*) FROM cases").scalar() > 0
+            engine.dispose()
+            if seeded:
+                admin.dispose()
+                return url, False
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return url, True
+
+
+def timed(call, samples: int) -> list[float]:
+    timings = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        call()
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def line(label: str, timings: list[float]) -> str:
+    return (f"{label}: p50 {statistics.median(timings) * 1000:.1f} ms, "
+            f"p95 {percentile(timings, 0.95) * 1000:.1f} ms over {len(timings)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", default="referral_bench_reports")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--referrals-per-case", type=int, default=5)
+    parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument("--reuse", action="store_true", help="keep the database if it is already seeded")
+    args = parser.parse_args()
+    os.environ.setdefault("REFERRAL_INSTANCE_PATH", "/tmp/referral_bench_instance")
+    url, fresh = database_url(args.database, args.reuse)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    with app.app_context():
+        if fresh:
+            upgrade()
+            started = time.perf_counter()
+            seed(args.cases, args.referrals_per_case, random.Random(11))
+            print(f"seeded in {time.perf_counter() - started:.1f} s")
+        cases_n = db.session.scalar(sa.select(sa.func.count()).select_from(Case))
+        referrals_n = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
+        print(f"{cases_n:,} cases and {referrals_n:,} referrals")
+        today = datetime.now(UTC).date()
+        period = {"from": (today - timedelta(days=364)).isoformat(), "to": today.isoformat()}
+        client = app.test_client()
+        for email in ("admin@demo.kz", "coordinator@demo.kz", "supervisor@demo.kz"):
+            user = db.session.scalar(sa.select(User).where(User.email == email))
+            _, token = accounts.create_token(user, Actor.system_actor("bench"))
+            db.session.commit()
+            headers = {"Authorization": f"Bearer {token}"}
+
+            def report(headers=headers):
+                response = client.get("/api/v1/reports/referrals", query_string=period, headers=headers)
+                assert response.status_code == 200, response.get_data(as_text=True)
+
+            report()  # warm the caches once
+            print(line(f"one-year report as {user.role.value:<11}", timed(report, args.samples)))
+        start = datetime.combine(today - timedelta(days=365), datetime.min.time(), UTC)
+        floor = (sa.select(Referral.to_agency_id, sa.func.count()).where(Referral.created_at >= start)
+                 .group_by(Referral.to_agency_id))
+
+        def bare():
+            db.session.execute(floor).all()
+            db.session.rollback()
+
+        bare()
+        print(line("floor: COUNT(*) GROUP BY to_agency_id over the year", timed(bare, args.samples)))
+        db.session.remove()
+        db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Oversight reports: where referrals wait, per agency, stage and route, for supervisors up (DESIGN §14)."""

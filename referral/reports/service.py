@@ -1,0 +1,363 @@
+"""Oversight reports: counts and durations of referrals created in a period, computed in the database.
+
+Counts only: no case number, no child's name, ever leaves this module. Supervisors get their agency's
+figures, coordinators their region's (the case's region), administrators everything (DESIGN §14).
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.dialects.postgresql import array as postgresql_array
+
+from agencies import Permission, has_permission, is_region_code
+from workflows.lifecycle import ACTIVE_STATUSES, OPEN_STATUSES, ReferralStatus
+
+from ..actors import Actor, require
+from ..audit.service import record
+from ..cases.models import Case
+from ..deadlines.models import Deadline, DeadlineStatus
+from ..directory.models import Agency
+from ..errors import Invalid
+from ..extensions import UTCDateTime, db, utcnow
+from ..referrals.models import Referral
+
+#: The longest period a report covers, in days (ten years and leap days).
+MAX_PERIOD_DAYS = 3653
+#: The earliest and latest dates a period may name: beyond them a date is a typing slip.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
+NO_RESPONSE = "no-response"
+
+
+@dataclass(frozen=True)
+class AgencyRow:
+    """What one receiving agency did with the referrals it was sent in the period."""
+
+    agency: Agency
+    received: int
+    accepted: int
+    rejected: int
+    cancelled_no_response: int
+    completed: int
+    failed: int
+    respond_median_hours: float | None
+    respond_p90_hours: float | None
+    overdue_now: int
+
+
+@dataclass(frozen=True)
+class StageRow:
+    """How the referrals into one stage fared; the registration referral counts at the start stage."""
+
+    stage: str
+    entered: int
+    active_now: int
+    median_days_in_stage: float | None
+    overdue_now: int
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    from_stage: str
+    to_stage: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """Referrals created in one calendar month (in the service's time zone)."""
+
+    month: str
+    registered: int
+    referred: int
+
+
+@dataclass(frozen=True)
+class Report:
+    first: date
+    last: date
+    agencies: list[AgencyRow]
+    stages: list[StageRow]
+    flows: list[FlowRow]
+    months: list[MonthRow]
+    totals: dict = field(default_factory=dict)
+    #: The region and agency the report was narrowed to, if any.
+    region: str | None = None
+    agency: str | None = None
+
+
+def _refuse(message, name: str, code: str):
+    raise Invalid(message, errors={name: [str(message)]}, problems=[{"code": code, "message": message}])
+
+
+def check_period(first: date, last: date) -> None:
+    """Raise Invalid unless ``first``…``last`` is a period a report can cover."""
+    for name, value in (("from", first), ("to", last)):
+        if not EARLIEST <= value <= LATEST:
+            _refuse(_l("Choose a date between %(earliest)s and %(latest)s.", earliest=EARLIEST.isoformat(),
+                       latest=LATEST.isoformat()), name, "date_out_of_range")
+    if last < first:
+        _refuse(_l("The end of the period (%(to)s) comes before its start (%(from)s): swap the dates.",
+                   to=last.isoformat(), **{"from": first.isoformat()}), "to", "period_reversed")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        _refuse(_l("A report covers at most ten years; choose a shorter period."), "to", "period_too_long")
+
+
+def _local_midnight(day: date) -> datetime:
+    zone = ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])
+    return datetime.combine(day, time.min, zone).astimezone(UTC)
+
+
+def _month_starts(first: date, last: date) -> list[date]:
+    """Return the first day of each month the period touches, and of the month after."""
+    starts, day = [], first.replace(day=1)
+    while day <= last:
+        starts.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return starts + [day]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Which referrals a report counts, and which receiving agencies get a row."""
+
+    referrals: object
+    agencies: object
+    needs_case: bool
+
+
+def _scope(actor: Actor, region: str | None, agency: Agency | None) -> _Scope:
+    referrals, agencies, needs_case = [], [], False
+    if actor.user is not None and not has_permission(actor.role, Permission.view_all_cases):
+        if has_permission(actor.role, Permission.view_region_cases):
+            referrals.append(Case.region == actor.user.agency.region)
+            needs_case = True
+        else:
+            mine = actor.agency_id
+            referrals.append(sa.or_(Referral.from_agency_id == mine, Referral.to_agency_id == mine))
+            agencies.append(Referral.to_agency_id == mine)
+    if region is not None:
+        referrals.append(Case.region == region)
+        needs_case = True
+    if agency is not None:
+        referrals.append(sa.or_(Referral.from_agency_id == agency.id, Referral.to_agency_id == agency.id))
+        agencies.append(Referral.to_agency_id == agency.id)
+    return _Scope(sa.and_(sa.true(), *referrals), sa.and_(sa.true(), *agencies), needs_case)
+
+
+def _hours(later, earlier, postgresql: bool):
+    if postgresql:
+        # date_part gives a double; EXTRACT gives numeric, several times slower to aggregate.
+        return sa.func.date_part("epoch", later - earlier) / 3600.0
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 24.0
+
+
+class _Measures:
+    """The SQL expressions every table of the report is made of, over ``referrals``."""
+
+    def __init__(self, now: datetime, postgresql: bool) -> None:
+        status = Referral.status
+        self.now = sa.literal(now, UTCDateTime())
+        self.sent = Referral.from_agency_id.is_not(None)
+        self.accepted = sa.and_(Referral.responded_at.is_not(None), status != ReferralStatus.rejected)
+        self.no_response = sa.and_(status == ReferralStatus.cancelled, Referral.status_reason == NO_RESPONSE)
+        self.overdue = sa.and_(status.in_(OPEN_STATUSES), Referral.due_at < self.now)
+        self.active = status.in_(ACTIVE_STATUSES)
+        # A referral refused or withdrawn before an answer never held its stage.
+        refused = sa.or_(status == ReferralStatus.rejected,
+                         sa.and_(status == ReferralStatus.cancelled, Referral.responded_at.is_(None)))
+        self.respond_hours = sa.case((self.sent, _hours(Referral.responded_at, Referral.created_at, postgresql)))
+        self.stage_days = sa.case((sa.not_(refused), _hours(sa.func.coalesce(Referral.closed_at, self.now),
+                                                            Referral.created_at, postgresql) / 24.0))
+
+    @staticmethod
+    def count(condition):
+        return sa.func.count(sa.case((condition, 1)))
+
+
+def _spread(postgresql: bool, value, shares=(0.5, 0.9)):
+    """Return one column of the percentiles of ``value`` on PostgreSQL (one sort for all shares, an array).
+
+    Elsewhere a NULL placeholder: ``_fill_percentiles`` computes them for SQLite, which has no ordered-set
+    aggregates.
+    """
+    if postgresql:
+        return sa.func.percentile_cont(postgresql_array(list(shares))).within_group(value)
+    return sa.null()
+
+
+def _shares(values, count: int) -> list:
+    return list(values) if values is not None else [None] * count
+
+
+def _percentile_cont(ordered: list[float], share: float) -> float | None:
+    """Return the percentile with linear interpolation, as PostgreSQL's ``percentile_cont`` does."""
+    if not ordered:
+        return None
+    position = share * (len(ordered) - 1)
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _fill_percentiles(base: sa.Select, key, value, shares=(0.5, 0.9)) -> dict:
+    """Return ``{key: [percentiles]}`` for SQLite, which has no ordered-set aggregates.
+
+    The database orders the already-computed durations; only the pick of the ranks is done here.
+    """
+    rows = db.session.execute(base.with_only_columns(key, value).where(value.is_not(None))
+                              .order_by(key, value)).all()
+    groups: dict = {}
+    for group, number in rows:
+        groups.setdefault(group, []).append(float(number))
+    return {group: [_percentile_cont(values, share) for share in shares] for group, values in groups.items()}
+
+
+def _rounded(value, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+def referral_report(actor: Actor, first: date, last: date, *, region: str | None = None,
+                    agency_code: str | None = None) -> Report:
+    """Return the report over referrals created from ``first`` to ``last`` (inclusive, local dates) and audit it.
+
+    Raise Forbidden (staff) or Invalid (a reversed, too long or out-of-range period, an unknown region or
+    agency).
+    """
+    report = compute_report(actor, first, last, region=region, agency_code=agency_code)
+    record(actor, "report.read", "report", "referrals",
+           {"from": first.isoformat(), "to": last.isoformat(), "region": region, "agency": agency_code})
+    return report
+
+
+def resolve_filters(region: str | None, agency_code: str | None) -> Agency | None:
+    """Check a report's region and agency filters; return the agency named, if any. Raise Invalid."""
+    if region is not None and not is_region_code(region):
+        _refuse(_l("Choose one of Kazakhstan's regions (an ISO 3166-2:KZ code)."), "region", "unknown_region")
+    if agency_code is None:
+        return None
+    agency = db.session.scalar(sa.select(Agency).where(Agency.code == agency_code))
+    if agency is None:
+        _refuse(_l("No agency has the code %(code)s.", code=agency_code), "agency", "unknown_agency")
+    return agency
+
+
+def compute_report(actor: Actor, first: date, last: date, *, region: str | None = None,
+                   agency_code: str | None = None) -> Report:
+    """Return the report without auditing it (the export audits itself); raise as ``referral_report``."""
+    require(actor, Permission.view_reports)
+    check_period(first, last)
+    agency = resolve_filters(region, agency_code)
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        # The percentiles sort a year of referrals: in memory, from a sequential scan, not an index walk.
+        db.session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    measures = _Measures(utcnow(), postgresql)
+    scope = _scope(actor, region, agency)
+    start, end = _local_midnight(first), _local_midnight(last + timedelta(days=1))
+    base = sa.select(sa.literal(1)).select_from(Referral)
+    if scope.needs_case:
+        base = base.join(Case, Case.id == Referral.case_id)
+    base = base.where(Referral.created_at >= start, Referral.created_at < end, scope.referrals)
+    return Report(first=first, last=last, region=region, agency=agency_code,
+                  agencies=_agency_rows(base.where(measures.sent, scope.agencies), measures, postgresql),
+                  stages=_stage_rows(base, measures, postgresql),
+                  flows=_flow_rows(base.where(measures.sent)),
+                  months=_month_rows(base, measures, first, last),
+                  totals=_totals(base, measures, postgresql))
+
+
+def _agency_rows(base: sa.Select, m: _Measures, postgresql: bool) -> list[AgencyRow]:
+    key = Referral.to_agency_id
+    statement = base.with_only_columns(
+        key, sa.func.count(), m.count(m.accepted), m.count(Referral.status == ReferralStatus.rejected),
+        m.count(m.no_response), m.count(Referral.status == ReferralStatus.completed),
+        m.count(Referral.status == ReferralStatus.failed), _spread(postgresql, m.respond_hours),
+        m.count(m.overdue)).group_by(key)
+    rows = db.session.execute(statement).all()
+    spread = {} if postgresql else _fill_percentiles(base, key, m.respond_hours)
+    agencies = {a.id: a for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_([r[0] for r in rows])))}
+    result = []
+    for agency_id, received, accepted, rejected, no_response, completed, failed, shares, overdue in rows:
+        median, p90 = spread.get(agency_id) or _shares(shares, 2)
+        result.append(AgencyRow(agencies[agency_id], received, accepted, rejected, no_response, completed, failed,
+                                _rounded(median), _rounded(p90), overdue))
+    return sorted(result, key=lambda row: row.agency.code)
+
+
+def _stage_rows(base: sa.Select, m: _Measures, postgresql: bool) -> list[StageRow]:
+    key = Referral.to_stage
+    statement = base.with_only_columns(key, sa.func.count(), m.count(m.active),
+                                       _spread(postgresql, m.stage_days, (0.5,)),
+                                       m.count(m.overdue)).group_by(key)
+    rows = db.session.execute(statement).all()
+    spread = {} if postgresql else _fill_percentiles(base, key, m.stage_days, (0.5,))
+    return sorted((StageRow(stage, entered, active, _rounded((spread.get(stage) or _shares(shares, 1))[0]), overdue)
+                   for stage, entered, active, shares, overdue in rows), key=lambda row: row.stage)
+
+
+def _flow_rows(base: sa.Select) -> list[FlowRow]:
+    statement = base.with_only_columns(Referral.from_stage, Referral.to_stage, sa.func.count()).group_by(
+        Referral.from_stage, Referral.to_stage).order_by(Referral.from_stage, Referral.to_stage)
+    return [FlowRow(*row) for row in db.session.execute(statement)]
+
+
+def _month_rows(base: sa.Select, m: _Measures, first: date, last: date) -> list[MonthRow]:
+    starts = _month_starts(first, last)
+    bounds = [_local_midnight(day) for day in starts[1:]]
+    bucket = sa.case(*((Referral.created_at < sa.literal(bound, UTCDateTime()), index)
+                       for index, bound in enumerate(bounds)), else_=len(bounds) - 1).label("month")
+    statement = base.with_only_columns(bucket, m.count(sa.not_(m.sent)), m.count(m.sent)).group_by(bucket)
+    counts = {index: (registered, referred) for index, registered, referred in db.session.execute(statement)}
+    return [MonthRow(day.strftime("%Y-%m"), *counts.get(index, (0, 0))) for index, day in enumerate(starts[:-1])]
+
+
+def _totals(base: sa.Select, m: _Measures, postgresql: bool) -> dict:
+    statement = base.with_only_columns(
+        sa.func.count(), sa.func.count(sa.distinct(Referral.case_id)), m.count(m.sent),
+        m.count(sa.and_(m.sent, m.accepted)), m.count(Referral.status == ReferralStatus.rejected),
+        m.count(m.no_response), m.count(sa.and_(m.sent, Referral.status == ReferralStatus.completed)),
+        m.count(sa.and_(m.sent, Referral.status == ReferralStatus.failed)),
+        _spread(postgresql, m.respond_hours), m.count(m.overdue), m.count(m.active))
+    (referrals, cases, received, accepted, rejected, no_response, completed, failed, shares, overdue,
+     active) = db.session.execute(statement).one()
+    median, p90 = _shares(shares, 2)
+    if not postgresql:
+        median, p90 = _fill_percentiles(base, sa.literal(0), m.respond_hours).get(0, (None, None))
+    return {"referrals": referrals, "cases": cases, "received": received, "accepted": accepted,
+            "rejected": rejected, "cancelled_no_response": no_response, "completed": completed, "failed": failed,
+            "respond_median_hours": _rounded(median), "respond_p90_hours": _rounded(p90),
+            "overdue_now": overdue, "active_now": active}
+
+
+@dataclass(frozen=True)
+class HomeCounts:
+    """The numbers a user's home page starts with: their agency's clocks, and for coordinators the region's."""
+
+    due_today: int
+    overdue: int
+    #: For coordinators and admins: ``(agency, overdue count)`` of the region's cases, most overdue first.
+    region_overdue: list = field(default_factory=list)
+
+
+def home_counts(actor: Actor) -> HomeCounts:
+    """Return the open deadlines of the actor's agency due today (local) and overdue, and the region's overdue."""
+    now = utcnow()
+    today = datetime.now(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])).date()
+    end_of_day = _local_midnight(today + timedelta(days=1))
+    pending = Deadline.status == DeadlineStatus.pending
+    mine = sa.and_(pending, Deadline.agency_id == actor.agency_id)
+    due_today, overdue = db.session.execute(sa.select(
+        sa.func.count(sa.case((sa.and_(Deadline.due_at >= now, Deadline.due_at < end_of_day), 1))),
+        sa.func.count(sa.case((Deadline.due_at < now, 1)))).where(mine)).one()
+    region = []
+    if actor.user is not None and has_permission(actor.role, Permission.view_region_cases):
+        statement = (sa.select(Agency, sa.func.count()).join(Deadline, Deadline.agency_id == Agency.id)
+                     .join(Case, Case.id == Deadline.case_id)
+                     .where(pending, Deadline.due_at < now, Case.region == actor.user.agency.region)
+                     .group_by(Agency.id).order_by(sa.func.count().desc(), Agency.code))
+        region = [(agency, count) for agency, count in db.session.execute(statement)]
+    return HomeCounts(due_today, overdue, region)
