@@ -6,6 +6,8 @@ state on return, and verifies the ID token's signature (the provider's key set),
 nonce.
 """
 
+import logging
+
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
@@ -31,6 +33,8 @@ def init_oidc(app: Flask) -> None:
     config = app.config
     if not config.get("REFERRAL_OIDC_ISSUER"):
         return
+    # Authlib logs the PKCE verifier at DEBUG: a secret of the sign-in, kept out of every log.
+    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").getEffectiveLevel()))
     oauth = OAuth(app)
     oauth.register(
         "provider",
