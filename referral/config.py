@@ -110,8 +110,8 @@ DEFAULTS = {
     "REFERRAL_OIDC_ISSUER": None,
     "REFERRAL_OIDC_CLIENT_ID": None,
     "REFERRAL_OIDC_CLIENT_SECRET": None,
-    #: The provider's name on the login page's button ("Sign in with …").
-    "REFERRAL_OIDC_NAME": "single sign-on",
+    #: The provider's name on the login page's button ("Sign in with …"); None: "Sign in with single sign-on".
+    "REFERRAL_OIDC_NAME": None,
     #: Seconds the provider has to answer discovery, the token exchange and the key set.
     "REFERRAL_OIDC_TIMEOUT_SECONDS": 10,
     #: Request bodies above this many megabytes are refused with 413.

@@ -107,8 +107,8 @@ def login():
 
 
 def _render_login(form: LoginForm, status: int = 200):
-    provider = current_app.config["REFERRAL_OIDC_NAME"] if oidc.is_configured() else None
-    return render_template("auth/login.html", form=form, provider=provider,
+    return render_template("auth/login.html", form=form, single_sign_on=oidc.is_configured(),
+                           provider=current_app.config["REFERRAL_OIDC_NAME"],
                            next=safe_next(request.args.get("next"))), status
 
 

@@ -63,8 +63,12 @@ def oidc_audit() -> list[tuple[str, str | None, dict | None]]:
                                                           "auth.second_factor_asked"))).order_by(AuditEntry.id))]
 
 
-def test_the_login_page_offers_the_provider_only_when_configured(sso, make_app):
+def test_the_login_page_offers_the_provider_only_when_configured(sso, make_app, oidc_provider):
     assert "Sign in with Test ID" in sso.test_client().get("/login").get_data(as_text=True)
+    unnamed = make_app(**oidc_provider.app_config(REFERRAL_OIDC_NAME=None))
+    with unnamed.app_context():
+        assert "Войти через единый вход" in unnamed.test_client().get(
+            "/login", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     plain = make_app()
     with plain.app_context():
         page = plain.test_client().get("/login").get_data(as_text=True)
