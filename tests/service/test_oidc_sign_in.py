@@ -10,10 +10,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from referral import create_app
 from referral.audit.models import AuditEntry
 from referral.auth.models import User
+from referral.config import ConfigurationError
 from referral.extensions import db
-from tests.appfixtures import PASSWORD
+from tests.appfixtures import BASE_CONFIG, PASSWORD
 from tests.service.test_second_factor import code_for, enrolled
 
 
@@ -175,14 +177,18 @@ def test_a_user_with_a_second_factor_still_gives_the_code(sso, oidc_provider, ma
 def test_an_admin_turns_password_sign_in_off_and_single_sign_on_still_works(sso, oidc_provider, make_user):
     admin = make_user(role="admin")
     user = make_user(email="worker@example.org")
-    admins = sso.test_client()
+    admins, before = sso.test_client(), sso.test_client()
     assert admins.post("/login", data={"email": admin.email, "password": PASSWORD}).status_code == 302
+    assert before.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
     assert "single_sign_on_only" in admins.get(f"/admin/users/{user.id}").get_data(as_text=True)
     form = {"email": user.email, "name": user.name, "agency": user.agency.code, "role": "staff", "locale": "en",
             "is_active": "y", "single_sign_on_only": "y"}
     assert admins.post(f"/admin/users/{user.id}", data=form).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, user.id).is_password_allowed is False
+    assert before.get("/profile").status_code == 302  # the session the password opened has ended
+    assert db.session.scalars(sa.select(AuditEntry.detail).where(AuditEntry.action == "user.update")).all() == [
+        {"changed": ["is_password_allowed"]}]
     assert re.search(r'<input[^>]*checked[^>]*name="single_sign_on_only"|name="single_sign_on_only"[^>]*checked',
                      admins.get(f"/admin/users/{user.id}").get_data(as_text=True))
 
@@ -190,6 +196,8 @@ def test_an_admin_turns_password_sign_in_off_and_single_sign_on_still_works(sso,
     refused = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert refused.status_code == 403
     assert "turned off signing in with a password" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "auth.login_refused_password_off")) == 1
     assert client.get("/profile").status_code == 302
     # A wrong password is still only "wrong": the switch is told only to someone who knows the password.
     wrong = client.post("/login", data={"email": user.email, "password": "not the password"})
@@ -215,3 +223,9 @@ def test_password_sign_in_cannot_be_turned_off_without_single_sign_on(app, make_
     assert "only when single sign-on is configured" in answer.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(User, user.id).is_password_allowed is True
+
+
+def test_single_sign_on_needs_all_three_settings():
+    with pytest.raises(ConfigurationError, match="REFERRAL_OIDC_CLIENT_SECRET together"):
+        create_app({**BASE_CONFIG, "REFERRAL_OIDC_ISSUER": "https://id.example.kz",
+                    "REFERRAL_OIDC_CLIENT_ID": "referral"})
