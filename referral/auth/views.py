@@ -158,7 +158,8 @@ def oidc_callback():
 def _refused(refusal: service.SignInRefused):
     db.session.commit()  # the refusal's audit entry, nothing else
     flash(str(refusal.message), "danger")
-    return _render_login(LoginForm(formdata=None), refusal.status)
+    # To the login page itself: its password form posts there, and the provider's code leaves the address bar.
+    return redirect(url_for("auth.login"))
 
 
 #: Seconds between the right password and the code after which the password is asked for again.

@@ -59,6 +59,13 @@ def sign_in_through_provider(client, provider, login: str):
     return client.get(callback_path(at_provider(start.headers["Location"], login, provider)))
 
 
+def refused_with(client, answer, message: str) -> None:
+    """Assert that an answer sends the browser back to the login page, which shows ``message``."""
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login"
+    page = client.get("/login")
+    assert page.status_code == 200 and message in page.get_data(as_text=True)
+
+
 def oidc_audit() -> list[tuple[str, str | None, dict | None]]:
     return [(entry.action, entry.object_id, entry.detail) for entry in db.session.scalars(
         sa.select(AuditEntry).where(AuditEntry.action.in_(("auth.login", "auth.oidc_refused",
@@ -102,13 +109,12 @@ def test_a_verified_email_signs_in_its_active_user_whatever_its_case(sso, oidc_p
     assert oidc_audit() == [("auth.login", str(user.id), {"method": "oidc"})]
     # The code the provider sent is in no audit entry and no log line.
     code = parse_qs(urlsplit(back).query)["code"][0]
-    assert code not in caplog.text
+    assert code not in caplog.text and "code_verifier" not in caplog.text
     assert all(code not in str(entry.detail) for entry in db.session.scalars(sa.select(AuditEntry)))
 
     # The same answer again (a replayed callback) is refused: its state was used up.
-    again = sso.test_client().get(callback_path(back))
-    assert again.status_code == 403
-    assert "did not succeed" in again.get_data(as_text=True)
+    replayer = sso.test_client()
+    refused_with(replayer, replayer.get(callback_path(back)), "did not succeed")
 
 
 @pytest.mark.parametrize(("login", "message", "reason"), [
@@ -120,9 +126,7 @@ def test_an_unverified_missing_or_unknown_email_is_refused_and_changes_nothing(s
                                                                                login, message, reason):
     user = make_user(email="worker@example.org")
     client = sso.test_client()
-    answer = sign_in_through_provider(client, oidc_provider, login)
-    assert answer.status_code == 403
-    assert message in answer.get_data(as_text=True)
+    refused_with(client, sign_in_through_provider(client, oidc_provider, login), message)
     assert client.get("/profile").status_code == 302  # not signed in
     db.session.expire_all()
     assert db.session.get(User, user.id).last_login_at is None
@@ -131,9 +135,8 @@ def test_an_unverified_missing_or_unknown_email_is_refused_and_changes_nothing(s
 
 def test_a_deactivated_user_is_refused(sso, oidc_provider, make_user):
     user = make_user(email="worker@example.org", is_active=False)
-    answer = sign_in_through_provider(sso.test_client(), oidc_provider, "worker")
-    assert answer.status_code == 403
-    assert "Your account here is deactivated" in answer.get_data(as_text=True)
+    client = sso.test_client()
+    refused_with(client, sign_in_through_provider(client, oidc_provider, "worker"), "Your account here is deactivated")
     assert oidc_audit() == [("auth.oidc_refused", str(user.id), {"reason": "inactive"})]
 
 
@@ -141,13 +144,12 @@ def test_an_error_from_the_provider_or_a_forged_state_is_refused(sso, oidc_provi
     make_user(email="worker@example.org")
     client = sso.test_client()
     start = parse_qs(urlsplit(client.get("/login/oidc").headers["Location"]).query)
-    denied = client.get(f"/login/oidc/callback?error=access_denied&state={start['state'][0]}")
-    assert denied.status_code == 403
-    assert "did not succeed" in denied.get_data(as_text=True)
+    refused_with(client, client.get(f"/login/oidc/callback?error=access_denied&state={start['state'][0]}"),
+                 "did not succeed")
     # A callback with a state this browser never sent (login CSRF) is refused too.
     other = sso.test_client()
     back = at_provider(other.get("/login/oidc").headers["Location"], "worker", oidc_provider)
-    assert client.get(callback_path(back)).status_code == 403
+    refused_with(client, client.get(callback_path(back)), "did not succeed")
     assert client.get("/profile").status_code == 302
     assert [detail for _, _, detail in oidc_audit()] == [
         {"reason": "provider_error", "error": "access_denied"},
@@ -157,9 +159,8 @@ def test_an_error_from_the_provider_or_a_forged_state_is_refused(sso, oidc_provi
 def test_a_provider_that_cannot_be_reached_is_refused_with_the_message(make_app, oidc_provider):
     app = make_app(**oidc_provider.app_config(REFERRAL_OIDC_ISSUER="http://127.0.0.1:9"))
     with app.app_context():
-        answer = app.test_client().get("/login/oidc")
-        assert answer.status_code == 403
-        assert "did not succeed" in answer.get_data(as_text=True)
+        client = app.test_client()
+        refused_with(client, client.get("/login/oidc"), "did not succeed")
 
 
 def test_a_user_with_a_second_factor_still_gives_the_code(sso, oidc_provider, make_user):
