@@ -230,3 +230,13 @@ def test_single_sign_on_needs_all_three_settings():
     with pytest.raises(ConfigurationError, match="REFERRAL_OIDC_CLIENT_SECRET together"):
         create_app({**BASE_CONFIG, "REFERRAL_OIDC_ISSUER": "https://id.example.kz",
                     "REFERRAL_OIDC_CLIENT_ID": "referral"})
+
+
+def test_a_wrong_client_secret_is_refused_at_the_token_exchange(make_app, oidc_provider, make_user):
+    make_user(email="worker@example.org")
+    app = make_app(**oidc_provider.app_config(REFERRAL_OIDC_CLIENT_SECRET="not-the-secret"))
+    with app.app_context():
+        client = app.test_client()
+        refused_with(client, sign_in_through_provider(client, oidc_provider, "worker"), "did not succeed")
+        assert client.get("/profile").status_code == 302
+        assert [detail for _, _, detail in oidc_audit()] == [{"reason": "provider_error", "error": "invalid_client"}]
