@@ -8,6 +8,7 @@ from flask import Flask
 from . import config as settings
 from .audit.views import bp as audit_bp
 from .auth.admin_views import bp as users_admin_bp
+from .auth.oidc import init_oidc
 from .auth.views import bp as auth_bp
 from .cases.views import bp as cases_bp
 from .deadlines.views import bp as deadlines_bp
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_i18n(app, babel)
     init_navigation(app)
     init_security(app)
+    init_oidc(app)
 
     app.register_blueprint(web_bp)
     app.register_blueprint(auth_bp)

@@ -23,6 +23,10 @@ def from_environment(instance_path: str) -> dict:
         "REFERRAL_MAIL_FROM": os.environ.get("REFERRAL_MAIL_FROM", "referral@localhost"),
         "REFERRAL_BASE_URL": os.environ.get("REFERRAL_BASE_URL", "http://127.0.0.1:5000"),
     }
+    for name in ("REFERRAL_OIDC_ISSUER", "REFERRAL_OIDC_CLIENT_ID", "REFERRAL_OIDC_CLIENT_SECRET",
+                 "REFERRAL_OIDC_NAME"):
+        if os.environ.get(name):
+            settings[name] = os.environ[name]
     if os.environ.get("REFERRAL_WEBHOOK_ALLOW_PRIVATE") == "1":
         settings["REFERRAL_WEBHOOK_ALLOW_PRIVATE"] = True
     idle = os.environ.get("REFERRAL_SESSION_IDLE_MINUTES", "")
@@ -101,6 +105,15 @@ DEFAULTS = {
     #: Audit entries younger than this are left for the next sealing run: a transaction may still commit a lower id.
     "REFERRAL_AUDIT_SEAL_LAG_SECONDS": 5,
     "MAX_PER_PAGE": 200,
+    #: Single sign-on: the OpenID provider's issuer URL (discovery at /.well-known/openid-configuration) and
+    #: this service's client there; all three set, the login page offers it. None: passwords only.
+    "REFERRAL_OIDC_ISSUER": None,
+    "REFERRAL_OIDC_CLIENT_ID": None,
+    "REFERRAL_OIDC_CLIENT_SECRET": None,
+    #: The provider's name on the login page's button ("Sign in with …"); None: "Sign in with single sign-on".
+    "REFERRAL_OIDC_NAME": None,
+    #: Seconds the provider has to answer discovery, the token exchange and the key set.
+    "REFERRAL_OIDC_TIMEOUT_SECONDS": 10,
     #: Request bodies above this many megabytes are refused with 413.
     "REFERRAL_MAX_BODY_MB": 2,
 }
@@ -120,6 +133,14 @@ def check(config) -> None:
             "REFERRAL_DATABASE_URL is not a database URL "
             "(expected e.g. postgresql+psycopg://user@host:5432/name or sqlite:///path)"
         ) from error
+    oidc = [name for name in ("REFERRAL_OIDC_ISSUER", "REFERRAL_OIDC_CLIENT_ID", "REFERRAL_OIDC_CLIENT_SECRET")
+            if config.get(name)]
+    if oidc and len(oidc) < 3:
+        raise ConfigurationError(
+            "single sign-on needs REFERRAL_OIDC_ISSUER, REFERRAL_OIDC_CLIENT_ID and REFERRAL_OIDC_CLIENT_SECRET "
+            "together; only " + ", ".join(oidc) + " is set")
+    if config.get("REFERRAL_OIDC_ISSUER") and not config["REFERRAL_OIDC_ISSUER"].startswith(("https://", "http://")):
+        raise ConfigurationError("REFERRAL_OIDC_ISSUER must be the provider's https:// URL")
     try:
         zoneinfo.ZoneInfo(config["REFERRAL_TIMEZONE"])
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:

@@ -4,14 +4,20 @@ The conftest files of tests/service and tests/browser take them in, so that the 
 tests/agencies) import no Flask.
 """
 
+import fcntl
 import os
 import shutil
 import socket
+import subprocess
 import threading
+import time
+import urllib.request
 import uuid
+from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -368,3 +374,83 @@ def api(client, token_for):
         return client.open(url, method=method, headers=token_for(user), **kwargs)
 
     return call
+
+
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that is free now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+OIDC_DIR = Path(__file__).parent / "oidc"
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """A running oidc-provider and the app port its one client's redirect URI names."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    #: The port the app under test must serve on (and REFERRAL_BASE_URL name): the registered redirect URI's.
+    app_port: int
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.app_port}"
+
+    def app_config(self, **overrides) -> dict:
+        """Return the app settings that sign in through this provider."""
+        return {"REFERRAL_OIDC_ISSUER": self.issuer, "REFERRAL_OIDC_CLIENT_ID": self.client_id,
+                "REFERRAL_OIDC_CLIENT_SECRET": self.client_secret, "REFERRAL_OIDC_NAME": "Test ID",
+                "REFERRAL_BASE_URL": self.app_url, **overrides}
+
+
+def _node_modules() -> None:
+    """Install tests/oidc's locked packages once (``npm ci``), one pytest worker at a time."""
+    with open(OIDC_DIR.parent / ".oidc-install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (OIDC_DIR / "node_modules" / "oidc-provider").is_dir():
+            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--prefix", str(OIDC_DIR)], check=True,
+                           stdout=subprocess.DEVNULL, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    """Run panva's oidc-provider (tests/oidc/provider.mjs) with Node.js on a free port of 127.0.0.1.
+
+    Skips when Node.js or npm is absent, unless REFERRAL_REQUIRE_BROWSER=1 (CI), where it fails.
+    """
+    if not shutil.which("node") or not shutil.which("npm"):
+        if os.environ.get("REFERRAL_REQUIRE_BROWSER") == "1":
+            pytest.fail("Node.js and npm are needed for the OpenID provider of the tests")
+        pytest.skip("Node.js or npm not found")
+    _node_modules()
+    port, app_port = free_port(), free_port()
+    log = tmp_path_factory.mktemp("oidc") / "provider.log"
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            ["node", str(OIDC_DIR / "provider.mjs"), str(port), f"http://127.0.0.1:{app_port}/login/oidc/callback"],
+            stdout=output, stderr=subprocess.STDOUT)
+    issuer = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=2) as answer:
+                if answer.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the OpenID provider did not start: " + log.read_text(errors="replace")[-2000:])
+        time.sleep(0.2)
+    yield OidcProvider(issuer=issuer, client_id="referral-engine", client_secret="referral-engine-secret",
+                       app_port=app_port)
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

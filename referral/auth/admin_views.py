@@ -92,6 +92,7 @@ def edit(user_id: int):
         form.agency.data = user.agency.code
         form.role.data = user.role.value
         form.is_active.data = user.is_active_account
+        form.single_sign_on_only.data = not user.is_password_allowed
     status = 200
     if request.method == "POST":
         data, status = form.load(), 422

@@ -65,3 +65,10 @@ class UserForm(SchemaForm):
     password = PasswordField(_l("Password"), description=_l("At least 12 characters and hard to guess. "
                                                             "Leave empty to keep the current one."))
     is_active = BooleanField(_l("Active"), default=True)
+    #: Not a schema field: ticked means ``is_password_allowed`` false, so a form without the box keeps the password.
+    single_sign_on_only = BooleanField(_l("Single sign-on only"),
+                                       description=_l("The user signs in only through the identity provider; "
+                                                      "the password is refused."))
+
+    def posted(self) -> dict:
+        return {**super().posted(), "is_password_allowed": not self.single_sign_on_only.data}

@@ -30,6 +30,8 @@ class User(UserMixin, db.Model):
     #: Argon2 hash; null until a password is set (the user cannot log in).
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     is_active_account: Mapped[bool] = mapped_column("is_active", default=True)
+    #: False when an administrator allows only single sign-on (OpenID Connect): the password is refused.
+    is_password_allowed: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     #: Raised to end every session of the user at once: sign-out, a new password, deactivation.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     #: Failed logins counted since ``failed_login_window_started_at``.

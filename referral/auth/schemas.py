@@ -25,6 +25,7 @@ class UserInSchema(InputSchema):
     locale = ma.fields.String(load_default="en", validate=one_of(LOCALES, _l("Choose English, Russian or Kazakh.")))
     password = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=1000))
     is_active = ma.fields.Boolean(load_default=True)
+    is_password_allowed = ma.fields.Boolean(load_default=True)
 
     @ma.post_load
     def _data(self, data, **kwargs) -> UserData:

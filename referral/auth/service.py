@@ -20,7 +20,7 @@ from ..actors import Actor, require
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..directory.models import Agency
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from . import second_factor
 from .models import ApiToken, User
@@ -37,6 +37,12 @@ MIN_PASSWORD_SCORE = 3
 LOCALES = ("en", "ru", "kk")
 
 LOGIN_FAILED = _l("The e-mail or password is wrong, or the account is locked for a while after too many attempts.")
+PASSWORD_NOT_ALLOWED = _l("Your administrator has turned off signing in with a password for your account: sign in "
+                          "with single sign-on instead.")
+
+
+class SignInRefused(Forbidden):
+    """A sign-in refused for a reason the person may be told; the refusal is already in the audit log."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,10 @@ def normalize_email(email: str) -> str:
 
 
 def authenticate(email: str, password: str, remote_addr: str | None, policy: LockoutPolicy) -> User | None:
-    """Return the user for good credentials, or None; count failures and lock after too many."""
+    """Return the user for good credentials, or None; count failures and lock after too many.
+
+    Raises SignInRefused for the right password of a user who may sign in only through single sign-on.
+    """
     now = utcnow()
     email = normalize_email(email)
     if _address_blocked(remote_addr, now, policy):
@@ -118,6 +127,10 @@ def authenticate(email: str, password: str, remote_addr: str | None, policy: Loc
     if not good or not user.is_active:
         _count_failure(user, now, policy, actor, reason="bad_password" if not good else "inactive")
         return None
+    if not user.is_password_allowed:
+        # Told only to someone who knows the password; not a guess, so not counted towards a lockout.
+        record(actor, "auth.login_refused_password_off", "user", user.id)
+        raise SignInRefused(PASSWORD_NOT_ALLOWED)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     if user.totp_secret is not None:
@@ -158,6 +171,58 @@ def authenticate_second_factor(user_id: int, code: str, remote_addr: str | None,
         _count_failure(user, now, policy, actor, reason="bad_code")
         return None
     _signed_in(user, now, actor, second_factor=used)
+    return user
+
+
+# -- single sign-on (OpenID Connect) -----------------------------------------
+
+OIDC_UNVERIFIED_EMAIL = _l("Your identity provider has not confirmed your e-mail address, so it cannot sign you in "
+                           "here. Confirm the address with the provider, or sign in with your password.")
+OIDC_UNKNOWN_EMAIL = _l("There is no account here for the e-mail address your identity provider confirmed. An "
+                        "administrator must create your account first.")
+OIDC_INACTIVE = _l("Your account here is deactivated. Ask your administrator.")
+OIDC_PROVIDER_ERROR = _l("Signing in through your identity provider did not succeed. Try again, or sign in with "
+                         "your password.")
+
+
+def _refuse(remote_addr: str | None, reason: str, user: User | None = None, **detail) -> SignInRefused:
+    actor = Actor.of(user, remote_addr) if user is not None else Actor(user=None, remote_addr=remote_addr,
+                                                                        system="anonymous")
+    record(actor, "auth.oidc_refused", "user", user.id if user is not None else None, {"reason": reason, **detail})
+    message = {"unverified_email": OIDC_UNVERIFIED_EMAIL, "unknown_email": OIDC_UNKNOWN_EMAIL,
+               "inactive": OIDC_INACTIVE}.get(reason, OIDC_PROVIDER_ERROR)
+    return SignInRefused(message)
+
+
+def refuse_provider_error(remote_addr: str | None, error: str) -> SignInRefused:
+    """Record a sign-in through the identity provider that failed there or in its answer; return the refusal.
+
+    ``error`` is a short code (the provider's OAuth error, or what failed here), never a token.
+    """
+    return _refuse(remote_addr, "provider_error", error=(error or "unknown")[:64])
+
+
+def authenticate_with_provider(claims: dict, remote_addr: str | None) -> User:
+    """Return the active user whose e-mail the identity provider verified (the ID token's claims).
+
+    A user with a second factor still has to give its code: the user is returned with the request for the
+    code recorded, and the caller asks for it. Raises SignInRefused (an unverified or missing e-mail, no such
+    user, a deactivated one), recorded in the audit log; nothing else changes.
+    """
+    email = normalize_email(claims.get("email") if isinstance(claims.get("email"), str) else "")
+    if not email or claims.get("email_verified") is not True:
+        raise _refuse(remote_addr, "unverified_email")
+    user = db.session.scalar(sa.select(User).where(User.email == email))
+    if user is None:
+        raise _refuse(remote_addr, "unknown_email")
+    if not user.is_active:
+        raise _refuse(remote_addr, "inactive", user)
+    actor = Actor.of(user, remote_addr)
+    if user.totp_secret is not None:
+        # The provider stands in for the password, not for the second factor this account has.
+        record(actor, "auth.second_factor_asked", "user", user.id, {"method": "oidc"})
+        return user
+    _signed_in(user, utcnow(), actor, method="oidc")
     return user
 
 
@@ -345,6 +410,14 @@ class UserData:
     locale: str = "en"
     password: str | None = None
     is_active: bool = True
+    is_password_allowed: bool = True
+
+
+def _check_password_switch(data: UserData) -> None:
+    if not data.is_password_allowed and not current_app.config.get("REFERRAL_OIDC_ISSUER"):
+        raise Invalid(_l("Signing in with a password can be turned off only when single sign-on is configured "
+                         "(REFERRAL_OIDC_ISSUER): the user could not sign in at all."),
+                      errors={"is_password_allowed": [str(_l("Single sign-on is not configured."))]})
 
 
 def users_query(actor: Actor, text: str = "", role: str = "") -> sa.Select:
@@ -382,8 +455,10 @@ def create_user(data: UserData, actor: Actor) -> User:
                        errors={"email": [str(_l("Already in use."))]})
     if data.password is not None:
         check_password_strength(data.password, (data.email, data.name))
+    _check_password_switch(data)
     user = User(email=email, name=data.name, agency_id=agency.id, agency=agency,
                 role=Role(data.role), locale=data.locale, is_active_account=data.is_active,
+                is_password_allowed=data.is_password_allowed,
                 password_hash=hash_password(data.password) if data.password else None)
     db.session.add(user)
     db.session.flush()
@@ -406,10 +481,14 @@ def update_user(user_id: int, data: UserData, actor: Actor) -> User:
                        errors={"email": [str(_l("Already in use."))]})
     if user.id == actor.user_id and (Role(data.role) is not Role.admin or not data.is_active):
         raise Invalid(_l("You cannot remove your own administrator rights or deactivate yourself."))
+    if user.is_password_allowed and not data.is_password_allowed:
+        _check_password_switch(data)
     before = {"email": user.email, "name": user.name, "agency": user.agency.code,
-              "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account}
+              "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account,
+              "is_password_allowed": user.is_password_allowed}
     user.email, user.name, user.agency_id, user.agency = email, data.name, agency.id, agency
     user.role, user.locale, user.is_active_account = Role(data.role), data.locale, data.is_active
+    user.is_password_allowed = data.is_password_allowed
     if data.password:
         check_password_strength(data.password, (data.email, data.name))
         user.password_hash = hash_password(data.password)
@@ -417,8 +496,11 @@ def update_user(user_id: int, data: UserData, actor: Actor) -> User:
     if before["is_active"] and not user.is_active_account:
         end_sessions(user)
         revoke_all_tokens(user, actor)
+    elif before["is_password_allowed"] and not user.is_password_allowed:
+        end_sessions(user)  # a session the password opened ends; the user comes back through single sign-on
     after = {"email": user.email, "name": user.name, "agency": user.agency.code,
-             "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account}
+             "role": user.role.value, "locale": user.locale, "is_active": user.is_active_account,
+             "is_password_allowed": user.is_password_allowed}
     changed = sorted(key for key in after if after[key] != before[key])
     if data.password:
         changed.append("password")

@@ -14,7 +14,7 @@ from ..actors import Actor
 from ..errors import Invalid, ServiceError
 from ..extensions import db, login_manager
 from ..web.access import attempt, safe_next, show_service_errors, web_actor
-from . import second_factor, service
+from . import oidc, second_factor, service
 from .forms import (
     CodeForm,
     ConfirmPasswordForm,
@@ -92,18 +92,74 @@ def login():
         return redirect(url_for("web.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data, request.remote_addr, policy())
+        try:
+            user = service.authenticate(form.email.data, form.password.data, request.remote_addr, policy())
+        except service.SignInRefused as refusal:
+            db.session.commit()  # the refusal's audit entry, nothing else
+            flash(str(refusal.message), "danger")
+            return _render_login(form, refusal.status)
         db.session.commit()
-        if user is not None and user.totp_secret is not None:
-            session["pending_login"] = {"user": user.id, "epoch": user.session_epoch, "at": _now(),
-                                        "next": safe_next(request.args.get("next"))}
-            return redirect(url_for("auth.login_code"))
         if user is not None:
-            start_session(user)
-            return redirect(safe_next(request.args.get("next")) or url_for("web.home"))
+            return _signed_in(user, safe_next(request.args.get("next")))
         flash(str(service.LOGIN_FAILED), "danger")
-        return render_template("auth/login.html", form=form), 401
-    return render_template("auth/login.html", form=form)
+        return _render_login(form, 401)
+    return _render_login(form)
+
+
+def _render_login(form: LoginForm, status: int = 200):
+    return render_template("auth/login.html", form=form, single_sign_on=oidc.is_configured(),
+                           provider=current_app.config["REFERRAL_OIDC_NAME"],
+                           next=safe_next(request.args.get("next"))), status
+
+
+def _signed_in(user: User, next_url: str | None):
+    """Start the session of a user whose first factor (password or provider) is proven, or ask for the code."""
+    if user.totp_secret is not None:
+        session["pending_login"] = {"user": user.id, "epoch": user.session_epoch, "at": _now(), "next": next_url}
+        return redirect(url_for("auth.login_code"))
+    start_session(user)
+    return redirect(next_url or url_for("web.home"))
+
+
+@bp.route("/login/oidc")
+def login_oidc():
+    """Send the browser to the identity provider, with state, nonce and a PKCE challenge."""
+    if not oidc.is_configured():
+        return redirect(url_for("auth.login"))
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    session["oidc_next"] = safe_next(request.args.get("next"))
+    redirect_uri = current_app.config["REFERRAL_BASE_URL"].rstrip("/") + url_for("auth.oidc_callback")
+    try:
+        return oidc.start(redirect_uri)
+    except oidc.ProviderError as error:
+        return _refused(service.refuse_provider_error(request.remote_addr, error.code))
+
+
+@bp.route("/login/oidc/callback")
+def oidc_callback():
+    """Take the provider's answer: a verified e-mail of an active user signs them in; anything else is refused."""
+    if not oidc.is_configured():
+        return redirect(url_for("auth.login"))
+    next_url = session.pop("oidc_next", None)
+    try:
+        claims = oidc.finish()
+        user = service.authenticate_with_provider(claims, request.remote_addr)
+    except oidc.ProviderError as error:
+        return _refused(service.refuse_provider_error(request.remote_addr, error.code))
+    except service.SignInRefused as refusal:
+        return _refused(refusal)
+    db.session.commit()
+    if current_user.is_authenticated:
+        logout_user()
+    return _signed_in(user, next_url)
+
+
+def _refused(refusal: service.SignInRefused):
+    db.session.commit()  # the refusal's audit entry, nothing else
+    flash(str(refusal.message), "danger")
+    # To the login page itself: its password form posts there, and the provider's code leaves the address bar.
+    return redirect(url_for("auth.login"))
 
 
 #: Seconds between the right password and the code after which the password is asked for again.
