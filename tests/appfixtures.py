@@ -4,11 +4,12 @@ The conftest files of tests/service and tests/browser take them in, so that the 
 tests/agencies) import no Flask.
 """
 
+import copy
 import os
 import shutil
 import socket
 import threading
-import uuid
+from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -16,6 +17,7 @@ from email.policy import default as default_policy
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -73,29 +75,27 @@ def _migrated(url: str) -> None:
         db.engine.dispose()
 
 
-def _empty_postgresql(url: str) -> None:
-    """Remove every row a test wrote and restart the sequences, as a fresh migrated database has them.
+def _emptying_statement(engine) -> str:
+    """Return one SQL text that removes every row a test wrote and restarts the sequences, as a fresh migrated
+    database has them: one round trip per test.
 
-    DELETE with triggers off (``session_replication_role``, which a superuser may set) costs a few
-    milliseconds on tables this small, where TRUNCATE creates new files for every table each time:
-    it was a third of the PostgreSQL run.
+    DELETE with triggers off (``session_replication_role``, which a superuser may set; it also passes the
+    triggers that refuse to change audit rows) costs a few milliseconds on tables this small, where TRUNCATE
+    creates new files for every table each time: it was a third of the PostgreSQL run.
     """
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         tables = connection.exec_driver_sql(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         ).scalars().all()
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").scalars().all()
         superuser = connection.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
-        if not superuser:
-            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-        else:
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            for table in tables:
-                connection.exec_driver_sql(f'DELETE FROM "{table}"')
-            for sequence in connection.exec_driver_sql(
-                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").scalars():
-                connection.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
-    engine.dispose()
+    if not superuser:
+        return "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+    statements = ["SET LOCAL session_replication_role = replica"]
+    statements += [f'DELETE FROM "{table}"' for table in tables]
+    statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
+    return "; ".join(statements)
 
 
 @pytest.fixture(scope="session")
@@ -115,30 +115,72 @@ def template_database(tmp_path_factory):
     return path
 
 
+@dataclass(frozen=True)
+class WorkerApp:
+    """The app a pytest-xdist worker (or a session without workers) builds once, with what resets it per test."""
+
+    app: Flask
+    first_config: dict
+    emptying_statement: str | None  # PostgreSQL: see _emptying_statement; SQLite copies the template instead
+
+
+@pytest.fixture(scope="session")
+def worker_app(template_database, tmp_path_factory) -> WorkerApp:
+    """Build this worker's app once: building one per test was most of a short test's time.
+
+    It works on the worker's database (``database_url`` empties it for each test) and gets its first
+    configuration back before each test (``make_app``). Tests that ask for other configuration get their own app.
+    """
+    url = PG_URL or f"sqlite:///{tmp_path_factory.mktemp('database') / 'test.sqlite3'}"
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        emptying = _emptying_statement(db.engine) if PG_URL else None
+    yield WorkerApp(app, copy.deepcopy(dict(app.config)), emptying)
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
-def database_url(template_database, tmp_path):
-    """Return the URL of an empty, migrated database for one test."""
+def database_url(worker_app, template_database):
+    """Return the URL of an empty, migrated database for one test (the worker's, emptied for it)."""
+    app = worker_app.app
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     if PG_URL:
-        yield PG_URL
-        _empty_postgresql(PG_URL)
+        yield url
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(worker_app.emptying_statement)
     else:
-        path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite:///{path}"
+        # A fresh copy of the template replaces the file; a connection a thread still holds keeps the old one.
+        with app.app_context():
+            db.engine.dispose()
+        path = sa.make_url(url).database
+        shutil.copyfile(template_database, f"{path}.new")
+        os.replace(f"{path}.new", path)
+        yield url
 
 
 @pytest.fixture
-def make_app(database_url, tmp_path):
-    """Return a factory of apps on this test's database, with config overrides."""
+def make_app(worker_app, database_url):
+    """Return a factory of apps on this test's database, with config overrides.
+
+    Without overrides it is the worker's app, its first configuration back; with overrides, a new app.
+    """
     apps = []
+    worker_app.app.config.clear()
+    worker_app.app.config.update(copy.deepcopy(worker_app.first_config))
 
     def factory(**overrides):
+        if not overrides:
+            return worker_app.app
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app.test_client_class = FreshContextClient
         apps.append(app)
         return app
 
     yield factory
+    with worker_app.app.app_context():
+        db.session.remove()
     for app in apps:
         with app.app_context():
             db.session.remove()
