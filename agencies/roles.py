@@ -56,6 +56,8 @@ class Permission(StrEnum):
     manage_users = "manage_users"
     manage_agencies = "manage_agencies"
     view_audit = "view_audit"
+    #: Add and remove the days off and working days a country's calendar has by decree.
+    manage_calendar = "manage_calendar"
 
 
 _STAFF = frozenset(

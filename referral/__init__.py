@@ -16,6 +16,7 @@ from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
 from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
 from .fhir.views import bp as fhir_bp
+from .migration.views import bp as migration_bp
 from .notifications.admin_views import bp as deliveries_admin_bp
 from .notifications.views import bp as notifications_bp
 from .referrals.views import bp as inbox_bp
@@ -24,6 +25,7 @@ from .shell.api import register_api
 from .shell.navigation import init_navigation
 from .shell.views import bp as web_bp
 from .web.locale import init_i18n
+from .working_calendar.views import bp as calendar_bp
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
@@ -63,6 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(deadlines_bp)
     app.register_blueprint(deliveries_admin_bp)
     app.register_blueprint(fhir_bp)
+    app.register_blueprint(calendar_bp)
+    app.register_blueprint(migration_bp)
     register_api(app)
     register_error_handlers(app)
     return app

@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -26,6 +26,7 @@ from workflows import Severity, is_valid, load_document, validate
 from . import config as settings
 from . import create_app, scheduler, validation
 from .actors import Actor
+from .audit import integrity
 from .auth import service as accounts
 from .auth.schemas import UserInSchema
 from .cases import retention
@@ -360,6 +361,63 @@ def retention_run(dry_run, as_of):
     click.echo(str(result).capitalize() + ".", err=True)
 
 
+# -- audit ----------------------------------------------------------------------
+
+@cli.group("audit")
+def audit_group():
+    """Seal the audit log into a hash chain and prove that nobody changed it."""
+
+
+def _anchor(value: str | None) -> integrity.Head | None:
+    if value is None:
+        return None
+    entry_id, _, digest = value.partition(":")
+    if not entry_id.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        fail("--anchor takes ENTRY_ID:HASH as the scheduler logs it, e.g. 1234:<64 hex digits>")
+    return integrity.Head(int(entry_id), digest)
+
+
+@audit_group.command("verify")
+@click.option("--anchor", "anchor", default=None, metavar="ENTRY_ID:HASH",
+              help="A head logged earlier and kept outside the database: the chain must still pass through it.")
+@with_appcontext
+@migrated
+@clean_errors
+def audit_verify(anchor):
+    """Recompute the chain of seals: exit 0 if intact, 1 naming the first entry changed, removed or inserted."""
+    head = _anchor(anchor)
+    result = integrity.verify_chain(anchor=head)
+    db.session.rollback()
+    if result.broken is not None:
+        fail(f"the audit log is broken: {result.broken} "
+             f"({result.checked} entries checked before it).")
+    click.echo(f"Audit log intact: {result.checked} entries checked, head hash {result.head.hash} "
+               f"(entry {result.head.entry_id}), {result.unsealed} not yet sealed.")
+
+
+@audit_group.command("seal")
+@click.option("--lag", default=None, type=click.IntRange(0, 86400),
+              help="Leave entries younger than this many seconds (default: REFERRAL_AUDIT_SEAL_LAG_SECONDS).")
+@with_appcontext
+@migrated
+@clean_errors
+def audit_seal(lag):
+    """Seal the audit entries written since the last run, as the scheduler does every interval."""
+    seconds = current_app.config["REFERRAL_AUDIT_SEAL_LAG_SECONDS"] if lag is None else lag
+    result = integrity.seal(lag=timedelta(seconds=seconds), batch_size=current_app.config["REFERRAL_AUDIT_SEAL_BATCH"])
+    click.echo(f"Audit: {result}.")
+
+
+@audit_group.command("head")
+@with_appcontext
+@migrated
+@clean_errors
+def audit_head():
+    """Print the chain's head as the scheduler logs it daily, to keep outside the database."""
+    click.echo(f"Audit: {integrity.anchor()}.")
+    db.session.rollback()
+
+
 # -- scheduler ------------------------------------------------------------------
 
 @cli.group("scheduler")
@@ -368,7 +426,7 @@ def scheduler_group():
 
 
 @scheduler_group.command("run")
-@click.option("--once", is_flag=True, help="Run one sweep and one delivery round, then exit.")
+@click.option("--once", is_flag=True, help="Run one sweep, one delivery round and one audit sealing run, then exit.")
 @click.option("--interval", default=60, show_default=True, type=click.IntRange(1, 3600),
               help="Seconds between sweeps.")
 @migrated
@@ -379,7 +437,7 @@ def scheduler_run(once, interval):
     app = current_app._get_current_object()
     if once:
         result = scheduler.run_once(app)
-        click.echo(f"Swept: {result['sweep']}. Delivered: {result['deliver']}.")
+        click.echo(f"Swept: {result['sweep']}. Delivered: {result['deliver']}. Audit: {result['seal']}.")
         return
     blocking = scheduler.add_jobs(BlockingScheduler(timezone=app.config["REFERRAL_TIMEZONE"]), app, interval)
     click.echo(f"Scheduler running every {interval} s; stop with Ctrl+C.", err=True)

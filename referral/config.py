@@ -32,7 +32,8 @@ def from_environment(instance_path: str) -> dict:
     if body.isdigit() and int(body) > 0:
         settings["REFERRAL_MAX_BODY_MB"] = int(body)
     for name in ("REFERRAL_SWEEP_BATCH", "REFERRAL_OUTBOX_LEASE_SECONDS", "REFERRAL_OUTBOX_PER_DESTINATION",
-                 "REFERRAL_OUTBOX_WORKERS"):
+                 "REFERRAL_OUTBOX_WORKERS", "REFERRAL_WEBHOOK_TIMEOUT_SECONDS", "REFERRAL_WEBHOOK_SECRET_GRACE_HOURS",
+                 "REFERRAL_AUDIT_SEAL_BATCH", "REFERRAL_AUDIT_SEAL_LAG_SECONDS"):
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             settings[name] = int(value)
@@ -79,6 +80,10 @@ DEFAULTS = {
     "REFERRAL_SESSION_IDLE_MINUTES": 30,
     #: Webhooks may go to loopback, private and link-local addresses (closed networks, tests) when true.
     "REFERRAL_WEBHOOK_ALLOW_PRIVATE": False,
+    #: Seconds a webhook receiver has to answer a call before it counts as failed (and is retried).
+    "REFERRAL_WEBHOOK_TIMEOUT_SECONDS": 15,
+    #: Hours the secret a rotation replaced still signs webhook calls beside the new one.
+    "REFERRAL_WEBHOOK_SECRET_GRACE_HOURS": 24,
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "PER_PAGE": 50,
     #: Deadlines a sweep claims before it looks at the clock again (each is handled in its own transaction).
@@ -91,6 +96,10 @@ DEFAULTS = {
     "REFERRAL_OUTBOX_WORKERS": 8,
     #: Local hour (REFERRAL_TIMEZONE) from which the daily digest is sent; a scheduler down then sends it later.
     "REFERRAL_DIGEST_HOUR": 8,
+    #: Audit entries the scheduler seals in one transaction.
+    "REFERRAL_AUDIT_SEAL_BATCH": 1000,
+    #: Audit entries younger than this are left for the next sealing run: a transaction may still commit a lower id.
+    "REFERRAL_AUDIT_SEAL_LAG_SECONDS": 5,
     "MAX_PER_PAGE": 200,
     #: Request bodies above this many megabytes are refused with 413.
     "REFERRAL_MAX_BODY_MB": 2,

@@ -14,7 +14,9 @@ Semantics, chosen so that a deadline reads the way a person would count it:
   holiday of the calendar country; weekend days that the country moved a
   working day to count as working days. Without a calendar only weekends are
   skipped. Starting on a Saturday, one working day ends on Monday at the same
-  time; starting on a Friday, too.
+  time; starting on a Friday, too. A ``WorkingCalendar`` passed instead of a
+  country code adds the country's own corrections on top of the package's
+  days: its ``days_off`` never count, its ``working_days`` always do.
 * Subtracting (for reminders before a deadline) mirrors adding: the elapsed
   part is taken off first, then the calendar part, counting working days
   backwards from the deadline's local date.
@@ -51,6 +53,30 @@ _ISO = re.compile(
 _WORKING_DAYS = re.compile(r"(?P<count>\d+)\s+working\s+days?", re.IGNORECASE)
 # A guard against "999999999 working days" looping for ages or overflowing dates.
 _MAX_DAYS = 366 * 100
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    """A country's working days: the ``holidays`` package's, corrected by days named off or working."""
+
+    #: ISO country code whose weekends and public holidays apply, or None for weekends only.
+    country: str | None
+    #: Days that are not working days whatever the package says (a holiday decreed late).
+    days_off: frozenset[date] = frozenset()
+    #: Days that are working days whatever the package says (a working Saturday).
+    working_days: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        """Return whether ``day`` is a working day; raise ValueError for an unknown country."""
+        if day in self.working_days:
+            return True
+        if day in self.days_off:
+            return False
+        return is_working_day(day, self.country)
+
+
+#: What a duration counts its working days by: a country code, a corrected calendar, or None (weekends only).
+CalendarLike = "str | WorkingCalendar | None"
 
 
 class DurationError(ValueError):
@@ -104,15 +130,15 @@ class Duration:
         self._check()
         return self._nominal
 
-    def add_to(self, start: datetime, calendar: str | None = None, tz: ZoneInfo | str | None = None) -> datetime:
+    def add_to(self, start: datetime, calendar: CalendarLike = None, tz: ZoneInfo | str | None = None) -> datetime:
         """Return the aware UTC moment this long after ``start``; raise ValueError if invalid."""
         return self._shift(start, calendar, tz, 1)
 
-    def subtract_from(self, end: datetime, calendar: str | None = None, tz: ZoneInfo | str | None = None) -> datetime:
+    def subtract_from(self, end: datetime, calendar: CalendarLike = None, tz: ZoneInfo | str | None = None) -> datetime:
         """Return the aware UTC moment this long before ``end``; raise ValueError if invalid."""
         return self._shift(end, calendar, tz, -1)
 
-    def _shift(self, moment: datetime, calendar: str | None, tz: ZoneInfo | str | None, sign: int) -> datetime:
+    def _shift(self, moment: datetime, calendar: CalendarLike, tz: ZoneInfo | str | None, sign: int) -> datetime:
         self._check()
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise ValueError("the start of a duration must be an aware datetime")
@@ -235,8 +261,10 @@ def _parse(text: str) -> Duration:
     return Duration(text=text, months=months, days=days, exact=exact)
 
 
-def is_working_day(day: date, calendar: str | None = None) -> bool:
+def is_working_day(day: date, calendar: CalendarLike = None) -> bool:
     """Return whether ``day`` is a working day in the calendar country; raise ValueError for an unknown one."""
+    if isinstance(calendar, WorkingCalendar):
+        return calendar.is_working_day(day)
     if calendar is None:
         return day.weekday() < 5
     holiday_dates, workdays, weekend = _calendar_year(calendar, day.year)
@@ -245,7 +273,7 @@ def is_working_day(day: date, calendar: str | None = None) -> bool:
     return day not in holiday_dates
 
 
-def shift_working_days(day: date, count: int, calendar: str | None = None) -> date:
+def shift_working_days(day: date, count: int, calendar: CalendarLike = None) -> date:
     """Return the ``count``-th working day after ``day`` (before it if negative); ``day`` itself never counts."""
     step = timedelta(days=1 if count > 0 else -1)
     remaining = abs(count)
@@ -254,6 +282,29 @@ def shift_working_days(day: date, count: int, calendar: str | None = None) -> da
         if is_working_day(day, calendar):
             remaining -= 1
     return day
+
+
+def package_days(code: str, year: int, language: str | None = None) -> list[tuple[date, str, str]]:
+    """Return the package's public holidays and moved working days of a country's year, by date.
+
+    Each is ``(date, kind, name)``: ``day_off`` for a public holiday, ``working_day`` for a weekend day
+    moved to work. Names are in ``language`` where the package has it, else in English. Raise ValueError
+    for an unknown country.
+    """
+    if not is_known_calendar(code):
+        raise ValueError(f"unknown calendar country {code!r}")
+    kind = holidays.country_holidays(code, years=year)
+    languages = getattr(kind, "supported_languages", ())
+    chosen = language if language in languages else ("en_US" if "en_US" in languages else None)
+    country = holidays.country_holidays(code, years=year, language=chosen) if chosen else kind
+    found = [(day, "day_off", name) for day, name in country.items() if day.year == year]
+    found += [(day, "working_day", "") for day in country.weekend_workdays if day.year == year]
+    return sorted(found)
+
+
+def package_version() -> str:
+    """Return the version of the ``holidays`` package that supplies the public holidays."""
+    return holidays.__version__
 
 
 def is_known_calendar(code: Any) -> bool:

@@ -34,6 +34,7 @@ CODES: Mapping[str, Severity] = {
     "loop": Severity.warning,
     "no_response_deadline": Severity.warning,
     "no_agency_for_stage": Severity.warning,
+    "missing_translation": Severity.warning,
 }
 
 

@@ -22,7 +22,7 @@ import networkx as nx
 from .durations import Duration
 from .format import load_definition
 from .i18n import N_
-from .model import AGENCY_TYPES, Definition, Stage
+from .model import AGENCY_TYPES, TRANSLATED_LANGUAGES, Definition, Stage
 from .problems import CODES, Problem, make_problem
 
 DUPLICATE_STAGE = N_("%(count)s stages share the key %(stage)s; stage keys must be unique.")
@@ -59,6 +59,12 @@ NO_RESPONSE_DEADLINE = N_(
     "Stage %(stage)s receives referrals but has no respond_within, so a referral could wait forever."
 )
 NO_AGENCY_FOR_STAGE = N_("No active agency of type %(agency_type)s can take stage %(stage)s.")
+STAGE_UNTRANSLATED = N_(
+    "Stage %(stage)s has no name in %(languages)s; readers of that language will see it in English."
+)
+TRANSITION_UNTRANSLATED = N_(
+    "The transition %(from)s → %(to)s has no label in %(languages)s; readers of that language will see it in English."
+)
 
 
 def validate(definition: Definition | Mapping[str, Any] | Any, directory: Iterable[str] | None = None) -> list[Problem]:
@@ -86,6 +92,7 @@ class _Checker:
         self.order = {key: index for index, key in enumerate(definition.stage_keys)}
         self.firsts = [definition.stage(key) for key in definition.stage_keys]
         self.terminals = definition.terminal_keys
+        self.spoken = _spoken_languages(definition)
 
     def add(self, code: str, template: str, params: Mapping[str, Any] | None = None, **where: Any) -> None:
         self.found[code].append(make_problem(code, template, params, **where))
@@ -123,6 +130,10 @@ class _Checker:
                 params = {"stage": stage.key, "agency_type": stage.agency_type}
                 self.add("unknown_agency_type", UNKNOWN_AGENCY_TYPE, params, stages=[stage.key])
             self.check_durations(index, stage)
+            missing = _untranslated(stage.extra, "name", self.spoken)
+            if missing:
+                self.add("missing_translation", STAGE_UNTRANSLATED, {"stage": stage.key, "languages": missing,
+                                                                     "field": "name"}, stages=[stage.key])
 
         if self.directory is not None:
             for stage in self.firsts:
@@ -156,6 +167,13 @@ class _Checker:
         self.add("invalid_duration", template, params, stages=[stage.key])
 
     def check_transitions(self) -> None:
+        for transition in self.definition.transitions:
+            missing = _untranslated(transition.extra, "label", self.spoken) if transition.label else None
+            if missing:
+                source, target = transition.pair
+                params = {"from": source, "to": target, "languages": missing, "field": "label"}
+                where = {"stages": [key for key in transition.pair if key in self.order], "transition": transition.pair}
+                self.add("missing_translation", TRANSITION_UNTRANSLATED, params, **where)
         order, terminals = self.order, self.terminals
         pairs = [(transition.from_stage, transition.to_stage) for transition in self.definition.transitions]
         counts = Counter(pairs) if len(set(pairs)) < len(pairs) else None
@@ -253,3 +271,23 @@ class _Checker:
 
 def _listing(keys: Iterable[str]) -> str:
     return ", ".join(sorted(set(keys)))
+
+
+def _has_text(extra: Mapping[str, Any], name: str) -> bool:
+    text = extra.get(name)
+    return isinstance(text, str) and bool(text.strip())
+
+
+def _spoken_languages(definition: Definition) -> tuple[str, ...]:
+    """Return the languages the definition names anything in: each of them should name everything."""
+    extras = [definition.extra, *(stage.extra for stage in definition.stages),
+              *(transition.extra for transition in definition.transitions)]
+    return tuple(language for language in TRANSLATED_LANGUAGES
+                 if any(_has_text(extra, f"name_{language}") or _has_text(extra, f"label_{language}")
+                        for extra in extras))
+
+
+def _untranslated(extra: Mapping[str, Any], field_name: str, languages: tuple[str, ...]) -> str | None:
+    """Return the languages (codes, comma-separated) a name or label lacks of those given, or None."""
+    missing = [language for language in languages if not _has_text(extra, f"{field_name}_{language}")]
+    return ", ".join(missing) or None

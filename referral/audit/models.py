@@ -30,3 +30,17 @@ class AuditEntry(db.Model):
     __table_args__ = (sa.Index("ix_audit_entries_object", "object_type", "object_id"),
                       sa.Index("ix_audit_entries_address", "remote_addr", "occurred_at"))
 
+
+
+class AuditSeal(db.Model):
+    """The hash that seals one audit entry to the chain of those before it; written beside the entry, never on it.
+
+    Append-only like the entries (triggers refuse UPDATE, DELETE and, on PostgreSQL, TRUNCATE).
+    """
+
+    __tablename__ = "audit_seals"
+
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("audit_entries.id", ondelete="RESTRICT"), primary_key=True)
+    #: SHA-256 (hex) of the previous seal's hash and the entry's canonical form: see ``integrity.entry_hash``.
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    sealed_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)

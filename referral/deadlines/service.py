@@ -8,13 +8,14 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from agencies import Permission, has_permission
-from workflows import Definition, Duration, Stage
+from workflows import Definition, Duration, Stage, WorkingCalendar
 
 from ..cases.models import Case
 from ..directory.models import Agency
 from ..extensions import db, utcnow
 from ..referrals.models import Referral, current_due
 from ..referrals.visibility import visible_condition
+from ..working_calendar.days import working_calendar
 from .models import Deadline, DeadlineKind, DeadlineStatus
 
 
@@ -40,15 +41,30 @@ def duration_for(stage: Stage, kind: DeadlineKind, risk_level: str) -> Duration 
     return spec if isinstance(spec, Duration) else spec.for_risk(risk_level)
 
 
-def _schedule(deadline: Deadline, definition: Definition, stage: Stage, duration: Duration) -> None:
+def _schedule(deadline: Deadline, definition: Definition, stage: Stage, duration: Duration,
+              calendar: WorkingCalendar | None = None) -> None:
+    reminders = [reminder for reminder in stage.reminders if reminder.is_valid]
+    if calendar is None and any(d.is_working_days for d in (duration, *reminders)):
+        # Only working days read the country's overrides; other durations need no query.
+        calendar = working_calendar(definition.calendar)
+    counted_by = calendar if calendar is not None else definition.calendar
     deadline.duration = duration.text
-    deadline.due_at = duration.add_to(deadline.started_at, definition.calendar, _tz())
-    reminders = sorted(reminder.subtract_from(deadline.due_at, definition.calendar, _tz())
-                       for reminder in stage.reminders if reminder.is_valid)
+    deadline.due_at = duration.add_to(deadline.started_at, counted_by, _tz())
+    reminders = sorted(reminder.subtract_from(deadline.due_at, counted_by, _tz()) for reminder in reminders)
     # A reminder that would fall before the clock started is pointless.
     deadline.remind_at = [moment.isoformat() for moment in reminders if moment > deadline.started_at]
     deadline.reminders_sent = min(deadline.reminders_sent or 0, len(deadline.remind_at))
     deadline.next_check_at = next_check(deadline)
+
+
+def planned_due(definition: Definition, stage_key: str, kind: DeadlineKind, risk_level: str,
+                start: datetime) -> datetime | None:
+    """Return when a clock of a kind started at ``start`` falls due at a stage of a definition, or None."""
+    duration = duration_for(definition.stage(stage_key), kind, risk_level)
+    if duration is None:
+        return None
+    calendar = working_calendar(definition.calendar) if duration.is_working_days else definition.calendar
+    return duration.add_to(start, calendar, _tz())
 
 
 def next_check(deadline: Deadline) -> datetime:
@@ -109,16 +125,26 @@ def reschedule_case(case, definition: Definition) -> int:
     pending = db.session.scalars(sa.select(Deadline).where(Deadline.case_id == case.id,
                                                            Deadline.status == DeadlineStatus.pending))
     for deadline in pending:
-        referral = deadline.referral
-        stage = definition.stage(referral.to_stage)
-        duration = duration_for(stage, deadline.kind, case.risk_level.value)
-        if duration is None:
-            continue
-        before = deadline.due_at
-        _schedule(deadline, definition, stage, duration)
-        _mirror_quietly(referral, deadline)
-        moved += before != deadline.due_at
+        moved += reschedule(deadline, definition, case.risk_level.value) is True
     return moved
+
+
+def reschedule(deadline: Deadline, definition: Definition, risk_level: str,
+               calendar: WorkingCalendar | None = None) -> bool | None:
+    """Recompute a pending deadline from its start by its referral's stage in ``definition``.
+
+    Return whether its due time moved, or None when the stage sets no such clock (the deadline is kept).
+    The referral's due date follows without raising its version.
+    """
+    referral = deadline.referral
+    stage = definition.stage(referral.to_stage)
+    duration = duration_for(stage, deadline.kind, risk_level)
+    if duration is None:
+        return None
+    before = deadline.due_at
+    _schedule(deadline, definition, stage, duration, calendar)
+    _mirror_quietly(referral, deadline)
+    return before != deadline.due_at
 
 
 def _mirror_quietly(referral, deadline: Deadline) -> None:

@@ -20,16 +20,59 @@ from .service import problem_dicts
 _NAMES = tuple(f"name_{language}" for language in TRANSLATED_LANGUAGES)
 STAGE_FIELDS = ("key", "name", *_NAMES, "description", "agency_type", "start", "terminal", "respond_within",
                 "complete_within", "review_every", "reminders", "on_timeout")
-TRANSITION_FIELDS = ("from", "to", "label", *(f"label_{language}" for language in TRANSLATED_LANGUAGES), "mode",
-                     "requires", "return")
+TRANSITION_FIELDS = ("from", "to", "label", *(f"label_{language}" for language in TRANSLATED_LANGUAGES),
+                     "mode", "requires", "return")
 TOP_FIELDS = ("key", "name", *_NAMES, "description", "calendar", "stages", "transitions")
 #: Stage fields edited in the tables; the others are kept in the row's hidden ``rest``.
-STAGE_TABLE_FIELDS = frozenset({"key", "name", "agency_type", "start", "terminal", "respond_within",
+_LABELS = tuple(f"label_{language}" for language in TRANSLATED_LANGUAGES)
+STAGE_TABLE_FIELDS = frozenset({"key", "name", *_NAMES, "agency_type", "start", "terminal", "respond_within",
                                 "complete_within", "reminders", "on_timeout"})
-TRANSITION_TABLE_FIELDS = frozenset({"from", "to", "label", "mode", "requires", "return"})
-TOP_TABLE_FIELDS = frozenset({"key", "name", "description", "calendar", "stages", "transitions"})
+TRANSITION_TABLE_FIELDS = frozenset({"from", "to", "label", *_LABELS, "mode", "requires", "return"})
+TOP_TABLE_FIELDS = frozenset({"key", "name", *_NAMES, "description", "calendar", "stages", "transitions"})
 
 _ROW_PATH = re.compile(r"^(stages|transitions)\[(\d+)\]")
+
+#: The units a duration is chosen in, with the ISO 8601 form (or phrase) each is stored as.
+DURATION_UNITS = {
+    "minutes": "PT{}M",
+    "hours": "PT{}H",
+    "days": "P{}D",
+    "working_days": "{} working days",
+    "weeks": "P{}W",
+    "months": "P{}M",
+}
+_UNIT_OF = [(re.compile(r"^PT(\d+)M$"), "minutes"), (re.compile(r"^PT(\d+)H$"), "hours"),
+            (re.compile(r"^P(\d+)D$"), "days"), (re.compile(r"^(\d+) working days?$"), "working_days"),
+            (re.compile(r"^P(\d+)W$"), "weeks"), (re.compile(r"^P(\d+)M$"), "months")]
+
+
+def duration_parts(text: str, unit: str = "days") -> dict[str, str] | None:
+    """Return a duration text as the editor's number and unit, or None when it is not one whole number of a unit.
+
+    An empty text is an empty number in ``unit``; ``P1DT12H`` or a typo has no number and unit, and the
+    editor shows it as text to correct.
+    """
+    cleaned = text.strip()
+    if not cleaned:
+        return {"amount": "", "unit": unit}
+    for pattern, name in _UNIT_OF:
+        match = pattern.match(cleaned if name == "working_days" else cleaned.upper())
+        if match and int(match.group(1)) > 0:
+            return {"amount": str(int(match.group(1))), "unit": name}
+    return None
+
+
+def duration_text(amount: str, unit: str) -> str | None:
+    """Return the stored form of a number and a unit (``3`` days is ``P3D``); None for no number.
+
+    What is not a whole number is passed on as typed, so that the check says it is not a duration.
+    """
+    amount = amount.strip()
+    if not amount:
+        return None
+    if not amount.isdigit() or unit not in DURATION_UNITS:
+        return f"{amount} {unit}".strip()
+    return DURATION_UNITS[unit].format(int(amount))
 
 
 def starter_document(key: str, name: str) -> dict[str, Any]:
@@ -62,10 +105,24 @@ def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _spec_cells(value: Any) -> dict[str, str]:
+def _cell(text: str, unit: str) -> dict[str, Any]:
+    return {"text": text, "parts": duration_parts(text, unit)}
+
+
+def _spec_cells(value: Any, unit: str = "days") -> dict[str, dict[str, Any]]:
+    """Return a deadline as the editor's cells: one for every case and one per risk level."""
     if isinstance(value, Mapping):
-        return {"single": "", **{level: _text(value.get(level)) for level in RISK_LEVELS}}
-    return {"single": _text(value), **dict.fromkeys(RISK_LEVELS, "")}
+        return {"single": _cell("", unit), **{level: _cell(_text(value.get(level)), unit) for level in RISK_LEVELS}}
+    return {"single": _cell(_text(value), unit), **{level: _cell("", unit) for level in RISK_LEVELS}}
+
+
+def _reminder_cells(value: Any) -> list[dict[str, str]] | None:
+    """Return reminders as number-and-unit cells with an empty one to add, or None when one is not of that form."""
+    texts = [_text(item) for item in value] if isinstance(value, list) else ([_text(value)] if value else [])
+    cells = [duration_parts(text, "hours") for text in texts]
+    if any(cell is None for cell in cells):
+        return None
+    return [*cells, {"amount": "", "unit": "hours"}]
 
 
 def _rest(item: Mapping[Any, Any], shown: frozenset[str]) -> str:
@@ -91,6 +148,7 @@ def table_rows(document: Any) -> dict[str, Any] | None:
     return {
         "key": _text(document.get("key")),
         "name": _text(document.get("name")),
+        **{name: _text(document.get(name)) for name in _NAMES},
         "description": _text(document.get("description")),
         "calendar": _text(document.get("calendar")),
         "rest": _rest(document, TOP_TABLE_FIELDS),
@@ -98,12 +156,14 @@ def table_rows(document: Any) -> dict[str, Any] | None:
             {
                 "key": _text(stage.get("key")),
                 "name": _text(stage.get("name")),
+                **{name: _text(stage.get(name)) for name in _NAMES},
                 "agency_type": _text(stage.get("agency_type")),
                 "start": stage.get("start") is True,
                 "terminal": stage.get("terminal") is True,
-                "respond_within": _spec_cells(stage.get("respond_within")),
-                "complete_within": _spec_cells(stage.get("complete_within")),
+                "respond_within": _spec_cells(stage.get("respond_within"), "hours"),
+                "complete_within": _spec_cells(stage.get("complete_within"), "days"),
                 "reminders": _list_text(stage.get("reminders")),
+                "reminder_cells": _reminder_cells(stage.get("reminders")),
                 "on_timeout": _text(stage.get("on_timeout")) or "escalate",
                 "rest": _rest(stage, STAGE_TABLE_FIELDS),
             }
@@ -114,6 +174,7 @@ def table_rows(document: Any) -> dict[str, Any] | None:
                 "from": _text(transition.get("from")),
                 "to": _text(transition.get("to")),
                 "label": _text(transition.get("label")),
+                **{name: _text(transition.get(name)) for name in _LABELS},
                 "mode": _text(transition.get("mode")) or "handover",
                 "requires": _list_text(transition.get("requires")),
                 "return": transition.get("return") is True,
@@ -136,9 +197,25 @@ def _load_rest(form: Mapping[str, str], name: str) -> dict[str, Any]:
     return rest if isinstance(rest, dict) else {}
 
 
+def _duration_from(form: Mapping[str, str], name: str) -> str:
+    """Return one duration cell as posted: a number and a unit, or (for what they cannot say) the text."""
+    if name + "-amount" in form:
+        return duration_text(form.get(name + "-amount") or "", form.get(name + "-unit") or "") or ""
+    return _clean(form, name)
+
+
+def _reminders_from(form: Mapping[str, str], prefix: str) -> list[str] | None:
+    pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)-amount$")
+    numbers = sorted({int(match.group(1)) for name in form if (match := pattern.match(name))})
+    if numbers:
+        texts = [_duration_from(form, f"{prefix}-{number}") for number in numbers]
+        return [text for text in texts if text] or None
+    return _split(_clean(form, prefix)) or None
+
+
 def _spec_from(form: Mapping[str, str], prefix: str) -> Any:
-    single = _clean(form, prefix)
-    levels = {level: _clean(form, f"{prefix}-{level}") for level in RISK_LEVELS}
+    single = _duration_from(form, prefix)
+    levels = {level: _duration_from(form, f"{prefix}-{level}") for level in RISK_LEVELS}
     levels = {level: text for level, text in levels.items() if text}
     if levels:
         # One value beside some levels stands for the levels left empty.
@@ -156,6 +233,11 @@ def _ordered(values: dict[str, Any], rest: dict[str, Any], order: tuple[str, ...
             **{name: value for name, value in merged.items() if name not in order}}
 
 
+def _translations_from(form: Mapping[str, str], prefix: str, names: tuple[str, ...]) -> dict[str, str | None]:
+    """Return the posted translations of a name or label; one left empty is dropped from the document."""
+    return {name: _clean(form, prefix + name) or None for name in names if prefix + name in form}
+
+
 def _indices(form: Mapping[str, str], kind: str) -> list[int]:
     pattern = re.compile(rf"^{kind}-(\d+)-")
     return sorted({int(match.group(1)) for name in form if (match := pattern.match(name))})
@@ -169,12 +251,13 @@ def document_from_form(form: Mapping[str, str]) -> dict[str, Any]:
         stages.append(_ordered({
             "key": _clean(form, prefix + "key"),
             "name": _clean(form, prefix + "name"),
+            **_translations_from(form, prefix, _NAMES),
             "agency_type": _clean(form, prefix + "agency_type"),
             "start": True if form.get(prefix + "start") else None,
             "terminal": True if form.get(prefix + "terminal") else None,
             "respond_within": _spec_from(form, prefix + "respond_within"),
             "complete_within": _spec_from(form, prefix + "complete_within"),
-            "reminders": _split(_clean(form, prefix + "reminders")) or None,
+            "reminders": _reminders_from(form, prefix + "reminders"),
             "on_timeout": _clean(form, prefix + "on_timeout") if _clean(form, prefix + "on_timeout") not in
             ("", "escalate") else None,
         }, _load_rest(form, prefix + "rest"), STAGE_FIELDS))
@@ -185,6 +268,7 @@ def document_from_form(form: Mapping[str, str]) -> dict[str, Any]:
             "from": _clean(form, prefix + "from"),
             "to": _clean(form, prefix + "to"),
             "label": _clean(form, prefix + "label") or None,
+            **_translations_from(form, prefix, _LABELS),
             "mode": _clean(form, prefix + "mode") if _clean(form, prefix + "mode") not in ("", "handover") else None,
             "requires": _split(_clean(form, prefix + "requires")) or None,
             "return": True if form.get(prefix + "return") else None,
@@ -192,6 +276,7 @@ def document_from_form(form: Mapping[str, str]) -> dict[str, Any]:
     return _ordered({
         "key": _clean(form, "key"),
         "name": _clean(form, "name"),
+        **_translations_from(form, "", _NAMES),
         "description": _clean(form, "description") or None,
         "calendar": _clean(form, "calendar") or None,
         "stages": stages,
@@ -219,7 +304,7 @@ def placed_problems(problems: list[Problem], document: Any) -> list[dict[str, An
                 pair = (str(transition.get("from")), str(transition.get("to")))
                 transition_rows.setdefault(pair, []).append(index)
     placed = []
-    for problem, as_dict in zip(problems, problem_dicts(problems), strict=True):
+    for problem, as_dict in zip(problems, problem_dicts(problems, document), strict=True):
         stages: list[int] = []
         transitions: list[int] = []
         path = problem.params.get("path") if isinstance(problem.params, Mapping) else None

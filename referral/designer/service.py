@@ -20,6 +20,7 @@ from ..audit.service import record
 from ..directory.models import Agency
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db, utcnow
+from . import wording
 from .models import Workflow, WorkflowVersion
 
 KEY_RE = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -34,17 +35,28 @@ class DraftResult:
     problems: list[Problem]
 
 
-def translate(problem: Problem) -> str:
-    """Return a problem's message in the reader's language."""
+def translate(problem: Problem, document: Any = None) -> str:
+    """Return a problem's message in the reader's language; with the document, places are named in words."""
     if not problem.template:
         return problem.message
     template = gettext(problem.template)
-    return template % problem.params if problem.params else template
+    if not problem.params:
+        return template
+    params = dict(problem.params)
+    if isinstance(params.get("languages"), str):
+        params["languages"] = wording.languages(params["languages"])
+    if document is not None:
+        if isinstance(params.get("path"), str):
+            params["path"] = wording.place(params["path"], document)
+        if isinstance(params.get("deadline_path"), str):
+            params["deadline_path"] = wording.field_words(params["deadline_path"]) or params["deadline_path"]
+    return template % params
 
 
-def problem_dicts(problems: list[Problem]) -> list[dict[str, Any]]:
-    """Return problems as the JSON objects of DESIGN.md section 5, messages translated."""
-    return [{**problem.as_dict(), "message": translate(problem)} for problem in problems]
+def problem_dicts(problems: list[Problem], document: Any = None) -> list[dict[str, Any]]:
+    """Return problems as the JSON objects of DESIGN.md section 5, messages translated (places in words
+    when the document is given)."""
+    return [{**problem.as_dict(), "message": translate(problem, document)} for problem in problems]
 
 
 def active_agency_types() -> set[str]:

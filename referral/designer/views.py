@@ -8,9 +8,11 @@ from flask_babel import ngettext
 
 from agencies import AgencyType, Permission
 from workflows import Mode, OnTimeout, diff, is_valid, load_definition, parse_document, validate
+from workflows.i18n import N_
 
 from ..errors import ServiceError
 from ..extensions import db
+from ..i18n import reading_language
 from ..web.access import attempt, requires, web_actor
 from . import editing, editor_state, service
 from .drawing import PALETTE, workflow_svg
@@ -30,7 +32,31 @@ def designer_context():
         "palette": PALETTE,
         "modes": [str(mode) for mode in Mode],
         "on_timeouts": [str(choice) for choice in OnTimeout],
+        "duration_units": [(unit, _(label)) for unit, label in DURATION_UNIT_LABELS],
+        "workflow_name": _workflow_name,
     }
+
+
+#: The units a deadline is chosen in, as the editor's lists name them.
+DURATION_UNIT_LABELS = (("minutes", N_("minutes")), ("hours", N_("hours")), ("days", N_("days")),
+                        ("working_days", N_("working days")), ("weeks", N_("weeks")), ("months", N_("months")))
+
+
+def _workflow_name(workflow: Workflow | dict | None) -> str:
+    """Return a workflow's (or a document's) name in the reader's language: the draft's, else the latest version's."""
+    if isinstance(workflow, Workflow):
+        document = workflow.draft if workflow.draft is not None else (
+            workflow.versions[-1].document if workflow.versions else None)
+        fallback = workflow.name
+    else:
+        document, fallback = workflow, ""
+    if isinstance(document, dict):
+        language = reading_language()
+        for name in (f"name_{language}", "name"):
+            text = document.get(name)
+            if isinstance(text, str) and text.strip():
+                return text.strip()
+    return fallback or (workflow.key if isinstance(workflow, Workflow) else "")
 
 
 def _format(value: str | None) -> str:
@@ -51,9 +77,14 @@ def _posted(key: str) -> editor_state.Editing:
     return editor_state.from_document(key, document, fmt)
 
 
+def _is_saved(workflow: Workflow, editor: editor_state.Editing) -> bool:
+    """Return whether the editor shows the draft as stored (so it is ready to publish if it has no errors)."""
+    return workflow.draft is not None and editor.document == workflow.draft
+
+
 def _render_editor(workflow: Workflow, editor: editor_state.Editing, status: int = 200):
     return render_template("designer/edit.html", workflow=workflow, editor=editor,
-                           svg=editor.svg(workflow.key)), status
+                           svg=editor.svg(workflow.key), saved=_is_saved(workflow, editor)), status
 
 
 @bp.route("/")
@@ -137,7 +168,7 @@ def edit(key: str):
 @requires(Permission.design_workflows)
 def check(key: str):
     """Check the posted editor and answer in JSON: problems by row, the picture, the other view."""
-    service.get_workflow(key)
+    workflow = service.get_workflow(key)
     editor = _posted(key)
     rows = editor.rows
     return jsonify({
@@ -150,7 +181,7 @@ def check(key: str):
         "tables": render_template("designer/_tables.html", editor=editor, rows=rows)
         if editor.view == "text" and rows is not None else None,
         "stage_keys": [stage["key"] for stage in rows["stages"]] if rows else [],
-        "summary": render_template("designer/_summary.html", editor=editor),
+        "summary": render_template("designer/_summary.html", editor=editor, saved=_is_saved(workflow, editor)),
     })
 
 

@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField, URLField
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField, URLField
 
 from ..web.forms import SchemaForm
 from .schemas import AgencyFormSchema
@@ -32,9 +32,8 @@ class AgencyForm(SchemaForm):
     webhook_url = URLField(_l("Webhook URL"), description=_l(
         "Where the agency's own system receives events as signed JSON (http:// or https://). "
         "Leave empty for no webhook."))
-    #: Write-only: a password field, blanked by the edit view, so the secret never goes back to a browser.
-    webhook_secret = PasswordField(
-        _l("Webhook secret"), description=_l("Signs each call (HMAC-SHA256). Leave empty to keep the current one."))
+    #: A button: saves the form and generates a secret, shown once on the page that follows.
+    rotate_webhook_secret = SubmitField(_l("Save and generate a new secret"))
     clear_webhook_secret = BooleanField(_l("Remove the webhook secret"))
 
     def values(self) -> dict | None:
@@ -45,8 +44,6 @@ class AgencyForm(SchemaForm):
             return None
         if self.clear_webhook_secret.data:
             values["webhook_secret"] = None
-        elif not values.get("webhook_secret"):
-            values.pop("webhook_secret", None)  # an empty secret field keeps the current secret
         return values
 
 

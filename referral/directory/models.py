@@ -41,8 +41,12 @@ class Agency(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     #: Where the agency's own systems receive events (JSON, signed with ``webhook_secret``).
     webhook_url: Mapped[str | None] = mapped_column(sa.String(500))
-    #: Shared secret for the HMAC-SHA256 signature of webhook calls.
+    #: Shared secret for the HMAC-SHA256 signatures of webhook calls: ``whsec_`` + base64 when the system
+    #: generated it (Standard Webhooks), any text when it was typed before that.
     webhook_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    #: The secret a rotation replaced: calls are signed with it too until ``webhook_previous_secret_until``.
+    webhook_previous_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    webhook_previous_secret_until = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     updated_at = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
 

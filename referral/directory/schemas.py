@@ -44,6 +44,17 @@ class AgencySchema(ma.Schema):
     updated_at = ma.fields.AwareDateTime()
 
 
+class AgencyAdminSchema(AgencySchema):
+    """An agency as the admin who created or changed it sees it: with its webhook settings, never a stored
+    secret; ``webhook_secret`` is there only in the answer that generated it."""
+
+    webhook_url = ma.fields.String(allow_none=True)
+    webhook_secret_set = ma.fields.Function(lambda agency: bool(agency.webhook_secret))
+    #: Until then the secret a rotation replaced signs calls too.
+    webhook_previous_secret_until = ma.fields.AwareDateTime(allow_none=True)
+    webhook_secret = ma.fields.String(attribute="new_webhook_secret")
+
+
 _TOO_LONG = _l("Must be at most %(max)d characters long.")
 
 
@@ -86,19 +97,23 @@ class AgencyCreateSchema(InputSchema):
     is_active = ma.fields.Boolean()
 
 
-class AgencyPatchSchema(AgencyCreateSchema):
+class AgencyWriteSchema(AgencyCreateSchema):
+    """An agency as an admin writes it through the API or the agency form: its fields, where its own system
+    receives events, and whether the system is to generate a new webhook secret (shown once, in the answer)."""
+
+    webhook_url = _text("webhook_url", validate=_webhook_address)
+    rotate_webhook_secret = ma.fields.Boolean()
+
+
+class AgencyPatchSchema(AgencyWriteSchema):
     """What an admin sends to change an agency: any subset of the fields (the code cannot change)."""
 
     def __init__(self, **kwargs):
         super().__init__(partial=True, **kwargs)
 
 
-class AgencyFormSchema(AgencyCreateSchema):
-    """The agency form's fields: the agency's, and where its own system receives events."""
-
-    webhook_url = _text("webhook_url", validate=_webhook_address)
-    #: Write-only; null removes it.
-    webhook_secret = _text("webhook_secret")
+class AgencyFormSchema(AgencyWriteSchema):
+    """The agency form's fields: the same as the API's (the form adds only 'Remove the webhook secret')."""
 
 
 class AgencyRecordSchema(AgencyCreateSchema):

@@ -1,6 +1,9 @@
 """The agency directory: create, change, deactivate, import and export agencies."""
 
+import base64
+import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -13,11 +16,14 @@ from .. import targets
 from ..actors import Actor, require
 from ..audit.service import record
 from ..errors import Conflict, Invalid, NotFound
-from ..extensions import db
+from ..extensions import db, utcnow
 from .models import TEXT_LIMITS, Agency
 
 EDITABLE = ("name", "name_ru", "name_kk", "type", "region", "district", "description", "email", "phone",
             "address", "city", "contacts", "services", "is_active", "webhook_url", "webhook_secret")
+#: How a webhook secret the system generates begins (Standard Webhooks); base64 of SECRET_BYTES random bytes follows.
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -136,12 +142,40 @@ def update_agency(agency_id: int, values: dict, actor: Actor) -> Agency:
     if errors:
         raise Invalid(_l("The agency could not be saved."), errors=errors)
     changed = assign_values(agency, values)
+    if "webhook_secret" in changed and agency.webhook_secret is None:
+        # A removed secret takes the one a rotation replaced with it: nothing signs calls any more.
+        agency.webhook_previous_secret = agency.webhook_previous_secret_until = None
     if changed:
         action = "agency.update"
         if changed == ["is_active"]:
             action = "agency.activate" if agency.is_active else "agency.deactivate"
         record(actor, action, "agency", agency.id, {"code": agency.code, "changed": changed})
     return agency
+
+
+def new_webhook_secret() -> str:
+    """Return a new random webhook secret in the Standard Webhooks form (``whsec_`` + base64)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def rotate_webhook_secret(agency_id: int, actor: Actor, now: datetime | None = None) -> str:
+    """Give an agency a new generated webhook secret and return it, to be shown once; the secret it replaces
+    still signs calls for ``REFERRAL_WEBHOOK_SECRET_GRACE_HOURS``. Raise Forbidden or NotFound."""
+    require(actor, Permission.manage_agencies)
+    agency = get_agency(agency_id)
+    now = now or utcnow()
+    if agency.webhook_secret:
+        agency.webhook_previous_secret = agency.webhook_secret
+        agency.webhook_previous_secret_until = now + timedelta(
+            hours=current_app.config["REFERRAL_WEBHOOK_SECRET_GRACE_HOURS"])
+    else:
+        agency.webhook_previous_secret = agency.webhook_previous_secret_until = None
+    secret = new_webhook_secret()
+    agency.webhook_secret = secret
+    until = agency.webhook_previous_secret_until
+    record(actor, "agency.webhook_secret_rotated", "agency", agency.id,
+           {"code": agency.code, "previous_valid_until": until.isoformat() if until else None})
+    return secret
 
 
 def set_active(agency_id: int, is_active: bool, actor: Actor) -> Agency:

@@ -53,7 +53,7 @@ def show(agency_id: int):
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.manage_agencies)
 def create():
-    """Create an agency."""
+    """Create an agency (and its webhook secret, shown once, if asked)."""
     form = AgencyForm()
     _fill_choices(form)
     status = 200
@@ -62,10 +62,19 @@ def create():
         if values is None:
             status = 422
         else:
-            outcome = attempt(lambda: service.create_agency(values, web_actor()), form)
+            rotate = values.pop("rotate_webhook_secret", False)
+
+            def save():
+                agency = service.create_agency(values, web_actor())
+                return agency, service.rotate_webhook_secret(agency.id, web_actor()) if rotate else None
+
+            outcome = attempt(save, form)
             if outcome.refusal is None:
-                flash(_("Agency %(code)s created.", code=outcome.result.code), "success")
-                return redirect(url_for(".show", agency_id=outcome.result.id))
+                agency, secret = outcome.result
+                flash(_("Agency %(code)s created.", code=agency.code), "success")
+                if secret:
+                    return _secret_shown(agency, secret)
+                return redirect(url_for(".show", agency_id=agency.id))
             status = outcome.refusal.status
     return render_template("directory/form.html", form=form, agency=None), status
 
@@ -73,27 +82,49 @@ def create():
 @bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
 @requires(Permission.manage_agencies)
 def edit(agency_id: int):
-    """Change an agency."""
+    """Change an agency; 'Save and generate a new secret' shows the new webhook secret once."""
     agency = service.get_agency(agency_id)
-    form = AgencyForm(obj=agency) if request.method == "GET" else AgencyForm()
-    _fill_choices(form)
     if request.method == "GET":
-        form.webhook_secret.data = None
-        form.type.data = agency.type.value
-        form.services.data = "\n".join(item.get("name", "") for item in agency.services or [])
+        return render_template("directory/form.html", form=_filled_form(agency), agency=agency)
+    form = AgencyForm()
+    _fill_choices(form)
     form.code.data = agency.code
-    status = 200
-    if request.method == "POST":
-        values = form.values()
-        if values is None:
-            status = 422
-        else:
-            outcome = attempt(lambda: service.update_agency(agency.id, _every_field(values), web_actor()), form)
-            if outcome.refusal is None:
-                flash(_("Changes saved."), "success")
-                return redirect(url_for(".show", agency_id=agency.id))
-            status = outcome.refusal.status
+    status = 422
+    values = form.values()
+    if values is not None:
+        rotate = values.pop("rotate_webhook_secret", False)
+
+        def save():
+            changed = service.update_agency(agency.id, _every_field(values), web_actor())
+            return service.rotate_webhook_secret(changed.id, web_actor()) if rotate else None
+
+        outcome = attempt(save, form)
+        if outcome.refusal is None:
+            flash(_("Changes saved."), "success")
+            if outcome.result:
+                return _secret_shown(agency, outcome.result)
+            return redirect(url_for(".show", agency_id=agency.id))
+        status = outcome.refusal.status
     return render_template("directory/form.html", form=form, agency=agency), status
+
+
+def _filled_form(agency) -> AgencyForm:
+    """Return the agency form filled from an agency as it is stored (never with a secret)."""
+    form = AgencyForm(formdata=None, obj=agency)
+    _fill_choices(form)
+    form.type.data = agency.type.value
+    form.services.data = "\n".join(item.get("name", "") for item in agency.services or [])
+    form.code.data = agency.code
+    return form
+
+
+def _secret_shown(agency, secret: str):
+    """Render the agency's edit page with its new webhook secret: the only time the secret is shown.
+
+    Rendered, not redirected to, so that the secret is in no URL, session or flash message; pages are never
+    cached (``Cache-Control: no-store``).
+    """
+    return render_template("directory/form.html", form=_filled_form(agency), agency=agency, new_secret=secret)
 
 
 @bp.route("/<int:agency_id>/active", methods=["POST"])

@@ -1,12 +1,16 @@
-"""Delivering the outbox: e-mail over SMTP and signed webhooks, retried with exponential backoff."""
+"""Delivering the outbox: e-mail over SMTP and signed webhooks (Standard Webhooks 1.0), retried with exponential
+backoff and jitter for at least a day."""
 
+import base64
 import hashlib
 import hmac
 import http.client
 import json
+import random
 import smtplib
 import ssl
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,25 +22,57 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload
 
-from agencies import Permission
+from agencies import Permission, Role
 
 from .. import targets
 from ..actors import Actor, require
 from ..audit.service import record
+from ..auth.models import User
 from ..directory.models import Agency
+from ..directory.service import SECRET_PREFIX
 from ..errors import NotFound
 from ..extensions import db, utcnow
 from ..queues import lease_due
 from .models import Channel, Delivery, DeliveryStatus, Notification
+from .service import agency_params, notify_users
 
-#: Attempts before a delivery is given up and shown as failed to admins.
-MAX_ATTEMPTS = 6
 DELIVERER = Actor.system_actor("delivery")
-#: First retry after this long; each further one waits twice as long.
+#: First retry after this long (§16: within a minute, jitter included); each further one waits twice as long,
 BACKOFF = timedelta(seconds=30)
+#: ... but never longer than this between two attempts.
+MAX_BACKOFF = timedelta(hours=8)
+#: Each wait is stretched by up to this fraction at random, so that messages that failed together (a receiver
+#: that was down) do not all come back at the same moment.
+JITTER = 0.25
+#: A message is tried for at least this long before it is given up and shown as failed to admins.
+RETRY_SPAN = timedelta(hours=24)
 LEASE = timedelta(minutes=2)
+#: Seconds the SMTP server has to answer (a webhook's receiver has REFERRAL_WEBHOOK_TIMEOUT_SECONDS).
 TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Referral-Signature"
+
+
+def _wait(attempts: int) -> timedelta:
+    return min(BACKOFF * 2 ** min(attempts - 1, 32), MAX_BACKOFF)
+
+
+def backoff(attempts: int, chance=random.random) -> timedelta:
+    """Return how long to wait after a message's ``attempts``-th failed attempt: BACKOFF doubled each time up to
+    MAX_BACKOFF, stretched by up to JITTER at random (never shortened, so the schedule spans RETRY_SPAN)."""
+    return _wait(attempts) * (1 + JITTER * chance())
+
+
+def _attempts_over(span: timedelta) -> int:
+    """Return how many attempts the unstretched waits take to cover a span."""
+    attempts, waited = 1, timedelta(0)
+    while waited < span:
+        waited += _wait(attempts)
+        attempts += 1
+    return attempts
+
+
+#: Attempts before a delivery is given up: the last comes at least RETRY_SPAN after the first (13 for a day).
+MAX_ATTEMPTS = _attempts_over(RETRY_SPAN)
 
 
 @dataclass
@@ -56,9 +92,26 @@ class DeliveryError(Exception):
     """A delivery that did not go through this time."""
 
 
+class ReceiverGone(DeliveryError):
+    """The webhook's receiver answered 410 Gone: it wants no more calls."""
+
+
 def signature(secret: str, body: bytes) -> str:
     """Return the value of the signature header for a webhook body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signing_key(secret: str) -> bytes:
+    """Return the HMAC key of a webhook secret: the bytes after ``whsec_`` (base64), or a typed secret's UTF-8."""
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret[len(SECRET_PREFIX):])
+    return secret.encode()
+
+
+def standard_signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """Return one Standard Webhooks signature: ``v1,`` + base64 of HMAC-SHA256 of "id.timestamp.body"."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(signing_key(secret), signed, hashlib.sha256).digest()).decode()
 
 
 def send_email(smtp_url: str, sender: str, payload: dict, *, message_id: str | None = None) -> None:
@@ -98,25 +151,32 @@ REFUSED_TARGET = "the webhook URL does not resolve to a public address"
 
 
 def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bool = False,
-                 message_id: str | None = None) -> None:
-    """POST one JSON event, signed with HMAC-SHA256 of the body; raise DeliveryError unless 2xx.
+                 message_id: str | None = None, previous_secret: str | None = None,
+                 timeout: float = 15, timestamp: int | None = None) -> None:
+    """POST one JSON event with the Standard Webhooks headers (and ``X-Referral-Signature``, HMAC-SHA256 of the
+    body); raise ReceiverGone on 410 and DeliveryError on any other answer than 2xx.
 
-    Only public addresses are connected to (see ``referral.targets``) and redirects are never
-    followed: a 3xx is a failure like any other non-2xx answer.
+    ``webhook-signature`` holds one signature per secret: the current one's, and during a rotation's grace
+    period also the ``previous_secret``'s, space-separated. Only public addresses are connected to (see
+    ``referral.targets``) and redirects are never followed: a 3xx is a failure like any other non-2xx answer.
     """
     body = json.dumps(event, ensure_ascii=False, sort_keys=True).encode()
+    # The message id is the same on every attempt, for the receiver to drop repeats by; the timestamp is this
+    # attempt's, so that a receiver can refuse a captured call replayed later.
+    message_id = message_id or f"msg_{uuid.uuid4().hex}"
+    timestamp = int(timestamp if timestamp is not None else utcnow().timestamp())
     headers = {"Content-Type": "application/json", "User-Agent": "referral-engine",
-               "X-Referral-Event": event.get("event", "")}
+               "X-Referral-Event": event.get("event", ""),
+               "webhook-id": message_id, "webhook-timestamp": str(timestamp)}
     if secret:
         headers[SIGNATURE_HEADER] = signature(secret, body)
-    if message_id:
-        # Standard Webhooks' message id: the same on every attempt, for the receiver to drop repeats by.
-        headers["webhook-id"] = message_id
+        headers["webhook-signature"] = " ".join(
+            standard_signature(key, message_id, timestamp, body) for key in (secret, previous_secret) if key)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise DeliveryError(REFUSED_TARGET)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    connection = kind(parts.hostname, parts.port, timeout=TIMEOUT_SECONDS)
+    connection = kind(parts.hostname, parts.port, timeout=timeout)
     connection._create_connection = lambda address, timeout, source=None: targets.connect(
         address[0], address[1], timeout, allow_private)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -129,6 +189,8 @@ def send_webhook(url: str, secret: str | None, event: dict, *, allow_private: bo
         raise DeliveryError(UNREACHABLE) from error
     finally:
         connection.close()
+    if status == 410:
+        raise ReceiverGone("HTTP 410")
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status}")
 
@@ -138,7 +200,7 @@ def message_id(delivery: Delivery) -> str:
     return f"msg_{delivery.id}"
 
 
-def _send(delivery: Delivery) -> None:
+def _send(delivery: Delivery, moment: datetime) -> None:
     config = current_app.config
     if delivery.channel is Channel.email:
         if not config.get("REFERRAL_SMTP_URL"):
@@ -149,8 +211,12 @@ def _send(delivery: Delivery) -> None:
     agency = delivery.agency
     if agency is None or not agency.webhook_url:
         raise DeliveryError("the agency has no webhook URL")
+    until = agency.webhook_previous_secret_until
+    previous = agency.webhook_previous_secret if until is not None and until > moment else None
     send_webhook(agency.webhook_url, agency.webhook_secret, delivery.payload,
-                 allow_private=config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"], message_id=message_id(delivery))
+                 allow_private=config["REFERRAL_WEBHOOK_ALLOW_PRIVATE"], message_id=message_id(delivery),
+                 previous_secret=previous, timeout=config["REFERRAL_WEBHOOK_TIMEOUT_SECONDS"],
+                 timestamp=int(moment.timestamp()))
 
 
 def _email_message_id(delivery: Delivery) -> str:
@@ -248,16 +314,21 @@ def _deliver_one(delivery_id: int, now: datetime | None, clock, result: Delivery
     delivery.attempts += 1
     db.session.commit()  # the attempt is on record before the message leaves
     try:
-        _send(delivery)
+        # Signed with the wall clock: a receiver checks the timestamp against its own (``now`` only schedules).
+        _send(delivery, clock())
     except DeliveryError as error:
         delivery.last_error = str(error)[:500]
         delivery.lease_until = None
-        if delivery.attempts >= MAX_ATTEMPTS:
+        if isinstance(error, ReceiverGone):
+            delivery.status = DeliveryStatus.failed
+            _turn_off_webhook(delivery)
+            result.count("failed")
+        elif delivery.attempts >= MAX_ATTEMPTS:
             delivery.status = DeliveryStatus.failed
             result.count("failed")
         else:
             # Counted from this attempt, not from the start of the round.
-            delivery.next_attempt_at = (now or clock()) + BACKOFF * 2 ** (delivery.attempts - 1)
+            delivery.next_attempt_at = (now or clock()) + backoff(delivery.attempts)
             result.count("retried")
         db.session.commit()
         return False
@@ -272,6 +343,38 @@ def _deliver_one(delivery_id: int, now: datetime | None, clock, result: Delivery
     db.session.commit()
     result.count("sent")
     return True
+
+
+#: What an admin reads on the messages a receiver's 410 Gone left unsent.
+GONE = "the receiver answered 410 Gone: the webhook was turned off"
+
+
+def _turn_off_webhook(delivery: Delivery) -> None:
+    """Turn an agency's webhook off after its receiver answered 410 Gone, give up its other waiting calls and
+    tell the agency's admins (every admin when it has none): the address is removed, an admin enters it again
+    to turn the webhook back on."""
+    agency = delivery.agency
+    if agency is None or not agency.webhook_url:
+        return
+    url = agency.webhook_url
+    delivery.last_error = GONE
+    # Checks the address it removes: of two calls that got 410 at once, one turns the webhook off and tells.
+    turned_off = db.session.execute(sa.update(Agency).where(Agency.id == agency.id, Agency.webhook_url == url)
+                                    .values(webhook_url=None).execution_options(synchronize_session=False))
+    db.session.expire(agency, ["webhook_url"])
+    if turned_off.rowcount != 1:
+        return
+    db.session.execute(sa.update(Delivery).where(
+        Delivery.agency_id == agency.id, Delivery.channel == Channel.webhook,
+        Delivery.status == DeliveryStatus.pending, Delivery.id != delivery.id,
+    ).values(status=DeliveryStatus.failed, last_error=GONE, lease_until=None).execution_options(
+        synchronize_session=False))
+    record(DELIVERER, "agency.webhook_gone", "agency", agency.id, {"code": agency.code, "url": url})
+    admins = sa.select(User.id).where(User.role == Role.admin, User.is_active_account.is_(True)).order_by(User.id)
+    recipients = list(db.session.scalars(admins.where(User.agency_id == agency.id))) or list(
+        db.session.scalars(admins))
+    notify_users(recipients, "webhook.gone", {**agency_params(agency), "url": url},
+                 dedupe=f"webhook-gone:{delivery.id}")
 
 
 def retry(delivery_id: int, actor, now: datetime | None = None) -> Delivery:

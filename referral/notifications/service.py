@@ -32,6 +32,8 @@ TEMPLATES = {
     "referral.cancelled": N_("Case %(case)s: the referral to “%(stage)s” was cancelled."),
     "referral.handed_over": N_("Case %(case)s: “%(stage)s” was handed over to %(agency)s."),
     "case.closed": N_("Case %(case)s was closed."),
+    "workflow.migrated": N_("Case %(case)s now follows version %(version)s of its workflow; the stages and "
+                            "deadlines of your referral may have changed."),
     "consent.withdrawn": N_("Case %(case)s: a consent to share the case was withdrawn. Your agency keeps its "
                             "referral to “%(stage)s”; share only what the remaining consents cover."),
     "case.inquiry": N_("Case %(case)s: %(agency)s is registering a child who may be the one in this case and asks "
@@ -44,6 +46,8 @@ TEMPLATES = {
     "deadline.reminder": N_("Case %(case)s: “%(stage)s” — the %(deadline)s deadline is at %(due)s."),
     "deadline.missed": N_("Case %(case)s: %(agency)s missed the %(deadline)s deadline for “%(stage)s” (%(due)s)."),
     "deadline.review_due": N_("Case %(case)s: the periodic review of “%(stage)s” is due."),
+    "webhook.gone": N_("The webhook of %(agency)s answered 410 Gone, so it was turned off: no more events go to "
+                       "%(url)s. Enter the address again on the agency's page to turn it back on."),
     "digest": N_("Your open work: %(requested)s referrals waiting for an answer, %(active)s in progress, "
                  "%(overdue)s overdue."),
 }

@@ -1,4 +1,4 @@
-"""The scheduler's jobs and how to run them: interval sweeps, outbox delivery, the daily digest.
+"""The scheduler's jobs and how to run them: interval sweeps, outbox delivery, audit sealing, the daily digest.
 
 APScheduler runs only here (``referral scheduler run``, or the demo's own
 process), never in web workers. Each job is a module-level function that
@@ -8,13 +8,14 @@ state, so a job store is never needed and nothing is lost while it is down.
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
 from ..actors import Actor
+from ..audit import integrity
 from ..cases.retention import run_retention
 from ..extensions import db, utcnow
 from ..notifications.delivery import deliver_outbox
@@ -67,6 +68,21 @@ def retention_job(app: Flask, today: date | None = None):
     return _in_context(app, lambda: run_retention(today or date.today(), RETENTION), "retention")
 
 
+def seal_job(app: Flask):
+    """Seal the audit entries written since the last run (all but the last few seconds'); safe to run twice."""
+    lag = timedelta(seconds=app.config["REFERRAL_AUDIT_SEAL_LAG_SECONDS"])
+    return _in_context(app, lambda: integrity.seal(lag=lag, batch_size=app.config["REFERRAL_AUDIT_SEAL_BATCH"]),
+                       "audit seal", commit=False)
+
+
+def anchor_job(app: Flask):
+    """Log the audit chain's head (counts, an entry id and a hash: nothing personal), for a copy kept elsewhere.
+
+    ``referral audit verify --anchor ID:HASH`` then proves that the chain still passes through it.
+    """
+    return _in_context(app, integrity.anchor, "audit anchor", commit=False)
+
+
 def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseScheduler:
     """Add the interval and cron jobs to a scheduler; the first sweep runs at once."""
     zone = ZoneInfo(app.config["REFERRAL_TIMEZONE"])
@@ -76,11 +92,15 @@ def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseSchedul
                       name="deliver outbox", max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
     scheduler.add_job(digest_job, "interval", seconds=interval, args=[app], id="digest", name="daily digest",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(seal_job, "interval", seconds=interval, args=[app], id="audit-seal", name="seal the audit log",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(anchor_job, "cron", hour=0, minute=5, args=[app], id="audit-anchor",
+                      name="log the audit chain's head", max_instances=1, coalesce=True)
     scheduler.add_job(retention_job, "cron", hour=2, minute=30, args=[app], id="retention",
                       name="erase after the retention period", max_instances=1, coalesce=True)
     return scheduler
 
 
 def run_once(app: Flask) -> dict:
-    """Run a sweep and a delivery round now; return what they did."""
-    return {"sweep": sweep_job(app), "deliver": deliver_job(app)}
+    """Run a sweep, a delivery round and an audit sealing run now; return what they did."""
+    return {"sweep": sweep_job(app), "deliver": deliver_job(app), "seal": seal_job(app)}

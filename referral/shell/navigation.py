@@ -51,6 +51,7 @@ NAV_ITEMS = (
     NavItem("users_admin.index", _l("Users"), Permission.manage_users, group="admin"),
     NavItem("audit.index", _l("Audit log"), Permission.view_audit, group="admin"),
     NavItem("deliveries_admin.index", _l("Deliveries"), Permission.manage_agencies, group="admin"),
+    NavItem("calendar.index", _l("Working calendar"), Permission.manage_calendar, group="admin"),
 )
 
 #: The name of each group's menu.

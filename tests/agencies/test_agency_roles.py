@@ -57,6 +57,7 @@ def test_coordinators_design_and_publish_workflows_and_see_their_region():
         Permission.manage_agencies,
         Permission.view_audit,
         Permission.view_all_cases,
+        Permission.manage_calendar,
     ],
 )
 def test_only_admins_administer(permission):

@@ -1,5 +1,6 @@
 """A coordinator edits the returned-child workflow in a real browser: a dead end appears, is fixed, is published."""
 
+import os
 import re
 
 import pytest
@@ -27,12 +28,16 @@ def test_coordinator_finds_a_dead_end_fixes_it_and_publishes(live_server, page, 
     new = stages
     page.fill(f"input[name=stage-{new}-key]", "legal-aid")
     page.fill(f"input[name=stage-{new}-name]", "Legal aid for the family")
+    page.fill(f"input[name=stage-{new}-name_ru]", "Юридическая помощь семье")
+    page.fill(f"input[name=stage-{new}-name_kk]", "Отбасыға заң көмегі")
     page.select_option(f"select[name=stage-{new}-agency_type]", "civil_society")
-    page.fill(f"input[name=stage-{new}-respond_within]", "P2D")
+    page.fill(f"input[name=stage-{new}-respond_within-amount]", "2")
+    page.select_option(f"select[name=stage-{new}-respond_within-unit]", "days")
     page.click("#add-transition")
     page.fill(f"input[name=transition-{transitions}-from]", "periodic-review")
     page.fill(f"input[name=transition-{transitions}-to]", "legal-aid")
     page.fill(f"input[name=transition-{transitions}-label]", "Refer for legal aid")
+    page.fill(f"input[name=transition-{transitions}-label_ru]", "Направить за юридической помощью")
 
     # Checked as typed: the problem appears beside the stage, and the stage is outlined in the picture.
     beside = page.locator(f'[data-problems="stage-{new}"] li[data-code="dead_end"]')
@@ -40,7 +45,11 @@ def test_coordinator_finds_a_dead_end_fixes_it_and_publishes(live_server, page, 
     expect(beside).to_contain_text("legal-aid")
     expect(page.locator(f'tbody[data-stage-row="{new}"]')).to_have_class(re.compile(r"\brow-error\b"))
     expect(page.locator('#workflow-canvas g[data-stage="legal-aid"]')).to_have_class(re.compile(r"\bhas-error\b"))
-    expect(page.locator("#problem-count")).to_contain_text("1 error")
+    expect(page.locator("#problem-count")).to_contain_text("1 error, 1 warning")
+    untranslated = page.locator(f'[data-problems="transition-{transitions}"] li[data-code="missing_translation"]')
+    expect(untranslated).to_contain_text("Kazakh")
+    page.fill(f"input[name=transition-{transitions}-label_kk]", "Заң көмегіне жіберу")
+    expect(page.locator("#problem-count")).to_have_text("1 error, 0 warnings.")
     expect(page.locator("#definition-text")).to_have_value(re.compile(r"key: legal-aid"))
     page.screenshot(path=str(tmp_path / "designer-dead-end.png"), full_page=True)
     page.locator("#workflow-picture").screenshot(path=str(tmp_path / "designer-picture.png"))
@@ -50,7 +59,8 @@ def test_coordinator_finds_a_dead_end_fixes_it_and_publishes(live_server, page, 
 
     # Fixed from the text view: a way out of the new stage, written in YAML.
     text = page.locator("#definition-text").input_value()
-    way_out = "- from: legal-aid\n  to: closed\n  label: Close after legal aid\n"
+    way_out = ("- from: legal-aid\n  to: closed\n  label: Close after legal aid\n"
+               "  label_ru: Закрыть после юридической помощи\n  label_kk: Заң көмегінен кейін жабу\n")
     page.fill("#definition-text", text.rstrip("\n") + "\n" + way_out)
     expect(page.locator("#problem-count")).to_have_text("No problems.")
     expect(page.locator('#workflow-canvas g[data-stage="legal-aid"]')).not_to_have_class(re.compile(r"has-error"))
@@ -83,3 +93,27 @@ def test_staff_sees_workflows_but_no_editor(live_server, page):
     assert page.locator("#edit-workflow").count() == 0
     response = page.goto(f"{live_server}/designer/returned-child/edit")
     assert response.status == 403
+
+
+def test_a_coordinator_sets_a_deadline_in_russian_on_a_phone_and_laptop(live_server, page, tmp_path):
+    shots = os.environ.get("REFERRAL_SCREENSHOTS") or str(tmp_path)
+    sign_in(page, live_server, "coordinator@demo.kz")
+    page.select_option("#language-select", "ru")
+    page.wait_for_selector("html[lang=ru]")
+    page.goto(f"{live_server}/designer/returned-child/edit")
+    expect(page.locator("h1")).not_to_contain_text("Returned")  # the workflow's Russian name
+    first = page.locator('tbody[data-stage-row="1"]')
+    unit = first.locator("select[name=stage-1-respond_within-high-unit]")
+    expect(unit.locator("option:checked")).to_have_text("часов")  # PT24H: 24 hours
+    expect(first.locator("input[name=stage-1-respond_within-high-amount]")).to_have_value("24")
+    first.locator("input[name=stage-1-respond_within-high-amount]").fill("2")
+    unit.select_option("working_days")
+    expect(page.locator("#definition-text")).to_have_value(re.compile(r"high: 2 working days"))
+    page.screenshot(path=os.path.join(shots, "designer-ru-1280.png"), full_page=True)
+    first.screenshot(path=os.path.join(shots, "designer-ru-1280-stage.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server}/designer/returned-child/edit")
+    first = page.locator('tbody[data-stage-row="1"]')
+    first.scroll_into_view_if_needed()
+    page.screenshot(path=os.path.join(shots, "designer-ru-390-stage.png"))
+    assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")  # the table scrolls inside

@@ -137,7 +137,8 @@ def test_editor_shows_the_stored_draft_in_tables_text_and_picture(client, login_
     login_as(coordinator)
     html = client.get("/designer/foster-care/edit").get_data(as_text=True)
     assert 'name="stage-1-key" value="medical"' in html
-    assert 'name="stage-1-complete_within-high" value="P2D"' in html
+    assert 'name="stage-1-complete_within-high-amount" value="2"' in html
+    assert re.search(r'name="stage-1-complete_within-high-unit".*?<option value="days" selected>', html, re.S)
     assert 'name="transition-0-requires" value="consent"' in html
     assert "key: foster-care" in html  # the YAML text
     assert "start" in svg_group(html, "intake").split()
@@ -428,3 +429,153 @@ def test_post_without_csrf_token_is_refused(make_app, make_user, coordinator, pu
                        headers={"X-CSRFToken": check_token}).status_code == 200
     with app.app_context():
         assert db.session.get(Workflow, 1).draft is None
+
+
+def unit_selected(html: str, name: str) -> str:
+    """Return the unit a duration's list has selected."""
+    match = re.search(rf'<select[^>]*name="{re.escape(name)}-unit"[^>]*>(.*?)</select>', html, re.S)
+    assert match, f"no unit list {name}"
+    return re.search(r'<option value="([a-z_]+)" selected>', match.group(1)).group(1)
+
+
+def test_a_coordinator_types_deadlines_as_a_number_and_a_unit_in_russian(client, login_as, make_user, published):
+    coordinator = make_user(role="coordinator", locale="ru")
+    login_as(coordinator)
+    html = client.get("/designer/foster-care/edit").get_data(as_text=True)
+    assert "рабочих дней" in html and "часов" in html  # the units in the reader's language
+    assert 'name="stage-1-respond_within-amount" value="24"' in html
+    assert unit_selected(html, "stage-1-respond_within") == "hours"
+    assert unit_selected(html, "stage-1-reminders-0") == "hours"
+
+    fields = table_fields(small(), action="save")
+    for name in [name for name in fields if "_within" in name or name.endswith("reminders")]:
+        del fields[name]
+    fields.update({
+        "stage-0-complete_within-amount": "3", "stage-0-complete_within-unit": "working_days",
+        "stage-1-respond_within-amount": "12", "stage-1-respond_within-unit": "hours",
+        "stage-1-complete_within-high-amount": "1", "stage-1-complete_within-high-unit": "weeks",
+        "stage-1-complete_within-low-amount": "2", "stage-1-complete_within-low-unit": "months",
+        "stage-1-complete_within-medium-amount": "", "stage-1-complete_within-medium-unit": "days",
+        "stage-1-reminders-0-amount": "4", "stage-1-reminders-0-unit": "hours",
+        "stage-1-reminders-1-amount": "30", "stage-1-reminders-1-unit": "minutes",
+        "stage-2-respond_within-amount": "5", "stage-2-respond_within-unit": "days",
+    })
+    assert client.post("/designer/foster-care/edit", data=fields).status_code == 302
+    draft = db.session.get(Workflow, 1).draft
+    intake, medical, closed = draft["stages"]
+    assert intake["complete_within"] == "3 working days"
+    assert medical["respond_within"] == "PT12H"
+    assert medical["complete_within"] == {"high": "P1W", "low": "P2M"}
+    assert medical["reminders"] == ["PT4H", "PT30M"]
+    assert closed["respond_within"] == "P5D"
+
+    # Back in the editor, each reads as it was typed.
+    html = client.get("/designer/foster-care/edit").get_data(as_text=True)
+    assert 'name="stage-0-complete_within-amount" value="3"' in html
+    assert unit_selected(html, "stage-0-complete_within") == "working_days"
+    assert unit_selected(html, "stage-1-complete_within-low") == "months"
+    assert 'name="stage-1-reminders-1-amount" value="30"' in html
+    assert 'name="stage-1-reminders-2-amount" value=""' in html  # room for one more
+
+
+def test_a_duration_no_unit_can_say_stays_text_and_a_bad_number_is_named_in_words(
+        client, login_as, coordinator, published):
+    login_as(coordinator)
+    service.save_draft(small(stages=[*small()["stages"][:1], {**small()["stages"][1], "respond_within": "P1DT12H"},
+                                     small()["stages"][2]]), Actor.of(coordinator))
+    db.session.commit()
+    html = client.get("/designer/foster-care/edit").get_data(as_text=True)
+    assert 'name="stage-1-respond_within" value="P1DT12H"' in html  # a day and a half: kept as written
+
+    fields = table_fields(small(), action="check")
+    del fields["stage-1-respond_within"]
+    fields.update({"stage-1-respond_within-amount": "three", "stage-1-respond_within-unit": "days"})
+    response = client.post("/designer/foster-care/edit", data=fields)
+    assert response.status_code == 422
+    beside = stage_problem_row(response.get_data(as_text=True), "stage", 1)
+    assert "Stage “Medical check”, respond within: three days is not a duration" in beside
+    assert "stages[1]" not in beside
+
+
+def test_problems_name_the_stage_and_the_field_in_the_readers_language(app):
+    document = small()
+    document["stages"][1]["name_ru"] = "Медосмотр"
+    document["stages"][1]["complete_within"] = {"high": "P0D"}
+    document["stages"][1]["reminders"] = ["P9D"]
+    problems = [problem for problem in validate(document) if problem.code in ("invalid_duration",
+                                                                              "reminder_not_before_deadline")]
+    with app.test_request_context(headers={"Accept-Language": "ru"}):
+        messages = [item["message"] for item in editing.placed_problems(problems, document)]
+    assert any(message.startswith("Этап «Медосмотр», срок выполнения, высокий риск") for message in messages), messages
+    assert not any("stages[" in message for message in messages), messages
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        [api_message] = [item["message"] for item in service.problem_dicts(problems[:1])]
+    assert "stages[1].complete_within.high" in api_message  # the API keeps the path (DESIGN section 5)
+
+
+def test_stage_and_route_translations_are_edited_in_the_tables_and_a_missing_one_is_warned(
+        client, login_as, coordinator, published):
+    login_as(coordinator)
+    document = small(name_ru="Приёмная семья", name_kk="Қабылдаушы отбасы")
+    for item in document["stages"]:
+        item["name_ru"], item["name_kk"] = item["name"] + " ru", item["name"] + " kk"
+    for item in document["transitions"]:
+        item["label_ru"], item["label_kk"] = item["label"] + " ru", item["label"] + " kk"
+    fields = table_fields(document, action="save", name_ru=document["name_ru"], name_kk=document["name_kk"])
+    for index, item in enumerate(document["stages"]):
+        fields[f"stage-{index}-name_ru"], fields[f"stage-{index}-name_kk"] = item["name_ru"], item["name_kk"]
+    for index, item in enumerate(document["transitions"]):
+        fields[f"transition-{index}-label_ru"] = item["label_ru"]
+        fields[f"transition-{index}-label_kk"] = item["label_kk"]
+    fields["stage-1-name_kk"] = ""  # the Kazakh name left out
+    assert client.post("/designer/foster-care/edit", data=fields).status_code == 302
+    draft = db.session.get(Workflow, 1).draft
+    assert draft["name_ru"] == "Приёмная семья" and draft["stages"][0]["name_kk"] == "Intake kk"
+    assert "name_kk" not in draft["stages"][1]
+    assert draft["transitions"][1]["label_ru"] == "Close ru"
+
+    html = client.get("/designer/foster-care/edit").get_data(as_text=True)
+    assert 'name="stage-0-name_ru" value="Intake ru"' in html
+    assert 'name="transition-1-label_kk" value="Close kk"' in html
+    beside = stage_problem_row(html, "stage", 1)
+    assert 'data-code="missing_translation"' in beside and "Kazakh" in beside
+    assert "The draft is saved and can be published." not in html  # a warning, but still publishable:
+    assert "Warnings do not block publishing." in html
+
+
+def test_after_saving_the_editor_says_the_draft_can_be_published(client, login_as, coordinator, published):
+    login_as(coordinator)
+    html = client.get("/designer/foster-care/edit").get_data(as_text=True)
+    assert "Once saved as a draft, it can be published." in html  # showing version 1, no draft yet
+    response = client.post("/designer/foster-care/edit", data=table_fields(small(), action="save"),
+                           follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "The draft is saved and can be published." in html
+    assert "Once saved as a draft" not in html
+    checked = client.post("/designer/foster-care/check", data=table_fields(small(name="Foster care, changed")),
+                          headers={"Accept": "application/json"}).json
+    assert "Once saved as a draft, it can be published." in checked["summary"]  # typed since the save
+
+
+def test_designer_pages_name_the_workflow_in_the_readers_language(client, login_as, make_user, make_agency):
+    make_agency(type="health")
+    coordinator = make_user(role="coordinator", locale="kk")
+    actor = Actor.of(coordinator)
+    service.save_draft(small(name_ru="Размещение в приёмной семье", name_kk="Қабылдаушы отбасыға орналастыру"),
+                       actor)
+    service.publish("foster-care", actor, note="v1")
+    service.save_draft(small(name_ru="Размещение в приёмной семье", name_kk="Қабылдаушы отбасыға орналастыру",
+                             description="v2"), actor)
+    db.session.commit()
+    login_as(coordinator)
+    for url in ("/designer/", "/designer/foster-care", "/designer/foster-care/edit",
+                "/designer/foster-care/versions/1", "/designer/foster-care/diff?old=1&new=draft",
+                "/designer/foster-care/publish"):
+        html = client.get(url).get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        if url == "/designer/":
+            header = re.search(r'<tr data-workflow="foster-care">(.*?)</tr>', html, re.S).group(1)
+        else:
+            header = re.search(r'<ol class="breadcrumb.*?</h1>', html, re.S).group(0)
+        assert "Қабылдаушы отбасыға орналастыру" in header, url
+        assert "Foster care placement" not in header + title, url

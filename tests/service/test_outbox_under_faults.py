@@ -85,10 +85,10 @@ def queue(agency=None, user=None, count=1):
 
 
 @pytest.mark.skipif(not PG_URL, reason="destinations are served at once on PostgreSQL (SQLite writes one at a time)")
-def test_a_hanging_webhook_delays_only_its_own_messages(make_app, make_agency, make_user, smtp_server, monkeypatch):
+def test_a_hanging_webhook_delays_only_its_own_messages(make_app, make_agency, make_user, smtp_server):
     box, smtp_url = smtp_server
-    app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_WEBHOOK_ALLOW_PRIVATE=True)
-    monkeypatch.setattr(outbox, "TIMEOUT_SECONDS", 20)
+    app = make_app(REFERRAL_SMTP_URL=smtp_url, REFERRAL_WEBHOOK_ALLOW_PRIVATE=True,
+                   REFERRAL_WEBHOOK_TIMEOUT_SECONDS=20)
     hang = threading.Event()
     servers = []
     with app.app_context():
@@ -122,9 +122,8 @@ def test_a_hanging_webhook_delays_only_its_own_messages(make_app, make_agency, m
             server.server_close()
 
 
-def test_backoff_counts_from_the_attempt_not_from_the_start_of_the_round(make_app, make_agency, monkeypatch):
-    app = make_app(REFERRAL_WEBHOOK_ALLOW_PRIVATE=True)
-    monkeypatch.setattr(outbox, "TIMEOUT_SECONDS", 1)
+def test_backoff_counts_from_the_attempt_not_from_the_start_of_the_round(make_app, make_agency):
+    app = make_app(REFERRAL_WEBHOOK_ALLOW_PRIVATE=True, REFERRAL_WEBHOOK_TIMEOUT_SECONDS=1)
     with socket.socket() as silent:  # accepts the connection, never answers: the call times out
         silent.bind(("127.0.0.1", 0))
         silent.listen()

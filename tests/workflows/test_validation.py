@@ -3,6 +3,7 @@
 import pytest
 
 from workflows import AGENCY_TYPES, CODES, Severity, is_valid, load_definition, validate
+from workflows.library import load_default_workflow
 
 
 def stage(key, **fields):
@@ -459,5 +460,61 @@ def test_problems_come_errors_first_in_code_order_and_deterministically():
 def test_every_error_code_is_listed_with_its_severity():
     errors = [code for code, severity in CODES.items() if severity is Severity.error]
     warnings = [code for code, severity in CODES.items() if severity is Severity.warning]
-    assert warnings == ["loop", "no_response_deadline", "no_agency_for_stage"]
+    assert warnings == ["loop", "no_response_deadline", "no_agency_for_stage", "missing_translation"]
     assert len(errors) == 16
+
+
+class TestTranslations:
+    """missing_translation: a workflow that names anything in a language should name everything in it."""
+
+    @staticmethod
+    def translated(*keys):
+        data = chain(*keys)
+        for item in data["stages"]:
+            item["name_ru"], item["name_kk"] = f"{item['name']} (ru)", f"{item['name']} (kk)"
+        for item in data["transitions"]:
+            item["label"] = f"to {item['to']}"
+            item["label_ru"], item["label_kk"] = f"{item['label']} (ru)", f"{item['label']} (kk)"
+        return data
+
+    def test_a_fully_translated_workflow_has_no_warning(self):
+        assert validate(self.translated("intake", "assessment", "closed")) == []
+
+    def test_an_untranslated_workflow_is_not_warned_about_every_stage(self):
+        assert problems_of(chain("intake", "assessment", "closed"), "missing_translation") == []
+
+    def test_a_stage_added_without_its_names_is_warned_with_the_languages_it_lacks(self):
+        data = self.translated("intake", "assessment", "closed")
+        del data["stages"][1]["name_kk"]
+        data["stages"][2]["name_ru"] = "  "
+        found = problems_of(data, "missing_translation")
+        assert [(problem.stages, problem.params["languages"]) for problem in found] == [
+            (("assessment",), "kk"), (("closed",), "ru")]
+        assert all(problem.severity is Severity.warning and problem.transition is None for problem in found)
+        assert is_valid(validate(data))
+
+    def test_a_route_whose_label_lacks_a_language_is_warned_once_with_its_transition(self):
+        data = self.translated("intake", "assessment", "closed")
+        del data["transitions"][0]["label_ru"]
+        del data["transitions"][0]["label_kk"]
+        [problem] = problems_of(data, "missing_translation")
+        assert problem.transition == {"from": "intake", "to": "assessment"}
+        assert problem.params["languages"] == "ru, kk"
+        assert problem.stages == ("assessment", "intake")
+
+    def test_a_route_without_a_label_needs_no_translation(self):
+        data = self.translated("intake", "assessment", "closed")
+        for item in data["transitions"]:
+            for name in ("label", "label_ru", "label_kk"):
+                item.pop(name)
+        assert problems_of(data, "missing_translation") == []
+
+    def test_one_language_spoken_asks_only_for_that_language(self):
+        data = chain("intake", "assessment", "closed")
+        data["stages"][0]["name_ru"] = "Приём"
+        found = problems_of(data, "missing_translation")
+        assert [(problem.stages, problem.params["languages"]) for problem in found] == [
+            (("assessment",), "ru"), (("closed",), "ru")]
+
+    def test_the_bundled_workflow_speaks_every_language_everywhere(self):
+        assert [problem for problem in validate(load_default_workflow()) if problem.code == "missing_translation"] == []

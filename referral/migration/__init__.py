@@ -1,0 +1,1 @@
+"""Moving running cases from one published version of their workflow to another."""
