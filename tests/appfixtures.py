@@ -9,7 +9,7 @@ import os
 import shutil
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -131,6 +131,32 @@ class WorkerApp:
     app: Flask
     first_config: dict
     emptying_statement: str | None  # PostgreSQL: see _emptying_statement; SQLite copies the template instead
+    #: SQLite: the file of the demo data loaded on the template (``demo``), and what the test has done so far
+    #: (``untouched``: the stat of the test's fresh copy; ``other_apps``: apps it made with other configuration).
+    state: dict = field(default_factory=dict)
+
+    def replace_database(self, source) -> None:
+        """SQLite: put a copy of ``source`` in place of the worker's database file, its connections closed.
+
+        A connection a thread still holds keeps the old file.
+        """
+        path = sa.make_url(self.app.config["SQLALCHEMY_DATABASE_URI"]).database
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        shutil.copyfile(source, f"{path}.new")
+        os.replace(f"{path}.new", path)
+        self.state.update(untouched=_stat(path), other_apps=0)
+
+    def untouched(self) -> bool:
+        """SQLite: whether the test has written nothing to its database yet, and no other app has it open."""
+        path = sa.make_url(self.app.config["SQLALCHEMY_DATABASE_URI"]).database
+        return not self.state["other_apps"] and self.state["untouched"] == _stat(path)
+
+
+def _stat(path) -> tuple:
+    found = os.stat(path)
+    return found.st_ino, found.st_size, found.st_mtime_ns
 
 
 @pytest.fixture(scope="session")
@@ -160,12 +186,7 @@ def database_url(worker_app, template_database):
         with app.app_context(), db.engine.begin() as connection:
             connection.exec_driver_sql(worker_app.emptying_statement)
     else:
-        # A fresh copy of the template replaces the file; a connection a thread still holds keeps the old one.
-        with app.app_context():
-            db.engine.dispose()
-        path = sa.make_url(url).database
-        shutil.copyfile(template_database, f"{path}.new")
-        os.replace(f"{path}.new", path)
+        worker_app.replace_database(template_database)
         yield url
 
 
@@ -185,6 +206,7 @@ def make_app(worker_app, database_url):
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app.test_client_class = FreshContextClient
         apps.append(app)
+        worker_app.state["other_apps"] = len(apps)
         return app
 
     yield factory
@@ -335,10 +357,24 @@ def at_once(app, works):
 
 
 @pytest.fixture
-def demo(app):
-    """Load the demo agencies, users and cases."""
-    load_demo_data()
-    db.session.commit()
+def demo(app, worker_app):
+    """Load the demo agencies, users and cases.
+
+    On SQLite a worker loads them once and copies that database for the next tests that ask for them before
+    writing anything: loading them took a second or more, for hundreds of tests.
+    """
+    if PG_URL or not worker_app.untouched():
+        load_demo_data()
+        db.session.commit()
+        return
+    loaded = worker_app.state.get("demo")
+    if loaded is None:
+        load_demo_data()
+        db.session.commit()
+        db.session.remove()
+        loaded = worker_app.state["demo"] = f"{sa.make_url(app.config['SQLALCHEMY_DATABASE_URI']).database}.demo"
+        shutil.copyfile(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database, loaded)
+    worker_app.replace_database(loaded)
 
 
 @pytest.fixture
