@@ -356,14 +356,56 @@ def at_once(app, works):
     return results
 
 
+def _keep_demo_postgresql(tables: list[str]) -> str:
+    """Copy the demo rows into the schema demo_copy; return the statement that puts them back in an empty
+    database, sequences included (triggers off, as in ``_emptying_statement``)."""
+    statements = ["DROP SCHEMA IF EXISTS demo_copy CASCADE", "CREATE SCHEMA demo_copy"]
+    statements += [f'CREATE TABLE demo_copy."{t}" AS SELECT * FROM public."{t}"' for t in tables]
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("; ".join(statements))
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename, last_value, last_value IS NOT NULL FROM pg_sequences WHERE schemaname = 'public'"
+        ).all()
+    restore = ["SET LOCAL session_replication_role = replica"]
+    restore += [f'INSERT INTO public."{t}" SELECT * FROM demo_copy."{t}"' for t in tables]
+    restore += [f"SELECT setval('public.\"{name}\"', {value or 1}, {'true' if called else 'false'})"
+                for name, value, called in sequences]
+    return "; ".join(restore)
+
+
+def _empty_postgresql(tables: list[str]) -> bool:
+    """Whether no table of the test's PostgreSQL database holds a row (one round trip)."""
+    query = "SELECT NOT (" + " OR ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables) + ")"
+    return db.session.execute(sa.text(query)).scalar()
+
+
 @pytest.fixture
 def demo(app, worker_app):
     """Load the demo agencies, users and cases.
 
-    On SQLite a worker loads them once and copies that database for the next tests that ask for them before
-    writing anything: loading them took a second or more, for hundreds of tests.
+    A worker loads them once and copies them for the next tests that ask for them before writing anything
+    (SQLite: the database file; PostgreSQL: the rows, through the schema demo_copy): loading them took a
+    second or more, for hundreds of tests.
     """
-    if PG_URL or not worker_app.untouched():
+    if PG_URL:
+        tables = worker_app.state.setdefault("tables", db.session.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            " ORDER BY tablename")).scalars().all())
+        if not _empty_postgresql(tables):
+            load_demo_data()
+            db.session.commit()
+            return
+        restore = worker_app.state.get("demo")
+        if restore is None:
+            load_demo_data()
+            db.session.commit()
+            worker_app.state["demo"] = _keep_demo_postgresql(tables)
+            return
+        db.session.commit()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(restore)
+        return
+    if not worker_app.untouched():
         load_demo_data()
         db.session.commit()
         return
