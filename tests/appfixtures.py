@@ -4,6 +4,7 @@ The conftest files of tests/service and tests/browser take them in, so that the 
 tests/agencies) import no Flask.
 """
 
+import copy
 import fcntl
 import os
 import shutil
@@ -12,8 +13,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
@@ -83,35 +84,32 @@ def _migrated(url: str) -> None:
 APPEND_ONLY_TABLES = ("audit_entries", "audit_seals", "events", "workflow_versions")
 
 
-def _empty_postgresql(url: str) -> None:
-    """Remove every row a test wrote and restart the sequences, as a fresh migrated database has them.
+def _emptying_statement(engine) -> str:
+    """Return one SQL text that removes every row a test wrote and restarts the sequences, as a fresh migrated
+    database has them: one round trip per test.
 
-    DELETE with triggers off (``session_replication_role``, which a superuser may set) costs a few
-    milliseconds on tables this small, where TRUNCATE creates new files for every table each time:
-    it was a third of the PostgreSQL run.
+    DELETE with triggers off (``session_replication_role``, which a superuser may set; it also passes the
+    append-only tables' triggers) costs a few milliseconds on tables this small, where TRUNCATE creates new
+    files for every table each time: it was a third of the PostgreSQL run.
     """
-    engine = sa.create_engine(url)
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         tables = connection.exec_driver_sql(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
         ).scalars().all()
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").scalars().all()
         superuser = connection.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
-        if not superuser:
-            # The append-only tables refuse TRUNCATE by trigger; their owner may switch the triggers off meanwhile.
-            append_only = [t for t in APPEND_ONLY_TABLES if t in tables]
-            for table in append_only:
-                connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
-            connection.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
-            for table in append_only:
-                connection.exec_driver_sql(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
-        else:
-            connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
-            for table in tables:
-                connection.exec_driver_sql(f'DELETE FROM "{table}"')
-            for sequence in connection.exec_driver_sql(
-                    "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'").scalars():
-                connection.exec_driver_sql(f'ALTER SEQUENCE "{sequence}" RESTART')
-    engine.dispose()
+    if not superuser:
+        # The append-only tables refuse TRUNCATE by trigger; their owner may switch the triggers off meanwhile.
+        append_only = [t for t in APPEND_ONLY_TABLES if t in tables]
+        statements = [f'ALTER TABLE "{table}" DISABLE TRIGGER USER' for table in append_only]
+        statements.append("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        statements += [f'ALTER TABLE "{table}" ENABLE TRIGGER USER' for table in append_only]
+    else:
+        statements = ["SET LOCAL session_replication_role = replica"]
+        statements += [f'DELETE FROM "{table}"' for table in tables]
+        statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
+    return "; ".join(statements)
 
 
 @pytest.fixture(scope="session")
@@ -131,30 +129,94 @@ def template_database(tmp_path_factory):
     return path
 
 
+@dataclass(frozen=True)
+class WorkerApp:
+    """The app a pytest-xdist worker (or a session without workers) builds once, with what resets it per test."""
+
+    app: Flask
+    first_config: dict
+    emptying_statement: str | None  # PostgreSQL: see _emptying_statement; SQLite copies the template instead
+    #: SQLite: the file of the demo data loaded on the template (``demo``), and what the test has done so far
+    #: (``untouched``: the stat of the test's fresh copy; ``other_apps``: apps it made with other configuration).
+    state: dict = field(default_factory=dict)
+
+    def replace_database(self, source) -> None:
+        """SQLite: put a copy of ``source`` in place of the worker's database file, its connections closed.
+
+        A connection a thread still holds keeps the old file.
+        """
+        path = sa.make_url(self.app.config["SQLALCHEMY_DATABASE_URI"]).database
+        with self.app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        shutil.copyfile(source, f"{path}.new")
+        os.replace(f"{path}.new", path)
+        self.state.update(untouched=_stat(path), other_apps=0)
+
+    def untouched(self) -> bool:
+        """SQLite: whether the test has written nothing to its database yet, and no other app has it open."""
+        path = sa.make_url(self.app.config["SQLALCHEMY_DATABASE_URI"]).database
+        return not self.state["other_apps"] and self.state["untouched"] == _stat(path)
+
+
+def _stat(path) -> tuple:
+    found = os.stat(path)
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+@pytest.fixture(scope="session")
+def worker_app(template_database, tmp_path_factory) -> WorkerApp:
+    """Build this worker's app once: building one per test was most of a short test's time.
+
+    It works on the worker's database (``database_url`` empties it for each test) and gets its first
+    configuration back before each test (``make_app``). Tests that ask for other configuration get their own app.
+    """
+    url = PG_URL or f"sqlite:///{tmp_path_factory.mktemp('database') / 'test.sqlite3'}"
+    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        emptying = _emptying_statement(db.engine) if PG_URL else None
+    yield WorkerApp(app, copy.deepcopy(dict(app.config)), emptying)
+    with app.app_context():
+        db.engine.dispose()
+
+
 @pytest.fixture
-def database_url(template_database, tmp_path):
-    """Return the URL of an empty, migrated database for one test."""
+def database_url(worker_app, template_database):
+    """Return the URL of an empty, migrated database for one test (the worker's, emptied for it)."""
+    app = worker_app.app
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     if PG_URL:
-        yield PG_URL
-        _empty_postgresql(PG_URL)
+        yield url
+        with app.app_context(), db.engine.begin() as connection:
+            connection.exec_driver_sql(worker_app.emptying_statement)
     else:
-        path = tmp_path / f"{uuid.uuid4().hex}.sqlite3"
-        shutil.copyfile(template_database, path)
-        yield f"sqlite:///{path}"
+        worker_app.replace_database(template_database)
+        yield url
 
 
 @pytest.fixture
-def make_app(database_url, tmp_path):
-    """Return a factory of apps on this test's database, with config overrides."""
+def make_app(worker_app, database_url):
+    """Return a factory of apps on this test's database, with config overrides.
+
+    Without overrides it is the worker's app, its first configuration back; with overrides, a new app.
+    """
     apps = []
+    worker_app.app.config.clear()
+    worker_app.app.config.update(copy.deepcopy(worker_app.first_config))
 
     def factory(**overrides):
+        if not overrides:
+            return worker_app.app
         app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
         app.test_client_class = FreshContextClient
         apps.append(app)
+        worker_app.state["other_apps"] = len(apps)
         return app
 
     yield factory
+    with worker_app.app.app_context():
+        db.session.remove()
     for app in apps:
         with app.app_context():
             db.session.remove()
@@ -299,11 +361,67 @@ def at_once(app, works):
     return results
 
 
+def _keep_demo_postgresql(tables: list[str]) -> str:
+    """Copy the demo rows into the schema demo_copy; return the statement that puts them back in an empty
+    database, sequences included (triggers off, as in ``_emptying_statement``)."""
+    statements = ["DROP SCHEMA IF EXISTS demo_copy CASCADE", "CREATE SCHEMA demo_copy"]
+    statements += [f'CREATE TABLE demo_copy."{t}" AS SELECT * FROM public."{t}"' for t in tables]
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("; ".join(statements))
+        sequences = connection.exec_driver_sql(
+            "SELECT sequencename, last_value, last_value IS NOT NULL FROM pg_sequences WHERE schemaname = 'public'"
+        ).all()
+    restore = ["SET LOCAL session_replication_role = replica"]
+    restore += [f'INSERT INTO public."{t}" SELECT * FROM demo_copy."{t}"' for t in tables]
+    restore += [f"SELECT setval('public.\"{name}\"', {value or 1}, {'true' if called else 'false'})"
+                for name, value, called in sequences]
+    return "; ".join(restore)
+
+
+def _empty_postgresql(tables: list[str]) -> bool:
+    """Whether no table of the test's PostgreSQL database holds a row (one round trip)."""
+    query = "SELECT NOT (" + " OR ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables) + ")"
+    return db.session.execute(sa.text(query)).scalar()
+
+
 @pytest.fixture
-def demo(app):
-    """Load the demo agencies, users and cases."""
-    load_demo_data()
-    db.session.commit()
+def demo(app, worker_app):
+    """Load the demo agencies, users and cases.
+
+    A worker loads them once and copies them for the next tests that ask for them before writing anything
+    (SQLite: the database file; PostgreSQL: the rows, through the schema demo_copy): loading them took a
+    second or more, for hundreds of tests.
+    """
+    if PG_URL:
+        tables = worker_app.state.setdefault("tables", db.session.execute(sa.text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            " ORDER BY tablename")).scalars().all())
+        if not _empty_postgresql(tables):
+            load_demo_data()
+            db.session.commit()
+            return
+        restore = worker_app.state.get("demo")
+        if restore is None:
+            load_demo_data()
+            db.session.commit()
+            worker_app.state["demo"] = _keep_demo_postgresql(tables)
+            return
+        db.session.commit()
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql(restore)
+        return
+    if not worker_app.untouched():
+        load_demo_data()
+        db.session.commit()
+        return
+    loaded = worker_app.state.get("demo")
+    if loaded is None:
+        load_demo_data()
+        db.session.commit()
+        db.session.remove()
+        loaded = worker_app.state["demo"] = f"{sa.make_url(app.config['SQLALCHEMY_DATABASE_URI']).database}.demo"
+        shutil.copyfile(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database, loaded)
+    worker_app.replace_database(loaded)
 
 
 @pytest.fixture
