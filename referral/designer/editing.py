@@ -25,10 +25,11 @@ TRANSITION_FIELDS = ("from", "to", "label", *(f"label_{language}" for language i
 TOP_FIELDS = ("key", "name", *_NAMES, "description", "calendar", "stages", "transitions")
 #: Stage fields edited in the tables; the others are kept in the row's hidden ``rest``.
 _LABELS = tuple(f"label_{language}" for language in TRANSLATED_LANGUAGES)
-STAGE_TABLE_FIELDS = frozenset({"key", "name", *_NAMES, "agency_type", "start", "terminal", "respond_within",
+#: The translations are shown in the tables and also kept in ``rest``, so that a post without them keeps them.
+STAGE_TABLE_FIELDS = frozenset({"key", "name", "agency_type", "start", "terminal", "respond_within",
                                 "complete_within", "reminders", "on_timeout"})
-TRANSITION_TABLE_FIELDS = frozenset({"from", "to", "label", *_LABELS, "mode", "requires", "return"})
-TOP_TABLE_FIELDS = frozenset({"key", "name", *_NAMES, "description", "calendar", "stages", "transitions"})
+TRANSITION_TABLE_FIELDS = frozenset({"from", "to", "label", "mode", "requires", "return"})
+TOP_TABLE_FIELDS = frozenset({"key", "name", "description", "calendar", "stages", "transitions"})
 
 _ROW_PATH = re.compile(r"^(stages|transitions)\[(\d+)\]")
 
@@ -233,9 +234,15 @@ def _ordered(values: dict[str, Any], rest: dict[str, Any], order: tuple[str, ...
             **{name: value for name, value in merged.items() if name not in order}}
 
 
-def _translations_from(form: Mapping[str, str], prefix: str, names: tuple[str, ...]) -> dict[str, str | None]:
-    """Return the posted translations of a name or label; one left empty is dropped from the document."""
-    return {name: _clean(form, prefix + name) or None for name in names if prefix + name in form}
+def _translations_from(form: Mapping[str, str], prefix: str, names: tuple[str, ...],
+                       rest: dict[str, Any]) -> dict[str, str | None]:
+    """Return the posted translations of a name or label; one posted empty is dropped from the document
+    (and from ``rest``), one not posted keeps what ``rest`` holds."""
+    posted = {name: _clean(form, prefix + name) or None for name in names if prefix + name in form}
+    for name, value in posted.items():
+        if value is None:
+            rest.pop(name, None)
+    return posted
 
 
 def _indices(form: Mapping[str, str], kind: str) -> list[int]:
@@ -248,10 +255,11 @@ def document_from_form(form: Mapping[str, str]) -> dict[str, Any]:
     stages = []
     for index in _indices(form, "stage"):
         prefix = f"stage-{index}-"
+        rest = _load_rest(form, prefix + "rest")
         stages.append(_ordered({
             "key": _clean(form, prefix + "key"),
             "name": _clean(form, prefix + "name"),
-            **_translations_from(form, prefix, _NAMES),
+            **_translations_from(form, prefix, _NAMES, rest),
             "agency_type": _clean(form, prefix + "agency_type"),
             "start": True if form.get(prefix + "start") else None,
             "terminal": True if form.get(prefix + "terminal") else None,
@@ -260,28 +268,30 @@ def document_from_form(form: Mapping[str, str]) -> dict[str, Any]:
             "reminders": _reminders_from(form, prefix + "reminders"),
             "on_timeout": _clean(form, prefix + "on_timeout") if _clean(form, prefix + "on_timeout") not in
             ("", "escalate") else None,
-        }, _load_rest(form, prefix + "rest"), STAGE_FIELDS))
+        }, rest, STAGE_FIELDS))
     transitions = []
     for index in _indices(form, "transition"):
         prefix = f"transition-{index}-"
+        rest = _load_rest(form, prefix + "rest")
         transitions.append(_ordered({
             "from": _clean(form, prefix + "from"),
             "to": _clean(form, prefix + "to"),
             "label": _clean(form, prefix + "label") or None,
-            **_translations_from(form, prefix, _LABELS),
+            **_translations_from(form, prefix, _LABELS, rest),
             "mode": _clean(form, prefix + "mode") if _clean(form, prefix + "mode") not in ("", "handover") else None,
             "requires": _split(_clean(form, prefix + "requires")) or None,
             "return": True if form.get(prefix + "return") else None,
-        }, _load_rest(form, prefix + "rest"), TRANSITION_FIELDS))
+        }, rest, TRANSITION_FIELDS))
+    rest = _load_rest(form, "rest")
     return _ordered({
         "key": _clean(form, "key"),
         "name": _clean(form, "name"),
-        **_translations_from(form, "", _NAMES),
+        **_translations_from(form, "", _NAMES, rest),
         "description": _clean(form, "description") or None,
         "calendar": _clean(form, "calendar") or None,
         "stages": stages,
         "transitions": transitions,
-    }, _load_rest(form, "rest"), TOP_FIELDS)
+    }, rest, TOP_FIELDS)
 
 
 def placed_problems(problems: list[Problem], document: Any) -> list[dict[str, Any]]:
