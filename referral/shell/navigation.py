@@ -45,8 +45,8 @@ NAV_ITEMS = (
     NavItem("web.home", _l("Home")),
     NavItem("inbox.index", _l("Inbox"), Permission.act_on_referrals, badge=requested_referrals, mine=assigned_to_me),
     NavItem("cases.index", _l("Cases"), Permission.register_cases),
-    NavItem("deadlines.index", _l("Deadlines"), Permission.view_deadlines_dashboard),
-    NavItem("reports.index", _l("Reports"), Permission.view_reports),
+    NavItem("deadlines.index", _l("Deadlines"), Permission.view_deadlines_dashboard, group="oversight"),
+    NavItem("reports.index", _l("Reports"), Permission.view_reports, group="oversight"),
     NavItem("directory.index", _l("Agencies")),
     NavItem("designer.index", _l("Workflows"), Permission.view_workflows),
     NavItem("users_admin.index", _l("Users"), Permission.manage_users, group="admin"),
@@ -56,7 +56,7 @@ NAV_ITEMS = (
 )
 
 #: The name of each group's menu.
-GROUP_LABELS = {"admin": _l("Administration")}
+GROUP_LABELS = {"oversight": _l("Oversight"), "admin": _l("Administration")}
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ class NavLink:
     prefix: str
     badge: int | None = None
     mine: int | None = None
-    #: The links of a menu (the link itself is then only its label).
+    #: The links of a menu (the link itself is then only its label), and the menu's group.
     links: tuple["NavLink", ...] = ()
+    group: str = ""
 
 
 def navigation() -> list[NavLink]:
@@ -87,7 +88,8 @@ def navigation_bar() -> list[NavLink]:
         if item.group is None or len(members[item.group]) == 1:
             bar.append(link)
         elif members[item.group][0] is link:
-            bar.append(NavLink("", str(GROUP_LABELS[item.group]), "", links=tuple(members[item.group])))
+            bar.append(NavLink("", str(GROUP_LABELS[item.group]), "", links=tuple(members[item.group]),
+                               group=item.group))
     return bar
 
 

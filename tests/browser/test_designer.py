@@ -20,6 +20,8 @@ def test_coordinator_finds_a_dead_end_fixes_it_and_publishes(live_server, page, 
     expect(row.locator(".latest-version")).to_contain_text("version 1")
     row.get_by_role("link", name="Edit").click()
     expect(page.locator("#problem-count")).to_have_text("No problems.")
+    page.wait_for_load_state("load")  # the summary comes first; count the rows once the page is all there
+    expect(page.locator("#add-transition")).to_be_visible()
     stages = page.locator("tbody.stage-row").count()
     transitions = page.locator("tbody.transition-row").count()
 

@@ -110,7 +110,8 @@ def test_a_legal_hold_keeps_the_data_until_it_is_lifted(closed, api):
     assert placed.status_code == 200, placed.json
     assert placed.json["legal_hold"] == "Shymkent court, case 2-145/2027"
     result = retention.run_retention(in_years(6), CLI)
-    assert result.erased == [] and result.held == [closed.number]
+    # The demo's history closed other cases three months ago: they go; the one under hold stays.
+    assert closed.number not in [number for number, _ in result.erased] and result.held == [closed.number]
     db.session.commit()
 
     lifted = api("admin@demo.kz", "DELETE", url)
