@@ -172,3 +172,16 @@ def test_the_case_page_offers_the_hold_to_its_coordinator_in_russian(client, sig
     sign_in("shymkent@demo.kz")
     page = client.get(f"/cases/{closed.id}").get_data(as_text=True)
     assert 'id="hold-form"' not in page and 'id="lift-hold-form"' not in page and "Суд" in page
+
+
+def test_the_case_page_says_when_the_data_will_be_erased(closed, client, sign_in, api):
+    sign_in("shymkent@demo.kz")  # staff of the agency that closed it: no hold to place, the date all the same
+    page = client.get(f"/cases/{closed.id}").get_data(as_text=True)
+    ends = retention.retention_ends(closed)
+    assert 'id="retention-ends"' in page and str(ends.year) in page
+    assert api("admin@demo.kz", "POST", f"/api/v1/cases/{closed.id}/hold", json={"reason": "Court"}).status_code \
+        == 200
+    db.session.commit()
+    page = client.get(f"/cases/{closed.id}").get_data(as_text=True)
+    assert 'id="retention-ends"' not in page  # kept under the hold instead
+    assert "until the hold is lifted" in page
