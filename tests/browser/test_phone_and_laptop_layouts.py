@@ -27,6 +27,7 @@ def in_language(page, live_server, email, locale):
     sign_in(page, live_server, email)
     page.select_option("#language-select", locale)
     page.wait_for_selector(f"html[lang={locale}]")
+    page.wait_for_load_state("load")  # styles applied: before that the bar's items stand one under another
 
 
 def demo_case_ids(make_app):
