@@ -35,6 +35,7 @@ def test_a_supervisor_sees_overdue_deadlines_first(live_server, page, make_app, 
     page.click("#login-submit")
     page.wait_for_url(f"{live_server}/")
 
+    page.wait_for_load_state("load")  # the menu opens by Bootstrap's script
     page.locator("#nav-oversight").click()  # deadlines and reports share one menu
     page.locator("#mainnav a", has_text="Deadlines").click()
     page.wait_for_url(f"{live_server}/deadlines/")

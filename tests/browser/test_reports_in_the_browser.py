@@ -15,6 +15,7 @@ def test_the_reports_page_in_russian_draws_charts_and_the_heat_map(live_server, 
     sign_in(page, live_server, "admin@demo.kz")
     page.select_option("#language-select", "ru")
     page.wait_for_selector("html[lang=ru]")
+    page.wait_for_load_state("load")  # the menu opens by Bootstrap's script
     page.locator("#nav-oversight").click()  # deadlines and reports share one menu
     page.locator("#mainnav a", has_text="Отчёты").click()
     page.wait_for_url(f"{live_server}/reports/")
