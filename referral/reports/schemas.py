@@ -20,8 +20,9 @@ class ReportArgs(InputSchema):
                               metadata={"description": "an agency code: referrals it sent or received"})
 
 
-class AgencyRowSchema(ma.Schema):
-    agency = ma.fields.Function(lambda row: row.agency.code, metadata={"description": "the receiving agency's code"})
+class _AnswersSchema(ma.Schema):
+    """What receiving agencies did with the referrals they were sent: an agency's row and the totals."""
+
     received = ma.fields.Integer()
     accepted = ma.fields.Integer()
     rejected = ma.fields.Integer()
@@ -31,6 +32,10 @@ class AgencyRowSchema(ma.Schema):
     respond_median_hours = ma.fields.Float(allow_none=True)
     respond_p90_hours = ma.fields.Float(allow_none=True)
     overdue_now = ma.fields.Integer()
+
+
+class AgencyRowSchema(_AnswersSchema):
+    agency = ma.fields.Function(lambda row: row.agency.code, metadata={"description": "the receiving agency's code"})
 
 
 class StageRowSchema(ma.Schema):
@@ -53,18 +58,9 @@ class MonthRowSchema(ma.Schema):
     referred = ma.fields.Integer(metadata={"description": "referrals sent from one agency to another"})
 
 
-class TotalsSchema(ma.Schema):
+class TotalsSchema(_AnswersSchema):
     referrals = ma.fields.Integer()
     cases = ma.fields.Integer()
-    received = ma.fields.Integer()
-    accepted = ma.fields.Integer()
-    rejected = ma.fields.Integer()
-    cancelled_no_response = ma.fields.Integer()
-    completed = ma.fields.Integer()
-    failed = ma.fields.Integer()
-    respond_median_hours = ma.fields.Float(allow_none=True)
-    respond_p90_hours = ma.fields.Float(allow_none=True)
-    overdue_now = ma.fields.Integer()
     active_now = ma.fields.Integer()
 
 
