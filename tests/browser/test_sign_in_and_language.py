@@ -36,8 +36,10 @@ def test_admin_sees_admin_navigation_and_a_wrong_password_is_refused(live_server
     page.click("#login-submit")
     assert "wrong" in page.locator(".alert-danger").inner_text()
     sign_in(page, live_server, "admin@demo.kz")
+    page.wait_for_load_state("load")  # Bootstrap's script opens the menu
     page.locator("#nav-admin").click()  # the admin's pages share one menu
     page.locator("nav").get_by_text("Users").click()
+    page.wait_for_url(f"{live_server}/admin/users/")  # the click only starts the navigation
     assert page.locator("table").get_by_text("admin@demo.kz").is_visible()
     page.goto(f"{live_server}/agencies/?type=health")
     assert page.locator("#agencies tbody tr").count() >= 4
