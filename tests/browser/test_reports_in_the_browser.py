@@ -1,5 +1,6 @@
 """A coordinator opens /reports in Russian in a real browser: the charts and the coloured workflow render."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,10 +9,12 @@ from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path("/tmp/reports-shots")
+#: Where the screenshots go to be looked at; by default the test's own temporary folder.
+SHOTS = os.environ.get("REFERRAL_SCREENSHOTS")
 
 
-def test_the_reports_page_in_russian_draws_charts_and_the_heat_map(live_server, page):
+def test_the_reports_page_in_russian_draws_charts_and_the_heat_map(live_server, page, tmp_path):
+    shots = Path(SHOTS) if SHOTS else tmp_path
     sign_in(page, live_server, "admin@demo.kz")
     page.select_option("#language-select", "ru")
     page.wait_for_selector("html[lang=ru]")
@@ -36,15 +39,15 @@ def test_the_reports_page_in_russian_draws_charts_and_the_heat_map(live_server, 
     fill = page.locator("svg#chart-shares rect.share-accepted").first.evaluate("e => getComputedStyle(e).fill")
     assert fill == "rgb(46, 125, 50)"
     assert "Где ждут дела" in page.locator("#report-heat").inner_text()
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "reports-ru-1280.png"), full_page=True)
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / "reports-ru-1280.png"), full_page=True)
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.locator("svg#chart-respond").bounding_box()["width"] <= 390
-    page.screenshot(path=str(SHOTS / "reports-ru-390.png"), full_page=True)
+    page.screenshot(path=str(shots / "reports-ru-390.png"), full_page=True)
     page.locator("svg#chart-respond").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "reports-ru-390-charts.png"))
+    page.screenshot(path=str(shots / "reports-ru-390-charts.png"))
     page.locator("#report-heat").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "reports-ru-390-heat.png"))
+    page.screenshot(path=str(shots / "reports-ru-390-heat.png"))
