@@ -116,7 +116,7 @@ class _Drawing:
     def svg(self) -> str:
         width, height = self.layout.width, self.layout.height
         start = self.definition.start_stage
-        description = _("%(stages)s stages and %(routes)s routes, drawn from the top down.",
+        description = _("Stages: %(stages)s, routes: %(routes)s, drawn from the top down.",
                         stages=len(self.layout.nodes), routes=len(self.layout.edges))
         if start is not None:
             description += " " + _("The case starts at %(stage)s.", stage=start.name_in(self.language))

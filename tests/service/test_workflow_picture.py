@@ -104,5 +104,5 @@ def test_the_picture_has_a_title_and_a_description_for_screen_readers(app):
     assert root.get("role") == "img" and root.get("aria-labelledby") == "wf-title wf-desc"
     assert root.find(f"{SVG}title").text == "Returned child — rehabilitation and reintegration"
     description = root.find(f"{SVG}desc").text
-    assert "12 stages and 20 routes" in description
+    assert "Stages: 12, routes: 20" in description
     assert "Registration and guardian identification" in description and "Marked: Case closed." in description
