@@ -162,7 +162,7 @@ def text_width(text: str, size: float, *, bold: bool = False, mono: bool = False
             em = 0.65
         total += em
     # A little more than measured in Chromium with DejaVu Sans, so that other fonts fit too.
-    return total * size * (1.12 if bold else 1.0) * 1.06
+    return total * size * (1.08 if bold else 1.0) * 1.06
 
 
 def wrap(text: str, width: float, size: float, *, bold: bool = False, mono: bool = False) -> tuple[str, ...]:

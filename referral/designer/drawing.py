@@ -240,7 +240,9 @@ class _Drawing:
             parts.append(_text(node.name, "stage-name", "#212529", weight="600"))
         if node.note is not None:
             if heat is not None and heat.caption:
-                parts.append(_text(node.note, "heat-caption", OVERDUE if heat.overdue else "#343a40", weight="600"))
+                # Red on the darkest fills would not read: there the red border alone says "overdue".
+                colour = OVERDUE if heat.overdue and heat.level < 3 else "#212529"
+                parts.append(_text(node.note, "heat-caption", colour, weight="600"))
             else:
                 parts.append(_text(node.note, "stage-key", "#495057", mono=True))
         parts.append("</g>")

@@ -25,7 +25,7 @@
     }
 
     function fitScale(svg) {
-      var room = canvas.clientWidth - 4;
+      var room = Math.max(canvas.clientWidth - 4, 100);  // a hidden box has no width: do not shrink to nothing
       return Math.max(SMALLEST, Math.min(LARGEST, room / size(svg).width));
     }
 
@@ -50,8 +50,9 @@
       canvas.scrollTop = pictureY * scale - y;
     }
 
+    // Bring the highlighted stage (else the start) to the middle of the box, as far as the box scrolls.
     function focusStage(svg) {
-      var stage = svg.querySelector(".stage.highlighted .box");
+      var stage = svg.querySelector(".stage.highlighted .box") || svg.querySelector(".stage.start .box");
       if (!stage) { return; }
       var x = parseFloat(stage.getAttribute("x")) + parseFloat(stage.getAttribute("width")) / 2;
       var y = parseFloat(stage.getAttribute("y")) + parseFloat(stage.getAttribute("height")) / 2;
@@ -82,7 +83,7 @@
       if (action === "actual") { zoomTo(1); }
       if (action === "fit") {
         zoomTo(fitScale(picture()));
-        canvas.scrollLeft = 0;
+        focusStage(picture());
       }
     });
     canvas.addEventListener("keydown", function (event) {

@@ -7,8 +7,13 @@ import os
 import pytest
 import sqlalchemy as sa
 
+import yaml
+
+from referral.actors import Actor
 from referral.cases.models import Case
+from referral.designer import service as designer
 from referral.extensions import db
+from workflows.library import load_default_workflow_text
 from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -63,6 +68,19 @@ def in_view(page, canvas, stage):
 
 
 @pytest.fixture
+def late_draft(make_app, live_server):
+    """Save a draft of the bundled workflow that renames its periodic review, near the bottom of the picture."""
+    document = yaml.safe_load(load_default_workflow_text())
+    for stage in document["stages"]:
+        if stage["key"] == "periodic-review":
+            stage["name"] += " and plan"
+            stage["name_ru"] += " и плана"
+    with make_app().app_context():
+        designer.save_draft(document, Actor.system_actor("test"))
+        db.session.commit()
+
+
+@pytest.fixture
 def late_case(make_app):
     """Return the id and active stage of the demo case that went furthest down the route."""
     with make_app().app_context():
@@ -109,8 +127,8 @@ def test_on_a_phone_the_late_stage_of_a_case_is_in_view_and_the_buttons_zoom(liv
 
 @pytest.mark.parametrize("locale", ["en", "ru"])
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["390", "laptop"])
-def test_every_picture_draws_its_text_inside_the_boxes_and_labels_apart(live_server, page, late_case, tmp_path,
-                                                                      locale, viewport):
+def test_every_picture_draws_its_text_inside_the_boxes_and_labels_apart(live_server, page, late_case, late_draft,
+                                                                      tmp_path, locale, viewport):
     in_language(page, live_server, locale, viewport)
     name = f"{locale}-{viewport['width']}"
 
@@ -125,6 +143,13 @@ def test_every_picture_draws_its_text_inside_the_boxes_and_labels_apart(live_ser
     assert_drawn_cleanly(page, "#workflow-canvas svg")
     page.locator("#workflow-picture").scroll_into_view_if_needed()
     shot(page, tmp_path, f"designer-{name}")
+
+    page.goto(f"{live_server}/designer/returned-child/diff")
+    page.wait_for_load_state("load")
+    assert page.locator("#workflow-canvas g.stage.highlighted").get_attribute("data-stage") == "periodic-review"
+    assert in_view(page, "#workflow-canvas", "#workflow-canvas g.stage.highlighted rect.box")
+    assert_drawn_cleanly(page, "#workflow-canvas svg")
+    shot(page, tmp_path, f"diff-{name}")
 
     page.goto(f"{live_server}/reports/")
     page.wait_for_load_state("load")
