@@ -342,7 +342,7 @@ def active_stages(case: Case) -> list[str]:
 
 
 def last_stages(case: Case) -> list[str]:
-    """Return where the case is: its active stages, else (a closed case) the stage its last finished referral reached."""
+    """Return where the case is: its active stages, else (closed) the stage its last finished referral reached."""
     active = active_stages(case)
     if active or not case.referrals:
         return active

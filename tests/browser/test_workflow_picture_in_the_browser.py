@@ -6,15 +6,14 @@ import os
 
 import pytest
 import sqlalchemy as sa
-
 import yaml
 
 from referral.actors import Actor
 from referral.cases.models import Case
 from referral.designer import service as designer
 from referral.extensions import db
-from workflows.library import load_default_workflow_text
 from tests.browser.conftest import sign_in
+from workflows.library import load_default_workflow_text
 
 pytestmark = pytest.mark.browser
 
