@@ -62,6 +62,7 @@
 
     function start() {
       var svg = picture();
+      tools.hidden = !svg;
       if (!svg) { return; }
       if (scale === null) {
         scale = Math.max(Math.min(fitScale(svg), 1), Math.min(READABLE, 1));
@@ -72,7 +73,6 @@
       }
     }
 
-    tools.hidden = false;
     root.classList.add("is-zoomable");
     tools.addEventListener("click", function (event) {
       var button = event.target.closest("[data-zoom]");
