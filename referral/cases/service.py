@@ -341,6 +341,16 @@ def active_stages(case: Case) -> list[str]:
     return sorted(held, key=lambda key: order.get(key, len(order)))
 
 
+def last_stages(case: Case) -> list[str]:
+    """Return where the case is: its active stages, else (closed) the stage its last finished referral reached."""
+    active = active_stages(case)
+    if active or not case.referrals:
+        return active
+    done = [r for r in case.referrals if r.status == ReferralStatus.completed] or list(case.referrals)
+    last = max(done, key=lambda r: (r.closed_at or r.created_at, r.id))
+    return [last.to_stage]
+
+
 def years_between(born: date, today: date) -> int:
     """Return a person's age in whole years on ``today``."""
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

@@ -511,9 +511,12 @@ def _render_case(case_id: int, *, consent_form: ConsentForm | None = None, refer
     if close_form is None:
         close_form = CloseCaseForm(formdata=None)
     active = service.active_stages(case)
-    picture = workflow_svg(definition, highlight=active, id_prefix=f"case-{case.id}",
-                           title=_("Where the case is now: %(stages)s",
-                                   stages=", ".join(definition.stage(key).name_in(locale) for key in active) or "—"))
+    # A closed case is shown where it ended, so the picture still tells where it went.
+    shown = active or service.last_stages(case)
+    names = ", ".join(definition.stage(key).name_in(locale) for key in shown if key in definition.stage_keys) or "—"
+    picture = workflow_svg(definition, highlight=shown, id_prefix=f"case-{case.id}",
+                           title=_("Where the case is now: %(stages)s", stages=names) if active
+                           else _("Where the case ended: %(stages)s", stages=names))
     return render_template(
         "cases/show.html", case=case, age=service.age_of(case), definition=definition, consent_form=consent_form,
         refer_forms=refer_forms, may_refer=_may(actor, Permission.refer_cases), picture=picture,
