@@ -64,6 +64,7 @@ def test_a_coordinator_tries_then_moves_the_running_cases(live_server, make_app,
         change = page.locator(f'.deadline-change[data-case="{case_id}"][data-kind="respond"]')
         expect(change).to_be_visible()
         expect(page.locator("#migration-summary")).to_contain_text("можно перенести")
+        page.wait_for_load_state("load")  # the width is the styled page's, not the one still loading
         assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         shot(page, f"{width}-ru-migration-dry-run")
 
@@ -71,6 +72,7 @@ def test_a_coordinator_tries_then_moves_the_running_cases(live_server, make_app,
         page.click("#apply-migration")
         expect(page.locator("#migration-result")).to_have_attribute("data-applied", "true")
         expect(page.locator(".alert-success").first).to_contain_text("версию 2")
+        page.wait_for_load_state("load")  # the width is the styled page's, not the one still loading
         assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         shot(page, f"{width}-ru-migration-applied")
     finally:
@@ -100,6 +102,7 @@ def test_an_admin_adds_and_removes_a_day_on_the_calendar_page(live_server, brows
         added = page.locator('.calendar-day[data-date="2026-12-05"]')
         expect(added).to_have_attribute("data-source", "override")
         expect(page.locator(".alert-success").first).to_contain_text("рабочий день")
+        page.wait_for_load_state("load")  # the width is the styled page's, not the one still loading
         assert not page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         shot(page, f"{width}-ru-calendar")
         added.locator("[data-action=remove]").click()
