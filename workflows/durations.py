@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -127,7 +127,8 @@ class Duration:
     @property
     def nominal(self) -> timedelta:
         """Return the length used to compare durations; raise ValueError if invalid."""
-        self._check()
+        if self.error is not None:
+            self._check()
         return self._nominal
 
     def add_to(self, start: datetime, calendar: CalendarLike = None, tz: ZoneInfo | str | None = None) -> datetime:
@@ -202,6 +203,17 @@ class DurationSpec:
             duration = getattr(self, level)
             if duration is not None:
                 yield level, duration
+
+    @cached_property
+    def shortest(self) -> Duration | None:
+        """Return the shortest duration given (the first of equals), or None if any of them is invalid."""
+        shortest = None
+        for _, duration in self.items():
+            if duration.error is not None:
+                return None
+            if shortest is None or duration.nominal < shortest.nominal:
+                shortest = duration
+        return shortest
 
     def for_risk(self, level: str) -> Duration:
         """Return the duration for a risk level; a missing level falls back to the longest given."""

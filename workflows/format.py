@@ -11,14 +11,19 @@ Both loaders derive from that one list:
   document of exactly the plain types expected. marshmallow spends some
   microseconds on every field, most of the time of validating a large
   document; anything the fast path is not sure of goes through the schema.
+  Each shape's ``read`` is generated from its fields (``Shape.source``), each
+  kind's test inlined, so that a stage costs a few microseconds, about as much
+  as NetworkX spends on it; equal durations are read once and shared.
 
 Fields the format does not know are kept in ``extra``. Whether the graph makes
 sense is ``validate``'s job.
 """
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
+from functools import cached_property, lru_cache
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -68,10 +73,41 @@ class NotPlain(Exception):
     """The value is not plainly right: let the schema load the document and say what is wrong."""
 
 
+# Durations are immutable and a document repeats a few texts many times: reading one is a look-up.
+@lru_cache(maxsize=4096)
+def _duration(text: str) -> Duration:
+    return Duration.lenient(text)
+
+
+@lru_cache(maxsize=4096)
+def _single_spec(text: str) -> DurationSpec:
+    return DurationSpec(single=_duration(text))
+
+
+@lru_cache(maxsize=4096)
+def _level_spec(levels: tuple[tuple[Any, Any], ...]) -> DurationSpec:
+    """Return the DurationSpec of a map's (level, text) items; raise NotPlain unless they are plainly right."""
+    if not levels or any(level not in RISK_LEVELS or type(text) is not str for level, text in levels):
+        raise NotPlain
+    return DurationSpec(**{level: _duration(text) for level, text in levels})
+
+
+@lru_cache(maxsize=4096)
+def _periods(texts: tuple[Any, ...]) -> tuple[Duration, ...]:
+    """Return the Durations of a list's items; raise NotPlain unless each is text."""
+    if any(type(text) is not str for text in texts):
+        raise NotPlain
+    return tuple(map(_duration, texts))
+
+
 # The kinds of value a field may hold. Each gives the marshmallow field that
-# checks a value and explains what is wrong with it, and ``read``, the fast
-# path for a value of exactly the expected plain type, which raises NotPlain
-# for anything else, even what the schema would accept.
+# checks a value and explains what is wrong with it, and the fast path for a
+# value of exactly the expected plain type: ``plain``, a condition on the value
+# that holds when it is plainly right, and ``held``, what the dataclass then
+# holds. Both are Python expressions of ``{value}``, naming the objects of
+# ``names()`` as ``{name}``: a shape's reader inlines them for each of its
+# fields, and ``read`` is compiled from them for a value on its own. Anything
+# not plain raises NotPlain, even what the schema would accept.
 
 
 class Kind:
@@ -79,14 +115,33 @@ class Kind:
 
     #: What an optional field holds when the document leaves it out or gives null.
     empty: Any = None
+    #: When a value is plainly right, and what the dataclass then holds (see above).
+    plain = "True"
+    held = "{value}"
+
+    def names(self) -> dict[str, Any]:
+        """Return the objects ``plain`` and ``held`` name."""
+        return {}
 
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return the marshmallow field for this kind; ``options`` go to the field (data_key, required...)."""
         raise NotImplementedError
 
-    def read(self, value: Any) -> Any:
+    @cached_property
+    def read(self) -> Callable[[Any], Any]:
         """Return the value as the dataclass holds it; raise NotPlain unless it is plainly right."""
-        raise NotImplementedError
+        names = {f"_{name}": value for name, value in self.names().items()}
+        expressions = {name[1:]: name for name in names} | {"value": "value"}
+        source = (
+            f"def read(value):\n"
+            f"    if not ({self.plain.format(**expressions)}):\n"
+            f"        raise NotPlain\n"
+            f"    try:\n"
+            f"        return {self.held.format(**expressions)}\n"
+            f"    except TypeError:\n"  # an unhashable value where a text belongs: no text
+            f"        raise NotPlain from None\n"
+        )
+        return _compile(source, names, "read")
 
     def finish(self, loaded: Any) -> Any:
         """Return what the schema loaded as the dataclass holds it."""
@@ -96,17 +151,17 @@ class Kind:
 class Key(Kind):
     """A workflow or stage key: 1 to 64 lowercase letters, digits and hyphens."""
 
+    plain = "type({value}) is str and {match}({value})"
+
+    def names(self) -> dict[str, Any]:
+        """Return the key pattern's match."""
+        return {"match": _KEY.match}
+
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a text field that must match the key pattern."""
         return ma.fields.String(
             validate=[ma.validate.Regexp(_KEY_PATTERN, error=BAD_KEY)], error_messages=_TEXT_MESSAGES, **options
         )
-
-    def read(self, value: Any) -> str:
-        """Return a key; raise NotPlain for anything else."""
-        if type(value) is not str or not _KEY.match(value):
-            raise NotPlain
-        return value
 
 
 class Text(Kind):
@@ -114,31 +169,26 @@ class Text(Kind):
 
     def __init__(self, *, blank: bool = True) -> None:
         self.blank = blank
+        self.plain = "type({value}) is str" if blank else "type({value}) is str and {value}.strip()"
 
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a text field, refusing blank text if need be."""
         validators = [] if self.blank else [_not_blank]
         return ma.fields.String(validate=validators, error_messages=_TEXT_MESSAGES, **options)
 
-    def read(self, value: Any) -> str:
-        """Return the text; raise NotPlain for anything else or for blank text where it may not be."""
-        if type(value) is not str or not (self.blank or value.strip()):
-            raise NotPlain
-        return value
-
 
 class Calendar(Kind):
     """An ISO country code whose public holidays are known, such as KZ."""
 
+    plain = "type({value}) is str and {known}({value})"
+
+    def names(self) -> dict[str, Any]:
+        """Return the test of a known calendar."""
+        return {"known": is_known_calendar}
+
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a text field that must name a known calendar."""
         return ma.fields.String(validate=[_known_calendar], error_messages=_TEXT_MESSAGES, **options)
-
-    def read(self, value: Any) -> str:
-        """Return the code; raise NotPlain for anything else."""
-        if type(value) is not str or not is_known_calendar(value):
-            raise NotPlain
-        return value
 
 
 class Flag(Kind):
@@ -148,26 +198,29 @@ class Flag(Kind):
     than a flag. The schema does let 1 and 0 through, as they equal True and False.
     """
 
+    plain = "type({value}) is bool"
+
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a boolean field that takes only true and false."""
         return ma.fields.Boolean(
             truthy={True}, falsy={False}, error_messages={**_COMMON, "invalid": NOT_BOOLEAN}, **options
         )
 
-    def read(self, value: Any) -> bool:
-        """Return the flag; raise NotPlain for anything but True and False."""
-        if type(value) is not bool:
-            raise NotPlain
-        return value
-
 
 class Choice(Kind):
     """One value of an enumeration, written as its text; ``error`` says which values there are."""
+
+    plain = "type({value}) is str and {value} in {members}"
+    held = "{members}[{value}]"
 
     def __init__(self, choices: type[StrEnum], error: str) -> None:
         self.choices = choices
         self.error = error
         self._members = {member.value: member for member in choices}
+
+    def names(self) -> dict[str, Any]:
+        """Return the members by their text."""
+        return {"members": self._members}
 
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a text field that must be one of the values."""
@@ -177,12 +230,6 @@ class Choice(Kind):
             **options,
         )
 
-    def read(self, value: Any) -> StrEnum:
-        """Return the member; raise NotPlain for anything else."""
-        if type(value) is not str or value not in self._members:
-            raise NotPlain
-        return self._members[value]
-
     def finish(self, loaded: str) -> StrEnum:
         """Return the member the loaded text names."""
         return self.choices(loaded)
@@ -191,76 +238,80 @@ class Choice(Kind):
 class Guard(Kind):
     """A guard a transition may require: one of ``GUARDS``."""
 
+    plain = "type({value}) is str and {value} in {guards}"
+
+    def names(self) -> dict[str, Any]:
+        """Return the guards."""
+        return {"guards": GUARDS}
+
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a text field that must name a known guard."""
         return ma.fields.String(
             validate=[ma.validate.OneOf(GUARDS, error=BAD_GUARD)], error_messages=_TEXT_MESSAGES, **options
         )
 
-    def read(self, value: Any) -> str:
-        """Return the guard; raise NotPlain for anything else."""
-        if type(value) is not str or value not in GUARDS:
-            raise NotPlain
-        return value
-
 
 class Period(Kind):
     """A duration text; one that does not parse loads as an invalid Duration for ``validate`` to report."""
+
+    plain = "type({value}) is str"
+    held = "{duration}({value})"
+
+    def names(self) -> dict[str, Any]:
+        """Return what reads a duration text."""
+        return {"duration": _duration}
 
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a field that must be text and loads a Duration."""
         return _DurationField(**options)
 
-    def read(self, value: Any) -> Duration:
-        """Return the Duration of a text; raise NotPlain for anything else."""
-        if type(value) is not str:
-            raise NotPlain
-        return Duration.lenient(value)
-
 
 class Deadline(Kind):
     """A duration text, or a map of risk levels (high, medium, low) to duration texts."""
 
+    plain = "type({value}) is str or type({value}) is dict"
+    held = "{single}({value}) if type({value}) is str else {levels}(tuple({value}.items()))"
+
+    def names(self) -> dict[str, Any]:
+        """Return what reads a duration text and a map of levels."""
+        return {"single": _single_spec, "levels": _level_spec}
+
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a field that loads a DurationSpec."""
         return _DurationSpecField(**options)
-
-    def read(self, value: Any) -> DurationSpec:
-        """Return the DurationSpec; raise NotPlain for anything but a text or a non-empty map of known levels."""
-        if type(value) is str:
-            return DurationSpec(single=Duration.lenient(value))
-        if type(value) is not dict or not value:
-            raise NotPlain
-        durations = {}
-        for level, text in value.items():
-            if level not in RISK_LEVELS or type(text) is not str:
-                raise NotPlain
-            durations[level] = Duration.lenient(text)
-        return DurationSpec(**durations)
 
 
 class ListOf(Kind):
     """A list of values of one kind, held as a tuple; an optional list left out or null is empty."""
 
     empty = ()
+    plain = "type({value}) is list"
+    held = "tuple(map({item}, {value}))"
 
     def __init__(self, item: Kind) -> None:
         self.item = item
+        if isinstance(item, Period):
+            # Reminders repeat: the Durations of a list of texts are looked up at once.
+            self.held = "{periods}(tuple({value}))"
+
+    def names(self) -> dict[str, Any]:
+        """Return what reads an item."""
+        return {"item": self.item.read, "periods": _periods}
 
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a list field whose items are checked as the item kind says; an item may not be null."""
         return ma.fields.List(self.item.schema_field(), error_messages={**_COMMON, "invalid": NOT_LIST}, **options)
 
-    def read(self, value: Any) -> tuple[Any, ...]:
-        """Return the items read; raise NotPlain for anything but a list of plainly right items."""
-        if type(value) is not list:
-            raise NotPlain
-        read = self.item.read
-        return tuple([read(item) for item in value])
-
     def finish(self, loaded: list[Any] | None) -> tuple[Any, ...]:
         """Return the loaded items as a tuple."""
         return tuple(loaded or ())
+
+
+def _compile(source: str, names: dict[str, Any], function: str) -> Callable[..., Any]:
+    """Return the function a generated ``source`` defines, with ``names`` and NotPlain as its globals."""
+    namespace = {"NotPlain": NotPlain, **names}
+    exec(compile(source, f"<workflows.format {function}>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace[function]
 
 
 class Field:
@@ -304,18 +355,11 @@ class Field:
             options = {"allow_none": True}
         return self.kind.schema_field(data_key=self.name, **options)
 
-    def read(self, document: Mapping[Any, Any]) -> Any:
-        """Return this field of a document as the dataclass holds it; raise NotPlain unless it is plainly right."""
-        value = document.get(self.name, self.default)
-        if value is None:
-            if not self.nullable:
-                raise NotPlain
-            return self.kind.empty
-        return self.kind.read(value)
-
 
 class Shape(Kind):
     """A mapping of fields (a stage, a transition, a whole definition), loaded into a dataclass."""
+
+    held = "{read}({value})"
 
     def __init__(self, model: type, *fields: Field) -> None:
         self.model = model
@@ -327,6 +371,13 @@ class Shape(Kind):
         #: The field names in the order a reader meets them, each translation after what it translates.
         self.reading_order = tuple(name for field in fields for name in (field.name, *field.translations))
         self.schema = _schema_class(self)
+        #: The source of ``read``, generated from the fields.
+        self.source, namespace = self._reader_source()
+        self.read = _compile(self.source, namespace, "read")
+
+    def names(self) -> dict[str, Any]:  # type: ignore[override]
+        """Return what reads the shape."""
+        return {"read": self.read}
 
     def schema_field(self, **options: Any) -> ma.fields.Field:
         """Return a field nesting this shape's schema; anything but a mapping is refused as one."""
@@ -334,15 +385,49 @@ class Shape(Kind):
             self.schema, error_messages={**_COMMON, "null": NOT_MAPPING, "type": NOT_MAPPING}, **options
         )
 
-    def read(self, value: Any) -> Any:
-        """Return the dataclass of a plain dict; raise NotPlain unless every field is plainly right."""
-        if type(value) is not dict:
-            raise NotPlain
+    def _reader_source(self) -> tuple[str, dict[str, Any]]:
+        """Return the source of ``read``, the dataclass of a plain dict (NotPlain unless every field is plainly
+        right), and the objects it names: each field's kind inlined, read straight into the dataclass."""
+        namespace: dict[str, Any] = {"_model": self.model, "_new": object.__new__, "_ABSENT": _ABSENT,
+                                     "_known": self.names.issuperset, "_unknown": self._unknown}
+        lines = ["def read(value):", "  try:", "    if type(value) is not dict:", "        raise NotPlain",
+                 "    get = value.get"]
+        for index, field in enumerate(self.fields):
+            names = {f"_{index}_{name}": value for name, value in field.kind.names().items()}
+            namespace.update(names)
+            expressions = {name.split("_", 2)[2]: name for name in names} | {"value": "v"}
+            plain, held = field.kind.plain.format(**expressions), field.kind.held.format(**expressions)
+            name, target = repr(field.name), f"f{index}"
+            if field.required:
+                lines += [f"    v = get({name})", f"    if v is None or not ({plain}):", "        raise NotPlain",
+                          f"    {target} = {held}"]
+            elif field.default is not None:
+                namespace[f"_{index}"] = field.kind.read(field.default)
+                lines += [f"    v = get({name}, _ABSENT)", "    if v is _ABSENT:", f"        {target} = _{index}",
+                          f"    elif v is not None and ({plain}):", f"        {target} = {held}",
+                          "    else:", "        raise NotPlain"]
+            else:
+                namespace[f"_{index}"] = field.kind.empty
+                lines += [f"    v = get({name})", "    if v is None:", f"        {target} = _{index}",
+                          f"    elif {plain}:", f"        {target} = {held}", "    else:", "        raise NotPlain"]
+        lines.append("    extra = {} if _known(value) else _unknown(value)")
+        if _may_fill(self.model, self.fields):
+            lines += ["    made = _new(_model)", "    filled = made.__dict__"]
+            lines += [f"    filled[{field.attribute!r}] = f{index}" for index, field in enumerate(self.fields)]
+            lines += ["    filled['extra'] = extra", "    return made"]
+        else:
+            values = ", ".join(f"{field.attribute}=f{index}" for index, field in enumerate(self.fields))
+            lines.append(f"    return _model({values}, extra=extra)")
+        # The lists and maps of texts are looked up whole; an unhashable item in one is no text.
+        lines += ["  except TypeError:", "    raise NotPlain from None"]
+        return "\n".join(lines) + "\n", namespace
+
+    def _unknown(self, value: dict[Any, Any]) -> dict[Any, Any]:
+        """Return the fields of a plain dict the format does not know; raise NotPlain for a translation not text."""
         for key in self.translations:
             if not _is_optional_text(value.get(key)):
                 raise NotPlain
-        values = {field.attribute: field.read(value) for field in self.fields}
-        return self.model(**values, extra=self.extra(value))
+        return self.extra(value)
 
     def build(self, loaded: Mapping[str, Any], original: Mapping[Any, Any]) -> Any:
         """Return the dataclass of what the schema loaded, keeping the original's unknown fields."""
@@ -352,6 +437,22 @@ class Shape(Kind):
     def extra(self, document: Mapping[Any, Any]) -> dict[Any, Any]:
         """Return the fields of a document the format does not know, as written."""
         return {key: value for key, value in document.items() if key not in self.names}
+
+
+# What ``read`` meets when a document leaves out a field that has a default.
+_ABSENT = object()
+
+
+def _may_fill(model: type, fields: tuple[Field, ...]) -> bool:
+    """Return whether ``read`` may build the model by filling a new instance's dictionary.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``: some 1.5 µs
+    for a transition, more than reading it. Where ``__init__`` would do no more than set the fields
+    (no ``__post_init__``, every field given by the shape or ``extra``), ``read`` fills the
+    instance's dictionary itself; the instance is the same, as frozen, equal and hashable.
+    """
+    attributes = {field.attribute for field in fields} | {"extra"}
+    return not hasattr(model, "__post_init__") and attributes == {field.name for field in dataclasses.fields(model)}
 
 
 class _ShapeSchema(ma.Schema):

@@ -5,6 +5,8 @@ transitions to unknown stages and self-loops left out (each is reported on its
 own): descendants of the start for reachability, strongly connected components
 for traps (a component no edge leaves) and loops (one that can be left), and
 the ancestors of a node every terminal leads to for who can still finish.
+One graph serves every question; the loops that are warnings are the
+components that remain once the routes back are taken out of it.
 
 Each stage is reported under the most specific code: a stage with no way out
 is a ``dead_end``; the members of a cycle with no way out are one ``trap_cycle``;
@@ -15,6 +17,8 @@ a ``loop`` warning.
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from itertools import chain
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import networkx as nx
@@ -82,6 +86,12 @@ def validate(definition: Definition | Mapping[str, Any] | Any, directory: Iterab
 
 # Where nothing stands in for "reaches a terminal": an extra node every terminal leads to.
 _TERMINUS = ("terminus",)
+_AGENCY_TYPES = frozenset(AGENCY_TYPES)
+_PAIR = attrgetter("from_stage", "to_stage")
+_KEY = attrgetter("key")
+_FROM = attrgetter("from_stage")
+_TO = attrgetter("to_stage")
+_EXTRA = attrgetter("extra")
 
 
 class _Checker:
@@ -89,10 +99,21 @@ class _Checker:
         self.definition = definition
         self.directory = None if directory is None else frozenset(directory)
         self.found: dict[str, list[Problem]] = {code: [] for code in CODES}
-        self.order = {key: index for index, key in enumerate(definition.stage_keys)}
-        self.firsts = [definition.stage(key) for key in definition.stage_keys]
+        # The distinct stage keys in definition order (``stage_keys``, without its index of the stages).
+        self.order = {key: index for index, key in enumerate(dict.fromkeys(map(_KEY, definition.stages)))}
+        # The first stage of each key, in definition order: every stage when the keys are distinct.
+        if len(self.order) == len(definition.stages):
+            self.firsts = list(definition.stages)
+        else:
+            self.firsts = [definition.stage(key) for key in definition.stage_keys]
         self.terminals = definition.terminal_keys
         self.spoken = _spoken_languages(definition)
+        # One graph answers every graph question: the stages, each transition an edge.
+        self.graph = nx.DiGraph()
+        self.graph.add_nodes_from(self.order)
+        self.graph.add_edges_from(map(_PAIR, definition.transitions))
+        # Whether every transition joins two different stages that exist: no other node, no self-loop.
+        self.all_edges = len(self.graph) == len(self.order) and not nx.number_of_selfloops(self.graph)
 
     def add(self, code: str, template: str, params: Mapping[str, Any] | None = None, **where: Any) -> None:
         self.found[code].append(make_problem(code, template, params, **where))
@@ -125,11 +146,21 @@ class _Checker:
             template = DURATION_NOT_POSITIVE if retention.error == "not_positive" else DURATION_SYNTAX
             self.add("invalid_duration", template, {"path": "retention", "value": retention.text})
 
+        # Whether durations are in order, by the durations: the loader shares equal ones between stages,
+        # and the objects outlive the loop, so their ids name them.
+        in_order: dict[tuple[int, int, int, int], bool] = {}
         for index, stage in enumerate(definition.stages):
-            if stage.agency_type not in AGENCY_TYPES:
+            if stage.agency_type not in _AGENCY_TYPES:
                 params = {"stage": stage.key, "agency_type": stage.agency_type}
                 self.add("unknown_agency_type", UNKNOWN_AGENCY_TYPE, params, stages=[stage.key])
-            self.check_durations(index, stage)
+            durations = (id(stage.respond_within), id(stage.complete_within), id(stage.review_every),
+                         id(stage.reminders))
+            fine = in_order.get(durations)
+            if fine is None:
+                fine = in_order[durations] = _durations_in_order(stage)
+            if not fine:
+                self.check_durations(index, stage)
+        for stage in definition.stages if self.spoken else ():
             missing = _untranslated(stage.extra, "name", self.spoken)
             if missing:
                 self.add("missing_translation", STAGE_UNTRANSLATED, {"stage": stage.key, "languages": missing,
@@ -167,16 +198,19 @@ class _Checker:
         self.add("invalid_duration", template, params, stages=[stage.key])
 
     def check_transitions(self) -> None:
-        for transition in self.definition.transitions:
+        for transition in self.definition.transitions if self.spoken else ():
             missing = _untranslated(transition.extra, "label", self.spoken) if transition.label else None
             if missing:
                 source, target = transition.pair
                 params = {"from": source, "to": target, "languages": missing, "field": "label"}
                 where = {"stages": [key for key in transition.pair if key in self.order], "transition": transition.pair}
                 self.add("missing_translation", TRANSITION_UNTRANSLATED, params, **where)
-        order, terminals = self.order, self.terminals
-        pairs = [(transition.from_stage, transition.to_stage) for transition in self.definition.transitions]
-        counts = Counter(pairs) if len(set(pairs)) < len(pairs) else None
+        order, terminals, transitions = self.order, self.terminals, self.definition.transitions
+        repeats = len(set(map(_PAIR, transitions))) < len(transitions)
+        if self.all_edges and not repeats and not any(degree for _, degree in self.graph.out_degree(terminals)):
+            return  # nothing below to report
+        pairs = list(map(_PAIR, transitions))
+        counts = Counter(pairs) if repeats else None
         reported: set[tuple[str, str]] = set()
         for pair in pairs:
             source, target = pair
@@ -203,20 +237,19 @@ class _Checker:
                 self.add("duplicate_transition", DUPLICATE_TRANSITION, params, **where)
 
     def check_graph(self) -> None:
-        order = self.order
-        edges = []
-        returns = []
-        for transition in self.definition.transitions:
-            source, target = transition.from_stage, transition.to_stage
-            if source != target and source in order and target in order:
-                edges.append((source, target))
-                if transition.is_return:
-                    returns.append((source, target))
-        graph = nx.DiGraph()
-        graph.add_nodes_from(order)
-        graph.add_edges_from(edges)
-        has_exit = {source for source, _ in edges}
-        has_entry = {target for _, target in edges}
+        order, graph = self.order, self.graph
+        returns = [_PAIR(transition) for transition in self.definition.transitions if transition.is_return]
+        if self.all_edges:
+            has_exit = set(map(_FROM, self.definition.transitions))
+            has_entry = set(map(_TO, self.definition.transitions))
+        else:
+            # Transitions to unknown stages and self-loops are reported on their own; the graph leaves them out.
+            graph.remove_nodes_from([key for key in graph if key not in order])
+            graph.remove_edges_from(list(nx.selfloop_edges(graph)))
+            edges = [pair for pair in map(_PAIR, self.definition.transitions) if pair in graph.edges]
+            returns = [pair for pair in returns if pair in graph.edges]
+            has_exit = set(map(itemgetter(0), edges))
+            has_entry = set(map(itemgetter(1), edges))
 
         components = [members for members in nx.strongly_connected_components(graph) if len(members) > 1]
         traps = [
@@ -233,16 +266,17 @@ class _Checker:
             if start not in reached:
                 reached.add(start)
                 reached.update(nx.descendants(graph, start))
-        unreachable = [key for key in order if key not in reached] if starts else []
+        # Sets of stages, listed in definition order.
+        by_order = order.__getitem__
+        unreachable = sorted(order.keys() - reached, key=by_order) if starts else []
 
-        dead_ends = [key for key in order if key not in self.terminals and key not in has_exit]
+        dead_ends = sorted(order.keys() - self.terminals - has_exit, key=by_order)
         no_path: list[str] = []
         if self.terminals:
             graph.add_edges_from((key, _TERMINUS) for key in self.terminals)
             reaches_terminal = nx.ancestors(graph, _TERMINUS)
             graph.remove_node(_TERMINUS)
-            no_path = [key for key in order if key not in reaches_terminal and key not in in_trap]
-            no_path = [key for key in no_path if key not in self.terminals and key in has_exit]
+            no_path = sorted((order.keys() - reaches_terminal - in_trap - self.terminals) & has_exit, key=by_order)
         silent = [stage.key for stage in self.firsts if stage.respond_within is None and stage.key in has_entry]
 
         for key in unreachable:
@@ -256,10 +290,14 @@ class _Checker:
 
         loops = [members for members in components if members.isdisjoint(in_trap)]
         if returns and loops:
-            # Only the cycles that survive without the intended routes back are warnings.
-            rest = graph.subgraph(set().union(*loops)).copy()
-            rest.remove_edges_from(returns)
-            loops = [members for members in nx.strongly_connected_components(rest) if len(members) > 1]
+            # Only the cycles that survive without the intended routes back are warnings. Each lies
+            # within a component, so those of the whole graph less the routes back, outside the traps.
+            graph.remove_edges_from(returns)
+            loops = [
+                members
+                for members in nx.strongly_connected_components(graph)
+                if len(members) > 1 and members.isdisjoint(in_trap)
+            ]
         for members in self._in_order(loops):
             self.add("loop", LOOP, {"stage_list": _listing(members)}, stages=members)
         for key in silent:
@@ -267,6 +305,33 @@ class _Checker:
 
     def _in_order(self, groups: Iterable[set[str]]) -> list[set[str]]:
         return sorted(groups, key=lambda members: min(self.order[key] for key in members))
+
+
+def _durations_in_order(stage: Stage) -> bool:
+    """Return whether a stage's durations are all valid and each reminder is shorter than every deadline.
+
+    What most stages are, answered without building the paths that only a problem names.
+    """
+    respond, complete, review = stage.respond_within, stage.complete_within, stage.review_every
+    shortest = None
+    if respond is not None:
+        if respond.shortest is None:
+            return False
+        shortest = respond.shortest.nominal
+    if complete is not None:
+        if complete.shortest is None:
+            return False
+        if shortest is None or complete.shortest.nominal < shortest:
+            shortest = complete.shortest.nominal
+    if review is not None:
+        if review.error is not None:
+            return False
+        if shortest is None or review.nominal < shortest:
+            shortest = review.nominal
+    for reminder in stage.reminders:
+        if reminder.error is not None or (shortest is not None and reminder.nominal >= shortest):
+            return False
+    return True
 
 
 def _listing(keys: Iterable[str]) -> str:
@@ -280,8 +345,8 @@ def _has_text(extra: Mapping[str, Any], name: str) -> bool:
 
 def _spoken_languages(definition: Definition) -> tuple[str, ...]:
     """Return the languages the definition names anything in: each of them should name everything."""
-    extras = [definition.extra, *(stage.extra for stage in definition.stages),
-              *(transition.extra for transition in definition.transitions)]
+    extras = list(filter(None, chain((definition.extra,), map(_EXTRA, definition.stages),
+                                     map(_EXTRA, definition.transitions))))
     return tuple(language for language in TRANSLATED_LANGUAGES
                  if any(_has_text(extra, f"name_{language}") or _has_text(extra, f"label_{language}")
                         for extra in extras))

@@ -123,3 +123,39 @@ def test_a_document_the_fast_path_declines_still_loads():
     with pytest.raises(NotPlain):
         DEFINITION.read(written_otherwise)
     assert load_definition(written_otherwise) == load_definition(data)
+
+
+@pytest.mark.parametrize(
+    "stage_fields",
+    [
+        {"reminders": [["PT4H"]]},
+        {"complete_within": {"high": ["P3D"]}},
+        {"complete_within": {"urgent": "P3D"}},
+        {"complete_within": {}},
+        {"respond_within": 3},
+        {"start": None},
+        {"name_ru": 5},
+    ],
+)
+def test_the_fast_path_declines_what_is_not_plain_and_the_schema_says_why(stage_fields):
+    stage = {"key": "only", "name": "Only", "agency_type": "social", "start": True, "terminal": True, **stage_fields}
+    document = {"key": "odd", "name": "Odd", "stages": [stage]}
+    with pytest.raises(NotPlain):
+        DEFINITION.read(document)
+    definition, problems = load_definition(document)
+    assert definition is None
+    assert problems and {problem.code for problem in problems} == {"schema"}
+    assert all(problem.message.startswith("stages[0].") for problem in problems)
+
+
+def test_what_the_fast_path_builds_is_frozen_equal_and_hashable_like_what_the_schema_builds():
+    data, _ = parse_document(EVERY_FIELD)
+    fast, schema = DEFINITION.read(data), DefinitionSchema().load(data)
+    for built, loaded in [*zip(fast.stages, schema.stages, strict=True),
+                          *zip(fast.transitions, schema.transitions, strict=True)]:
+        assert type(built) is type(loaded)
+        assert built == loaded
+        assert hash(built) == hash(loaded)
+        assert repr(built) == repr(loaded)
+    with pytest.raises(AttributeError):
+        fast.stages[0].key = "other"  # type: ignore[misc]
