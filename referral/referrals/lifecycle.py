@@ -31,7 +31,7 @@ from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind, DeadlineStatus
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
-from ..locking import case_of_referral, lock_case
+from ..locking import lock_case_of_referral
 from ..notifications.service import notify_agency
 from .models import Referral
 from .reading import get_referral, notice_params, parties_of
@@ -84,9 +84,8 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
     the status), Forbidden (the action belongs to another side) or Invalid
     (missing reason or outcome).
     """
-    case_id = case_of_referral(referral_id)
-    if case_id is not None:
-        lock_case(case_id)
+    # Kept while the action runs: the case holds the referrals the lock read, so that none is read again.
+    locked = lock_case_of_referral(referral_id)  # noqa: F841
     referral = get_referral(referral_id, actor)
     try:
         action = Action(action)
