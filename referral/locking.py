@@ -9,10 +9,11 @@ and lets one writer at a time, which serializes the same work.
 """
 
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from .cases.models import Case
 from .deadlines.models import Deadline
+from .designer.models import WorkflowVersion
 from .extensions import db
 from .referrals.models import Referral
 
@@ -40,7 +41,10 @@ def _lock(condition, case_id: int | None = None) -> Case | None:
     # reading them afresh too); consents and the registering agency are read when used.
     case = db.session.scalar(
         sa.select(Case).where(condition).with_for_update(of=Case)
-        .options(lazyload(Case.consents), lazyload(Case.registered_by_agency))
+        .options(lazyload(Case.consents), lazyload(Case.registered_by_agency),
+                 # The publication time of the workflow version is the key of its cached definition.
+                 joinedload(Case.workflow_version).options(load_only(WorkflowVersion.published_at),
+                                                           lazyload(WorkflowVersion.published_by)))
         .execution_options(populate_existing=True))
     if case is None:
         return None

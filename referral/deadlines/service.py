@@ -110,15 +110,22 @@ def pending_deadlines(referral_id: int, kinds: tuple[DeadlineKind, ...] | None =
 def close_deadlines(referral_id: int, status: DeadlineStatus, now: datetime,
                     kinds: tuple[DeadlineKind, ...] | None = None) -> int:
     """Close a referral's pending deadlines (of some kinds) as met or cancelled; return how many."""
-    # One UPDATE (… RETURNING where the database has it), without reading the rows first; clocks the
-    # session holds take the new values.
+    # One UPDATE, without reading the rows first. Clocks of the referral that the session holds take the
+    # new values as written (those it holds expired are read afresh on use).
     statement = (sa.update(Deadline)
                  .where(Deadline.referral_id == referral_id, Deadline.status == DeadlineStatus.pending)
                  .values(status=status, closed_at=now, next_check_at=None)
-                 .execution_options(synchronize_session="fetch"))
+                 .execution_options(synchronize_session=False))
     if kinds:
         statement = statement.where(Deadline.kind.in_(kinds))
-    return db.session.execute(statement).rowcount
+    closed = db.session.execute(statement).rowcount
+    for held in list(db.session.identity_map.values()):
+        loaded = sa.inspect(held).dict if isinstance(held, Deadline) else {}
+        if loaded.get("referral_id") == referral_id and loaded.get("status") is DeadlineStatus.pending \
+                and (not kinds or loaded.get("kind") in kinds):
+            for name, value in (("status", status), ("closed_at", now), ("next_check_at", None)):
+                set_committed_value(held, name, value)
+    return closed
 
 
 def reschedule_case(case, definition: Definition) -> int:
