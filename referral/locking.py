@@ -9,9 +9,11 @@ and lets one writer at a time, which serializes the same work.
 """
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, lazyload, load_only
 
 from .cases.models import Case
 from .deadlines.models import Deadline
+from .designer.models import WorkflowVersion
 from .extensions import db
 from .referrals.models import Referral
 
@@ -23,15 +25,41 @@ def lock_case(case_id: int) -> Case | None:
     case already in the session are expired, so that they too are read again, as committed by whoever
     held the lock before.
     """
+    return _lock(Case.id == case_id, case_id)
+
+
+def lock_case_of_referral(referral_id: int) -> Case | None:
+    """Lock the case of a referral, as :func:`lock_case` does, finding it in the same statement."""
+    return _lock(Case.id == sa.select(Referral.case_id).where(Referral.id == referral_id).scalar_subquery())
+
+
+def _lock(condition, case_id: int | None = None) -> Case | None:
     db.session.flush()
-    if db.session.scalar(sa.select(Case.id).where(Case.id == case_id).with_for_update()) is None:
+    if case_id is not None:
+        _expire_held(case_id)
+    # One statement locks the row and reads it afresh, with its referrals (a second, selectin, statement
+    # reading them afresh too); consents and the registering agency are read when used.
+    case = db.session.scalar(
+        sa.select(Case).where(condition).with_for_update(of=Case)
+        .options(lazyload(Case.consents), lazyload(Case.registered_by_agency),
+                 # The publication time of the workflow version is the key of its cached definition.
+                 joinedload(Case.workflow_version).options(load_only(WorkflowVersion.published_at),
+                                                           lazyload(WorkflowVersion.published_by)))
+        .execution_options(populate_existing=True))
+    if case is None:
         return None
-    case = db.session.get(Case, case_id, populate_existing=True)
-    for held in list(db.session.identity_map.values()):
-        if isinstance(held, Referral | Deadline) and held.case_id == case_id:
-            db.session.expire(held)
-    db.session.expire(case, ["referrals"])
+    if case_id is None:
+        _expire_held(case.id, keep=set(case.referrals))
     return case
+
+
+def _expire_held(case_id: int, keep: set = frozenset()) -> None:
+    """Expire the referrals and deadlines of a case that the session holds (but those just read)."""
+    for held in list(db.session.identity_map.values()):
+        # An expired object's case is unknown without a query, and it is read afresh on use anyway.
+        if isinstance(held, Referral | Deadline) and held not in keep \
+                and sa.inspect(held).dict.get("case_id") == case_id:
+            db.session.expire(held)
 
 
 def case_of_referral(referral_id: int) -> int | None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from agencies import Permission
 
 from ..actors import Actor, require
-from ..extensions import db
+from ..extensions import db, utcnow
 from .models import AuditEntry
 
 
@@ -19,15 +19,18 @@ def record(
     object_id: object = None,
     detail: dict | None = None,
     *,
-    flush: bool = True,
+    flush: bool = False,
 ) -> AuditEntry:
     """Append one audit entry in the current transaction and return it.
 
     ``detail`` must hold no personal data of a child: field names, codes and
-    identifiers only. With ``flush=False`` the entry waits for the caller's
-    flush, so that many entries go in one statement.
+    identifiers only. The entry is written with the caller's next flush (at the
+    latest its commit), in the same transaction as the change it records, so
+    that the entries of one act go in one statement; ``flush=True`` writes it
+    now (its ``id`` is then known).
     """
     entry = AuditEntry(
+        occurred_at=utcnow(),
         actor_user_id=actor.user_id,
         actor_label=actor.label,
         action=action,

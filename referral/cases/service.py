@@ -27,7 +27,6 @@ from ..audit.service import record
 from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
-from ..designer.models import WorkflowVersion
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, dialect_insert, utcnow
 from ..locking import lock_case
@@ -95,7 +94,7 @@ def start_agency_types() -> list[str]:
 
 def definition_of(case: Case) -> Definition:
     """Return the workflow definition the case runs on."""
-    return designer.published_definition(db.session.get(WorkflowVersion, case.workflow_version_id))
+    return designer.published_definition_of(case.workflow_version_id)
 
 
 def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None = None,

@@ -23,7 +23,7 @@ def open_deadlines(agency_id: int) -> list[Deadline]:
     """Return an agency's pending deadlines, soonest first."""
     return list(db.session.scalars(
         sa.select(Deadline).where(Deadline.agency_id == agency_id, Deadline.status == DeadlineStatus.pending)
-        .order_by(Deadline.due_at, Deadline.id).options(with_case())
+        .order_by(Deadline.due_at, Deadline.id).options(*with_case())
     ))
 
 

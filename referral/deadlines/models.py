@@ -55,5 +55,7 @@ class Deadline(db.Model):
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     closed_at = mapped_column(UTCDateTime)
 
-    referral = relationship("Referral", lazy="joined")
-    agency = relationship("Agency", lazy="joined")
+    # Loaded on use, not joined: closing one clock must not read its referral, case and agencies (five
+    # tables) along. Lists that show them ask with loader options (``service.with_case``, the sweep's own).
+    referral = relationship("Referral")
+    agency = relationship("Agency")

@@ -20,9 +20,9 @@ from .models import Deadline, DeadlineKind, DeadlineStatus
 
 
 def with_case():
-    """Return the loader option that brings each deadline's referral and case in the same query."""
-    # Lists show the case number and stage of each deadline; built on call, once all mappers exist.
-    return joinedload(Deadline.referral).joinedload(Referral.case)
+    """Return the loader options that bring each deadline's referral, case and agency in the same query."""
+    # Lists show the case number, stage and agency of each deadline; built on call, once all mappers exist.
+    return (joinedload(Deadline.referral).joinedload(Referral.case), joinedload(Deadline.agency))
 
 #: The stage field each kind of deadline comes from.
 _SOURCE = {DeadlineKind.respond: "respond_within", DeadlineKind.complete: "complete_within",
@@ -110,12 +110,21 @@ def pending_deadlines(referral_id: int, kinds: tuple[DeadlineKind, ...] | None =
 def close_deadlines(referral_id: int, status: DeadlineStatus, now: datetime,
                     kinds: tuple[DeadlineKind, ...] | None = None) -> int:
     """Close a referral's pending deadlines (of some kinds) as met or cancelled; return how many."""
-    closed = 0
-    for deadline in pending_deadlines(referral_id, kinds):
-        deadline.status = status
-        deadline.closed_at = now
-        deadline.next_check_at = None
-        closed += 1
+    # One UPDATE, without reading the rows first. Clocks of the referral that the session holds take the
+    # new values as written (those it holds expired are read afresh on use).
+    statement = (sa.update(Deadline)
+                 .where(Deadline.referral_id == referral_id, Deadline.status == DeadlineStatus.pending)
+                 .values(status=status, closed_at=now, next_check_at=None)
+                 .execution_options(synchronize_session=False))
+    if kinds:
+        statement = statement.where(Deadline.kind.in_(kinds))
+    closed = db.session.execute(statement).rowcount
+    for held in list(db.session.identity_map.values()):
+        loaded = sa.inspect(held).dict if isinstance(held, Deadline) else {}
+        if loaded.get("referral_id") == referral_id and loaded.get("status") is DeadlineStatus.pending \
+                and (not kinds or loaded.get("kind") in kinds):
+            for name, value in (("status", status), ("closed_at", now), ("next_check_at", None)):
+                set_committed_value(held, name, value)
     return closed
 
 
@@ -175,7 +184,7 @@ def deadlines_query(actor, *, status: str | None = None, overdue: bool | None = 
     statement = (sa.select(Deadline).join(Case, Case.id == Deadline.case_id)
                  .join(Agency, Agency.id == Deadline.agency_id)
                  .join(Referral, Referral.id == Deadline.referral_id)
-                 .where(visible_condition(actor)).options(with_case()))
+                 .where(visible_condition(actor)).options(*with_case()))
     if actor.user is not None and not has_permission(actor.role, Permission.view_all_cases):
         mine = Deadline.agency_id == actor.agency_id
         if has_permission(actor.role, Permission.view_region_cases):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 import yaml
 from flask_babel import gettext, lazy_ngettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.util import identity_key
 
 from agencies import AgencyType, Permission
 from workflows import Definition, Problem, is_valid, load_definition, parse_document, validate
@@ -115,6 +116,23 @@ def latest_version(key: str) -> WorkflowVersion | None:
 # key keeps two databases (tests) that reuse an id from sharing an entry.
 _PUBLISHED: dict[tuple, Definition] = {}
 _PUBLISHED_KEPT = 256
+
+
+def published_definition_of(version_id: int) -> Definition:
+    """Return the definition of a published version by its id, loaded once.
+
+    The cache key needs only the publication time: it comes from the session when the version is there, else
+    from a one-column query; the whole row (its document) is read only when the definition is not cached.
+    """
+    held = db.session.identity_map.get(identity_key(WorkflowVersion, version_id))
+    published_at = sa.inspect(held).dict.get("published_at") if held is not None else None
+    if published_at is None:
+        published_at = db.session.scalar(
+            sa.select(WorkflowVersion.published_at).where(WorkflowVersion.id == version_id))
+    found = _PUBLISHED.get((version_id, published_at))
+    if found is not None:
+        return found
+    return published_definition(db.session.get(WorkflowVersion, version_id))
 
 
 def published_definition(version: WorkflowVersion) -> Definition:

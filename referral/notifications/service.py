@@ -83,12 +83,15 @@ def _insert_ignoring_duplicates(table, rows: list[dict], returning: bool = True)
     if not rows:
         return []
     statement = dialect_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    if not returning:
-        db.session.execute(statement, rows)
-        return []
-    statement = statement.returning(table.c.id)
-    # Executed with a list of rows, SQLAlchemy batches them into few statements and caches the SQL.
-    return [row_id for row_id in db.session.scalars(statement, rows) if row_id is not None]
+    # The rows name cases, referrals and users by id, so those are written already: what waits for the
+    # session's flush (timeline, audit) is written with the rest of the act, not before this insert.
+    with db.session.no_autoflush:
+        if not returning:
+            db.session.execute(statement, rows)
+            return []
+        statement = statement.returning(table.c.id)
+        # Executed with a list of rows, SQLAlchemy batches them into few statements and caches the SQL.
+        return [row_id for row_id in db.session.scalars(statement, rows) if row_id is not None]
 
 
 DEADLINE_LABELS = {"respond": N_("response"), "complete": N_("completion"), "review": N_("review")}
@@ -130,19 +133,26 @@ def _write(rows: list[dict], need_ids: bool = True) -> list[int]:
 
 
 def _active_users(agency_id: int) -> list[int]:
-    return list(db.session.scalars(
-        sa.select(User.id).where(User.agency_id == agency_id, User.is_active_account.is_(True)).order_by(User.id)
-    ))
+    statement = sa.select(User.id).where(User.agency_id == agency_id, User.is_active_account.is_(True)) \
+        .order_by(User.id)
+    if any(isinstance(held, User) for held in (*db.session.new, *db.session.dirty)):
+        return list(db.session.scalars(statement))
+    # No user changes in this transaction: the timeline and audit rows waiting for the flush need not be
+    # written for this read, and go in one flush with the rest of the act.
+    with db.session.no_autoflush:
+        return list(db.session.scalars(statement))
 
 
 def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = None,
                  referral_id: int | None = None, dedupe: str | None = None,
-                 batch: NotificationBatch | None = None) -> list[int]:
+                 batch: NotificationBatch | None = None, want_ids: bool = True) -> list[int]:
     """Write a notification for each user, and queue its e-mail copy; return the new notification ids.
 
     With ``dedupe``, a user who already has a notification with this key gets
     nothing new: the scheduler may run a sweep twice, the user hears once.
-    With ``batch``, the rows wait in the batch until it is written.
+    With ``batch``, the rows wait in the batch until it is written. With
+    ``want_ids=False`` the ids are not read back unless e-mail needs them (an
+    empty list is returned): the insert has no RETURNING.
     """
     if kind not in TEMPLATES:
         raise KeyError(kind)
@@ -154,17 +164,22 @@ def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = Non
     if batch is not None:
         batch.rows.extend(rows)
         return []
-    return _write(rows)
+    ids = _write(rows, need_ids=want_ids)
+    return ids if want_ids else []
 
 
 def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | None = None,
                   referral_id: int | None = None, exclude_user_id: int | None = None,
-                  dedupe: str | None = None, batch: NotificationBatch | None = None) -> list[int]:
-    """Notify each active user of an agency (but the one who acted), and call the agency's webhook."""
+                  dedupe: str | None = None, batch: NotificationBatch | None = None,
+                  want_ids: bool = False) -> list[int]:
+    """Notify each active user of an agency (but the one who acted), and call the agency's webhook.
+
+    Return the new notification ids if ``want_ids`` (else an empty list: see ``notify_users``).
+    """
     users = batch.agency_users(agency_id) if batch is not None else _active_users(agency_id)
     recipients = [user_id for user_id in users if user_id != exclude_user_id]
     ids = notify_users(recipients, kind, params, case_id=case_id, referral_id=referral_id, dedupe=dedupe,
-                       batch=batch)
+                       batch=batch, want_ids=want_ids)
     agency = db.session.get(Agency, agency_id)
     if agency is not None and agency.webhook_url:
         queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,

@@ -17,7 +17,7 @@ from ..auth.models import User
 from ..cases import service as cases
 from ..errors import Conflict, Forbidden, Invalid
 from ..extensions import db
-from ..locking import case_of_referral, lock_case
+from ..locking import lock_case_of_referral
 from ..notifications.service import notify_users
 from .lifecycle import check_version, flush_or_conflict
 from .models import Referral
@@ -46,9 +46,8 @@ def assign(referral_id: int, assignee_email: str | None, version: int | None, ac
     Raise NotFound (not visible), Conflict (stale version, or the referral is closed), Forbidden (not the
     receiving agency, or staff assigning someone else) or Invalid (problem ``assignee_not_in_agency``).
     """
-    case_id = case_of_referral(referral_id)
-    if case_id is not None:
-        lock_case(case_id)
+    # Kept while the action runs: the case holds the referrals the lock read, so that none is read again.
+    locked = lock_case_of_referral(referral_id)  # noqa: F841
     referral = get_referral(referral_id, actor)
     check_version(referral, version)
     if referral.status in TERMINAL_STATUSES:

@@ -31,7 +31,7 @@ from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind, DeadlineStatus
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
-from ..locking import case_of_referral, lock_case
+from ..locking import lock_case_of_referral
 from ..notifications.service import notify_agency
 from .models import Referral
 from .reading import get_referral, notice_params, parties_of
@@ -84,9 +84,8 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
     the status), Forbidden (the action belongs to another side) or Invalid
     (missing reason or outcome).
     """
-    case_id = case_of_referral(referral_id)
-    if case_id is not None:
-        lock_case(case_id)
+    # Kept while the action runs: the case holds the referrals the lock read, so that none is read again.
+    locked = lock_case_of_referral(referral_id)  # noqa: F841
     referral = get_referral(referral_id, actor)
     try:
         action = Action(action)
@@ -130,24 +129,23 @@ def act(referral_id: int, action: str, version: int | None, actor: Actor,
         referral.outcome = outcome.strip()
     if new_status in TERMINAL_STATUSES:
         referral.closed_at = now
+    # Nothing the session holds is written until the one flush at the end: the referral's versioned UPDATE
+    # (with the due dates its clocks set), the new clocks, the timeline and the audit entries go together.
     with db.session.no_autoflush:
-        # Set the new due dates before the one versioned UPDATE of the referral.
         _move_clocks(referral, effects, definition, now)
+        kind = _DONE[action]
+        cases.add_event(case, actor, f"referral.{kind}", referral=referral, from_status=old_status,
+                        to_status=new_status, stage=referral.to_stage, reason=(reason or "").strip() or None,
+                        outcome=(outcome or "").strip() or None)
+        record(actor, f"referral.{action.value}", "referral", referral.id, {"case": case.number})
+        _tell_the_other_side(referral, action, actor, definition)
+
+        if action is Action.accept and referral.mode == "handover" and referral.parent is not None \
+                and referral.parent.status in ACTIVE_STATUSES:
+            _hand_over(referral.parent, referral, actor, definition)
+        if new_status in TERMINAL_STATUSES:
+            _close_case_if_done(case, actor, definition)
     flush_or_conflict()
-
-    kind = _DONE[action]
-    cases.add_event(case, actor, f"referral.{kind}", referral=referral, from_status=old_status,
-                    to_status=new_status, stage=referral.to_stage, reason=(reason or "").strip() or None,
-                    outcome=(outcome or "").strip() or None)
-    record(actor, f"referral.{action.value}", "referral", referral.id, {"case": case.number})
-    _tell_the_other_side(referral, action, actor, definition)
-
-    if action is Action.accept and referral.mode == "handover" and referral.parent is not None \
-            and referral.parent.status in ACTIVE_STATUSES:
-        _hand_over(referral.parent, referral, actor, definition)
-    if new_status in TERMINAL_STATUSES:
-        _close_case_if_done(case, actor, definition)
-    db.session.flush()
     return referral
 
 
@@ -201,7 +199,6 @@ def _hand_over(parent: Referral, child: Referral, actor: Actor, definition: Defi
     parent.outcome = HANDED_OVER
     parent.closed_at = utcnow()
     clocks.close_deadlines(parent.id, DeadlineStatus.met, parent.closed_at)
-    flush_or_conflict()
     case = parent.case
     cases.add_event(case, actor, "referral.completed", referral=parent, from_status=old_status,
                     to_status=parent.status, stage=parent.to_stage, outcome=HANDED_OVER,

@@ -109,8 +109,10 @@ def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: 
     Raise NotFound for a case the actor may not see, Forbidden without the
     role, Invalid with the rule violations (DESIGN.md section 6 codes).
     """
+    # Locked first, then checked: the check reads the case, its referrals and consents once, after the lock
+    # (a lock on a case the actor may not see reveals nothing, and the NotFound rolls it back).
+    locked = lock_case(case_id) if isinstance(case_id, int) else None  # noqa: F841 - the session holds it weakly
     case = cases.full_case(case_id, actor)
-    lock_case(case.id)
     require(actor, Permission.refer_cases)
     errors = {}
     if not (reason or "").strip():
