@@ -251,7 +251,8 @@ def test_the_agency_holding_a_moved_deadline_is_told_how_many_and_to_when_withou
     assert "(1): response to 8 Dec 2026" in text
     with force_locale("ru"):
         russian = render(notice)
-    assert waiting.case.number in russian and "стал выходным днём" in russian and "перенесены (1)" in russian
+    assert waiting.case.number in russian and "стал выходным днём" in russian
+    assert "перенесены (1): срок ответа — теперь 8 дек. 2026" in russian
     for written in (text, russian, str(notice.params)):
         assert "Kalen" not in written and "Darova" not in written
     # Whoever sent the referral does not hold its clock: the sender hears nothing of this case.
