@@ -315,3 +315,21 @@ def test_the_calendar_page_and_api_name_holidays_in_russian_for_a_russian_reader
     db.session.commit()
     days = client.get("/api/v1/calendars/KZ/days?year=2026", headers=token_for(reader))
     assert {day["date"]: day["name"] for day in days.get_json()}["2026-05-09"] == "День Победы"
+
+
+def test_the_api_commits_the_override_and_its_notices_once_and_the_webhook_names_no_child(waiting, client, token_for):
+    clinic = waiting.to_agency
+    clinic.webhook_url = "https://clinic.example.kz/hook"
+    db.session.commit()
+    headers = token_for(demo_actor("admin@demo.kz").user)
+    with commits() as seen:
+        answer = client.post("/api/v1/calendars/KZ/days", headers=headers,
+                             json={"date": "2026-12-07", "kind": "day_off", "name": "Day off moved by decree"})
+    assert answer.status_code == 201 and answer.get_json()["moved_deadlines"] >= 1
+    assert len(seen) == 1
+    assert any(n.case_id == waiting.case_id for n in calendar_notices("health@demo.kz"))
+    event = next(d.payload for d in db.session.scalars(sa.select(Delivery).where(Delivery.channel == Channel.webhook))
+                 if d.payload["event"] == "calendar.deadlines_moved" and d.payload["case_id"] == waiting.case_id)
+    assert event["referral_id"] == waiting.id and event["deadline_kind"] == "respond"
+    assert event["due_at"] == respond_clock(waiting.id).due_at.isoformat()
+    assert "Kalen" not in str(event) and "Darova" not in str(event)
