@@ -306,12 +306,19 @@ def package_days(code: str, year: int, language: str | None = None) -> list[tupl
     if not is_known_calendar(code):
         raise ValueError(f"unknown calendar country {code!r}")
     kind = holidays.country_holidays(code, years=year)
-    languages = getattr(kind, "supported_languages", ())
+    languages = package_languages(code)
     chosen = language if language in languages else ("en_US" if "en_US" in languages else None)
     country = holidays.country_holidays(code, years=year, language=chosen) if chosen else kind
     found = [(day, "day_off", name) for day, name in country.items() if day.year == year]
     found += [(day, "working_day", "") for day in country.weekend_workdays if day.year == year]
     return sorted(found)
+
+
+def package_languages(code: str) -> tuple[str, ...]:
+    """Return the languages the package names a country's holidays in (``("en_US", "kk", "uk")`` for KZ)."""
+    if not is_known_calendar(code):
+        return ()
+    return tuple(getattr(holidays.country_holidays(code), "supported_languages", ()))
 
 
 def package_version() -> str:

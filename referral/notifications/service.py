@@ -1,7 +1,7 @@
 """Writing and reading in-app notifications; messages name the case number, never the child."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,7 +15,7 @@ from ..audit.service import record
 from ..auth.models import User
 from ..directory.models import NAME_LANGUAGES, Agency
 from ..extensions import db, dialect_insert, utcnow
-from ..i18n import reading_language, show_moment
+from ..i18n import reading_language, show_date, show_moment
 from .models import Channel, Delivery, DeliveryStatus, Notification
 
 #: Message templates by kind. Parameters: case (number), stage (name; ``stage_ru``, ``stage_kk`` where the
@@ -48,6 +48,8 @@ TEMPLATES = {
     "deadline.review_due": N_("Case %(case)s: the periodic review of “%(stage)s” is due."),
     "webhook.gone": N_("The webhook of %(agency)s answered 410 Gone, so it was turned off: no more events go to "
                        "%(url)s. Enter the address again on the agency's page to turn it back on."),
+    "calendar.deadlines_moved": N_("Case %(case)s: %(change)s in the working calendar, so your agency's "
+                                   "deadlines moved (%(count)s): %(moves)s."),
     "digest": N_("Your open work: %(requested)s referrals waiting for an answer, %(active)s in progress, "
                  "%(overdue)s overdue."),
 }
@@ -95,6 +97,10 @@ def _insert_ignoring_duplicates(table, rows: list[dict], returning: bool = True)
 
 
 DEADLINE_LABELS = {"respond": N_("response"), "complete": N_("completion"), "review": N_("review")}
+
+#: What a change of the working calendar did to a day (``calendar.deadlines_moved``).
+CALENDAR_CHANGES = {"day_off": N_("%(day)s became a day off"), "working_day": N_("%(day)s became a working day"),
+                    "removed": N_("the override of %(day)s was removed")}
 
 
 class NotificationBatch:
@@ -260,7 +266,18 @@ def render(notification: Notification) -> str:
         params["deadline"] = gettext(DEADLINE_LABELS.get(params["deadline_kind"], params["deadline_kind"]))
     if params.get("due_at"):
         params["due"] = show_moment(datetime.fromisoformat(params["due_at"]))
+    if params.get("change") in CALENDAR_CHANGES:
+        params["change"] = gettext(CALENDAR_CHANGES[params["change"]]) % {
+            "day": show_date(date.fromisoformat(params["day"]))}
+    if isinstance(params.get("moves"), list):
+        params["moves"] = "; ".join(_moved(move) for move in params["moves"])
     return gettext(template) % params
+
+
+def _moved(move: dict) -> str:
+    kind = move.get("deadline_kind", "")
+    return gettext("%(deadline)s to %(due)s") % {"deadline": gettext(DEADLINE_LABELS.get(kind, kind)),
+                                                  "due": show_moment(datetime.fromisoformat(move["due_at"]))}
 
 
 def notifications_query(user_id: int, *, unread_only: bool = False) -> sa.Select:

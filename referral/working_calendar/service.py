@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from agencies import Permission
 from workflows import WorkingCalendar, parse_duration
-from workflows.durations import is_known_calendar, package_days, package_version
+from workflows.durations import is_known_calendar, package_days, package_languages, package_version
 
 from ..actors import Actor, require
 from ..audit.service import record
@@ -19,8 +19,10 @@ from ..designer.models import WorkflowVersion
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..locking import lock_case
+from ..notifications.service import notify_agency
 from .days import working_calendar
 from .models import CalendarOverride, DayKind
+from .names import translated
 
 #: The years a calendar can be read or changed for.
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -79,13 +81,20 @@ def overrides_of(country: str, year: int) -> list[CalendarOverride]:
 def calendar_days(country: str, year: int, language: str | None = None) -> list[CalendarDay]:
     """Return a country's year merged: the package's holidays and moved working days, overrides on top.
 
+    Package names are in ``language``: the package's own where it has one, else translated here from English
+    (a name this app does not know stays English).
+
     Raise NotFound for an unknown country, Invalid for a year out of range.
     """
     country = known_country(country)
     _check_year(year)
     version = package_version()
+    # Where the package lacks the reader's language (Russian for Kazakhstan) its English names are translated.
+    translate = language not in package_languages(country)
     found: dict[date, CalendarDay] = {}
     for day, kind, name in package_days(country, year, language):
+        if translate:
+            name = translated(name)
         if day not in found:  # the package may name two holidays on one date; the first is shown
             found[day] = CalendarDay(day, kind, name, "package", package_version=version)
     for override in overrides_of(country, year):
@@ -137,9 +146,10 @@ def add_override(country: str, day: date, kind: str, name: str, actor: Actor) ->
         message = _l("%(day)s already has an override; remove it first to change it.", day=day.isoformat())
         raise Conflict(message, errors={"date": [str(message)]}) from None
     moved = recompute_deadlines(country, day)
+    tell_holders(moved, country, day, kind.value, actor)
     record(actor, "calendar.override_added", "calendar", f"{country}:{day.isoformat()}",
-           {"kind": kind.value, "moved_deadlines": moved})
-    return OverrideChange(override, moved)
+           {"kind": kind.value, "moved_deadlines": len(moved)})
+    return OverrideChange(override, len(moved))
 
 
 def remove_override(country: str, day: date, actor: Actor) -> OverrideChange:
@@ -157,9 +167,10 @@ def remove_override(country: str, day: date, actor: Actor) -> OverrideChange:
     db.session.delete(override)
     db.session.flush()
     moved = recompute_deadlines(country, day)
+    tell_holders(moved, country, day, "removed", actor)
     record(actor, "calendar.override_removed", "calendar", f"{country}:{day.isoformat()}",
-           {"kind": override.kind.value, "moved_deadlines": moved})
-    return OverrideChange(override, moved)
+           {"kind": override.kind.value, "moved_deadlines": len(moved)})
+    return OverrideChange(override, len(moved))
 
 
 def _counts_working_days(text: str) -> bool:
@@ -169,12 +180,12 @@ def _counts_working_days(text: str) -> bool:
         return False
 
 
-def recompute_deadlines(country: str, day: date) -> int:
+def recompute_deadlines(country: str, day: date) -> list[Deadline]:
     """Recompute the pending working-day deadlines of cases counted by a country's calendar around a day.
 
     Only clocks running over the day can move: started before it and falling due on or after it (a day's
     margin either side covers the time zone). Each case is locked first, as every change to a case is.
-    Return how many deadlines moved.
+    Return the deadlines that moved, by case.
     """
     after = datetime.combine(day + timedelta(days=2), time.min, tzinfo=UTC)
     before = datetime.combine(day - timedelta(days=1), time.min, tzinfo=UTC)
@@ -187,7 +198,7 @@ def recompute_deadlines(country: str, day: date) -> int:
         if _counts_working_days(duration):
             by_case.setdefault(case_id, []).append(deadline_id)
     calendar: WorkingCalendar = working_calendar(country)
-    moved = 0
+    moved: list[Deadline] = []
     for case_id, deadline_ids in by_case.items():
         case = lock_case(case_id)
         definition = designer.published_definition(db.session.get(WorkflowVersion, case.workflow_version_id))
@@ -195,5 +206,29 @@ def recompute_deadlines(country: str, day: date) -> int:
             continue
         for deadline in db.session.scalars(sa.select(Deadline).where(Deadline.id.in_(deadline_ids),
                                                                      Deadline.status == DeadlineStatus.pending)):
-            moved += clocks.reschedule(deadline, definition, case.risk_level.value, calendar) is True
+            if clocks.reschedule(deadline, definition, case.risk_level.value, calendar) is True:
+                moved.append(deadline)
     return moved
+
+
+def tell_holders(moved: list[Deadline], country: str, day: date, change: str, actor: Actor) -> None:
+    """Tell each agency whose clocks moved, once per case: how many and to when, by case number, never the child.
+
+    ``change`` says what happened to the day: ``day_off``, ``working_day`` or ``removed``. The agency holding
+    a deadline is the one its reminders go to, so it is the one told.
+    """
+    by_holder: dict[tuple[int, int], list[Deadline]] = {}
+    for deadline in moved:
+        by_holder.setdefault((deadline.agency_id, deadline.case_id), []).append(deadline)
+    for (agency_id, case_id), deadlines in sorted(by_holder.items(), key=lambda item: item[0]):
+        referral_ids = {deadline.referral_id for deadline in deadlines}
+        params = {"case": deadlines[0].referral.case.number, "country": country, "day": day.isoformat(),
+                  "change": change, "count": len(deadlines),
+                  "moves": [{"deadline_kind": deadline.kind.value, "due_at": deadline.due_at.isoformat(),
+                             "referral_id": deadline.referral_id} for deadline in deadlines]}
+        if len(deadlines) == 1:  # a webhook event names one deadline: only a single move fills it in
+            params.update(deadline_kind=deadlines[0].kind.value, due_at=deadlines[0].due_at.isoformat(),
+                          stage_key=deadlines[0].referral.to_stage)
+        notify_agency(agency_id, "calendar.deadlines_moved", params, case_id=case_id,
+                      referral_id=next(iter(referral_ids)) if len(referral_ids) == 1 else None,
+                      exclude_user_id=actor.user_id)

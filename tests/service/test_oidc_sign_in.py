@@ -76,7 +76,7 @@ def test_the_login_page_offers_the_provider_only_when_configured(sso, make_app, 
     assert "Sign in with Test ID" in sso.test_client().get("/login").get_data(as_text=True)
     unnamed = make_app(**oidc_provider.app_config(REFERRAL_OIDC_NAME=None))
     with unnamed.app_context():
-        assert "Войти через единый вход" in unnamed.test_client().get(
+        assert "Войти через единую учётную запись" in unnamed.test_client().get(
             "/login", headers={"Accept-Language": "ru"}).get_data(as_text=True)
     plain = make_app()
     with plain.app_context():

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 
 from referral.audit.models import AuditEntry
 from referral.cases import service as cases
@@ -15,11 +16,14 @@ from referral.deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from referral.designer import service as designer
 from referral.errors import Conflict, Forbidden, Invalid, NotFound
 from referral.extensions import db
+from referral.notifications.models import Channel, Delivery, Notification
+from referral.notifications.service import render
 from referral.referrals import service as referrals
 from referral.referrals.models import Referral
 from referral.working_calendar import service as calendar
 from referral.working_calendar.models import CalendarOverride
 from tests.appfixtures import demo_actor
+from tests.service.test_one_commit_per_entry_point import commits
 from workflows import WorkingCalendar, is_working_day, shift_working_days
 
 KEY = "returned-child"
@@ -219,3 +223,113 @@ def test_the_calendar_page_shows_the_merged_year_and_admins_change_it(demo, sign
     assert reader.post("/calendar/KZ/days/2026-12-05/remove").status_code == 403
     removed = sign_in("admin@demo.kz").post("/calendar/KZ/days/2026-12-05/remove", follow_redirects=True)
     assert 'data-date="2026-12-05"' not in removed.get_data(as_text=True)
+
+
+def calendar_notices(email: str | None = None) -> list[Notification]:
+    statement = sa.select(Notification).where(Notification.kind == "calendar.deadlines_moved")
+    if email is not None:
+        statement = statement.where(Notification.user_id == demo_actor(email).user_id)
+    return list(db.session.scalars(statement.order_by(Notification.id)))
+
+
+def test_the_agency_holding_a_moved_deadline_is_told_how_many_and_to_when_without_the_child(waiting):
+    with commits() as seen:
+        change = calendar.add_override("KZ", date(2026, 12, 7), "day_off", "Day off moved by decree",
+                                       demo_actor("admin@demo.kz"))
+    assert seen == []  # the notices are written in the override's transaction, which its entry point commits
+    db.session.commit()
+    assert change.moved >= 1
+
+    notice = next(n for n in calendar_notices("health@demo.kz") if n.case_id == waiting.case_id)
+    assert notice.referral_id == waiting.id  # one referral's clock moved: the notice leads to it
+    assert notice.params["count"] == 1 and notice.params["moves"] == [
+        {"deadline_kind": "respond", "due_at": respond_clock(waiting.id).due_at.isoformat(),
+         "referral_id": waiting.id}]
+    with force_locale("en"):
+        text = render(notice)
+    assert waiting.case.number in text and "7 Dec 2026 became a day off" in text
+    assert "(1): response to 8 Dec 2026" in text
+    with force_locale("ru"):
+        russian = render(notice)
+    assert waiting.case.number in russian and "стал выходным днём" in russian
+    assert "перенесены (1): срок ответа — теперь 8 дек. 2026" in russian
+    for written in (text, russian, str(notice.params)):
+        assert "Kalen" not in written and "Darova" not in written
+    # Whoever sent the referral does not hold its clock: the sender hears nothing of this case.
+    assert waiting.case_id not in {n.case_id for n in calendar_notices("social@demo.kz")}
+    assert db.session.scalar(sa.select(AuditEntry.id).where(AuditEntry.action == "case.notified",
+                                                            AuditEntry.object_id == str(waiting.case_id)))
+
+    calendar.remove_override("KZ", date(2026, 12, 7), demo_actor("admin@demo.kz"))
+    db.session.commit()
+    back = [n for n in calendar_notices("health@demo.kz") if n.case_id == waiting.case_id][-1]
+    with force_locale("en"):
+        assert "the override of 7 Dec 2026 was removed" in render(back) and "response to 7 Dec 2026" in render(back)
+
+
+def test_the_holding_agency_also_hears_by_e_mail(app, waiting):
+    app.config["REFERRAL_SMTP_URL"] = "smtp://127.0.0.1:1"  # queued only: the outbox sends it later
+    user = demo_actor("health@demo.kz").user
+    user.wants_email = True
+    db.session.commit()
+    calendar.add_override("KZ", date(2026, 12, 7), "day_off", "Day off moved by decree", demo_actor("admin@demo.kz"))
+    db.session.commit()
+    mail = db.session.scalar(sa.select(Delivery).where(Delivery.channel == Channel.email, Delivery.user_id == user.id,
+                                                       Delivery.payload["subject"].as_string().contains(
+                                                           waiting.case.number)))
+    assert mail is not None and "Kalen" not in mail.payload["body"]
+    assert f"/inbox/{waiting.id}" in mail.payload["body"]
+
+
+def test_an_override_that_moves_nothing_tells_nobody(waiting):
+    before = pending_dues()
+    change = calendar.add_override("KZ", date(2030, 6, 4), "day_off", "Far away", demo_actor("admin@demo.kz"))
+    db.session.commit()
+    assert change.moved == 0 and pending_dues() == before
+    calendar.remove_override("KZ", date(2030, 6, 4), demo_actor("admin@demo.kz"))
+    db.session.commit()
+    assert calendar_notices() == []
+
+
+def test_holiday_names_are_in_the_readers_language(demo):
+    def names(language: str) -> dict[str, str]:
+        with force_locale(language):
+            return {day.date.isoformat(): day.name for day in calendar.calendar_days("KZ", 2026, language)}
+
+    english, russian, kazakh = names("en"), names("ru"), names("kk")
+    assert english["2026-05-09"] == "Victory Day" and english["2026-05-11"] == "Victory Day (observed)"
+    assert russian["2026-05-09"] == "День Победы"
+    assert russian["2026-05-11"] == "День Победы (перенесённый выходной)"
+    assert russian["2026-01-01"] == "Новый год" and russian["2026-05-27"] == "Курбан айт (предварительная дата)"
+    assert kazakh["2026-05-09"] == "Жеңіс күні"  # the package's own Kazakh
+    with force_locale("ru"):
+        moved = {day.date: day.name for day in calendar.calendar_days("KZ", 2025, "ru")}
+    assert moved[date(2025, 1, 3)] == "Выходной день (перенесён с 5 янв. 2025)"
+
+
+def test_the_calendar_page_and_api_name_holidays_in_russian_for_a_russian_reader(demo, sign_in, client, token_for):
+    page = sign_in("social@demo.kz", "ru").get("/calendar/?year=2026").get_data(as_text=True)
+    assert "День Победы" in page and "Victory Day" not in page
+    reader = demo_actor("health@demo.kz").user
+    reader.locale = "ru"  # the API answers in the caller's own language
+    db.session.commit()
+    days = client.get("/api/v1/calendars/KZ/days?year=2026", headers=token_for(reader))
+    assert {day["date"]: day["name"] for day in days.get_json()}["2026-05-09"] == "День Победы"
+
+
+def test_the_api_commits_the_override_and_its_notices_once_and_the_webhook_names_no_child(waiting, client, token_for):
+    clinic = waiting.to_agency
+    clinic.webhook_url = "https://clinic.example.kz/hook"
+    db.session.commit()
+    headers = token_for(demo_actor("admin@demo.kz").user)
+    with commits() as seen:
+        answer = client.post("/api/v1/calendars/KZ/days", headers=headers,
+                             json={"date": "2026-12-07", "kind": "day_off", "name": "Day off moved by decree"})
+    assert answer.status_code == 201 and answer.get_json()["moved_deadlines"] >= 1
+    assert len(seen) == 1
+    assert any(n.case_id == waiting.case_id for n in calendar_notices("health@demo.kz"))
+    event = next(d.payload for d in db.session.scalars(sa.select(Delivery).where(Delivery.channel == Channel.webhook))
+                 if d.payload["event"] == "calendar.deadlines_moved" and d.payload["case_id"] == waiting.case_id)
+    assert event["referral_id"] == waiting.id and event["deadline_kind"] == "respond"
+    assert event["due_at"] == respond_clock(waiting.id).due_at.isoformat()
+    assert "Kalen" not in str(event) and "Darova" not in str(event)
