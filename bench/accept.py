@@ -41,7 +41,7 @@ import psycopg  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
-from bench.common import percentile  # noqa: E402
+from bench.common import fresh_database, percentile  # noqa: E402
 from referral import create_app  # noqa: E402
 from referral.actors import Actor  # noqa: E402
 from referral.auth.models import User  # noqa: E402
@@ -59,7 +59,6 @@ from workflows.lifecycle import Action, Party, ReferralStatus  # noqa: E402
 from workflows.lifecycle import apply as apply_action  # noqa: E402
 
 DEFAULT_DATABASE = "referral_bench_accept"
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 CHUNK = 2_000
 #: The two waiting referrals of every seeded case: (stage, agency code, mode).
 PARALLEL = ("health-screening", "astana-childrens-clinic", "parallel")
@@ -69,12 +68,7 @@ HANDOVER = ("initial-assessment", "astana-family-support", "handover")
 def database_url(url: str | None) -> str:
     """Return the URL of an empty database: the one given (its public schema recreated), or a fresh one."""
     if url is None:
-        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DEFAULT_DATABASE}" WITH (FORCE)')
-            connection.exec_driver_sql(f'CREATE DATABASE "{DEFAULT_DATABASE}"')
-        admin.dispose()
-        return sa.engine.make_url(PG_ADMIN).set(database=DEFAULT_DATABASE).render_as_string(hide_password=False)
+        return fresh_database("postgresql", DEFAULT_DATABASE)
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE")
