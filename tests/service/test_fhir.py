@@ -192,7 +192,8 @@ def test_every_task_read_is_audited(client, world):
     fhir_get(client, f"/Task/{referral['id']}", world["health"]["headers"])
     fhir_get(client, "/Task?owner=Organization/health-agency", world["health"]["headers"])
     entries = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.action == "referral.read",
-                                                              AuditEntry.object_id == str(referral["id"]))).all()
+                                                              AuditEntry.object_id == str(referral["id"]))
+                                 .order_by(AuditEntry.id)).all()
     assert [entry.detail["via"] for entry in entries] == ["fhir", "fhir-search"]
 
 
