@@ -330,12 +330,9 @@ def _sum(groups, key) -> dict:
     return sums
 
 
-#: The percentiles of response times: ``{to_agency_id: (median, p90)}``, and the scope's under ``None``.
-_Spread = dict
-
-
-def _response_spread(base: sa.Select, m: _Measures, scope: _Scope, postgresql: bool) -> _Spread:
-    """Return the median and 90th percentile of the hours to an answer, per row of the agency table and in all.
+def _response_spread(base: sa.Select, m: _Measures, scope: _Scope, postgresql: bool) -> dict:
+    """Return ``{to_agency_id: (median, p90)}`` of the hours to an answer per row of the agency table, and the
+    scope's in all under ``None``.
 
     One sort serves both on PostgreSQL: ``ROLLUP`` adds the grand total to the agencies' groups; referrals the
     scope counts but gives no agency row group under a key no agency has.
@@ -368,7 +365,7 @@ def _case_count(base: sa.Select) -> int:
     return db.session.scalar(base.with_only_columns(sa.func.count(sa.distinct(Referral.case_id))))
 
 
-def _agency_rows(groups: list[_Group], responses: _Spread) -> list[AgencyRow]:
+def _agency_rows(groups: list[_Group], responses: dict) -> list[AgencyRow]:
     sums = _sum(groups, lambda group: group.to_agency_id if group.agency_row else None)
     agencies = {a.id: a for a in db.session.scalars(sa.select(Agency).where(Agency.id.in_(sums)))}
     result = []
@@ -404,7 +401,7 @@ def _month_rows(base: sa.Select, m: _Measures, first: date, last: date) -> list[
     return [MonthRow(day.strftime("%Y-%m"), *found.get(index, (0, 0))) for index, day in enumerate(starts[:-1])]
 
 
-def _totals(groups: list[_Group], responses: _Spread, cases: int) -> dict:
+def _totals(groups: list[_Group], responses: dict, cases: int) -> dict:
     every, sent = _Counts(), _Counts()
     for group in groups:
         every.add(group.counts)
