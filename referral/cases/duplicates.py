@@ -241,9 +241,9 @@ def find_matches(child: ChildData, actor: Actor, *, via: str = "check", today: d
                for score, other_age, row in found]
     # The names typed are the child's: the log keeps how many were found and which cases were shown.
     record(actor, "case.matches", None, None, {"via": via, "count": len(matches),
-                                               "cases": [match.case_id for match in matches]}, flush=False)
+                                               "cases": [match.case_id for match in matches]})
     for match in matches:
-        record(actor, "case.matched", "case", match.case_id, {"score": match.score, "via": via}, flush=False)
+        record(actor, "case.matched", "case", match.case_id, {"score": match.score, "via": via})
     db.session.flush()  # the entries of one check in one statement
     return matches
 

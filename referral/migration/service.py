@@ -278,8 +278,7 @@ def _move(case: Case, source_version: WorkflowVersion, target_version: WorkflowV
     cases.add_event(case, actor, "workflow.migrated", workflow=target_version.workflow.key,
                     from_version=source_version.number, to_version=target_version.number, stages=moved_stages)
     record(actor, "case.migrated", "case", case.id,
-           {"number": case.number, "from_version": source_version.number, "to_version": target_version.number},
-           flush=False)
+           {"number": case.number, "from_version": source_version.number, "to_version": target_version.number})
     for agency_id in sorted({r.to_agency_id for r in open_referrals}):
         notify_agency(agency_id, "workflow.migrated",
                       {"case": case.number, "version": target_version.number,
