@@ -38,7 +38,10 @@ def _lock(condition, case_id: int | None = None) -> Case | None:
     if case_id is not None:
         _expire_held(case_id)
     # One statement locks the row and reads it afresh, with its referrals (a second, selectin, statement
-    # reading them afresh too); consents and the registering agency are read when used.
+    # reading them afresh too); consents and the registering agency are read when used. The referrals
+    # must not be joined to this statement: a statement that waited for the lock sees the locked row as
+    # now committed but every joined row as it was when the statement began, so an accept that waited
+    # would miss what the one before it changed (tests/service/test_races_on_one_case.py).
     case = db.session.scalar(
         sa.select(Case).where(condition).with_for_update(of=Case)
         .options(lazyload(Case.consents), lazyload(Case.registered_by_agency),
