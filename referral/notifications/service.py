@@ -149,6 +149,37 @@ def _active_users(agency_id: int) -> list[int]:
         return list(db.session.scalars(statement))
 
 
+def _notify_active_users(agency_id: int, exclude_user_id: int | None, kind: str, params: dict,
+                         case_id: int | None, referral_id: int | None) -> tuple[list[int], list[int]]:
+    """Notify each active user of an agency but one in one INSERT … SELECT; return the users and the new ids.
+
+    Without a dedupe key nothing is skipped, so the rows written are one per recipient; e-mail copies are
+    queued as ``notify_users`` queues them.
+    """
+    table = Notification.__table__
+    chosen = sa.select(
+        User.id, sa.literal(kind, table.c.kind.type), sa.literal(dict(params), table.c.params.type),
+        sa.literal(case_id, table.c.case_id.type), sa.literal(referral_id, table.c.referral_id.type),
+        sa.literal(utcnow(), table.c.created_at.type),
+    ).where(User.agency_id == agency_id, User.is_active_account.is_(True))
+    if exclude_user_id is not None:
+        chosen = chosen.where(User.id != exclude_user_id)
+    statement = sa.insert(table).from_select(
+        ["user_id", "kind", "params", "case_id", "referral_id", "created_at"], chosen,
+    ).returning(table.c.user_id, table.c.id)
+    if any(isinstance(held, User) for held in (*db.session.new, *db.session.dirty)):
+        written = db.session.execute(statement).all()
+    else:
+        # As in _active_users: what waits for the flush goes in one flush with the rest of the act.
+        with db.session.no_autoflush:
+            written = db.session.execute(statement).all()
+    written.sort()
+    ids = [row_id for _, row_id in written]
+    if ids and current_app.config.get("REFERRAL_SMTP_URL"):
+        queue_emails(ids, utcnow())
+    return [user_id for user_id, _ in written], ids
+
+
 def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = None,
                  referral_id: int | None = None, dedupe: str | None = None,
                  batch: NotificationBatch | None = None, want_ids: bool = True) -> list[int]:
@@ -182,10 +213,16 @@ def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | Non
 
     Return the new notification ids if ``want_ids`` (else an empty list: see ``notify_users``).
     """
-    users = batch.agency_users(agency_id) if batch is not None else _active_users(agency_id)
-    recipients = [user_id for user_id in users if user_id != exclude_user_id]
-    ids = notify_users(recipients, kind, params, case_id=case_id, referral_id=referral_id, dedupe=dedupe,
-                       batch=batch, want_ids=want_ids)
+    if kind not in TEMPLATES:
+        raise KeyError(kind)
+    if batch is None and dedupe is None:
+        recipients, ids = _notify_active_users(agency_id, exclude_user_id, kind, params, case_id, referral_id)
+        ids = ids if want_ids else []
+    else:
+        users = batch.agency_users(agency_id) if batch is not None else _active_users(agency_id)
+        recipients = [user_id for user_id in users if user_id != exclude_user_id]
+        ids = notify_users(recipients, kind, params, case_id=case_id, referral_id=referral_id, dedupe=dedupe,
+                           batch=batch, want_ids=want_ids)
     agency = db.session.get(Agency, agency_id)
     if agency is not None and agency.webhook_url:
         queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,

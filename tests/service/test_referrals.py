@@ -8,11 +8,14 @@ import sqlalchemy as sa
 
 from referral.actors import Actor
 from referral.audit.models import AuditEntry
+from referral.auth.models import User
 from referral.cases.models import Case, Event
 from referral.designer import service as designer
 from referral.extensions import db
 from referral.notifications.models import Notification
+from referral.referrals import service as referrals
 from referral.referrals.models import Referral
+from tests.appfixtures import demo_actor
 
 WORKFLOW = {
     "key": "care",
@@ -414,3 +417,31 @@ def test_reading_the_audit_log_is_itself_audited(client, make_user, login_as):
     assert client.get("/admin/audit/", query_string={"object_type": "case"}).status_code == 200
     entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "audit.read"))
     assert entry.actor_user_id == admin.id and entry.detail["filters"] == ["object_type"]
+
+
+def test_an_answer_tells_every_active_user_of_the_sender_in_one_statement(asked):
+    """The sender's active users hear of the accept, each once; an inactive user and the one who acted do not;
+    the rows are written by one INSERT … SELECT, not a read of the users and then an insert."""
+    sender = db.session.scalars(sa.select(User).where(User.agency_id == asked.from_agency_id,
+                                                      User.is_active_account.is_(True)).order_by(User.id)).all()
+    assert sender
+    sender[-1].is_active_account = False
+    db.session.commit()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731 - before_cursor_execute's statement
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        referrals.act(asked.id, "accept", asked.version, demo_actor("health@demo.kz"))
+        db.session.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    told = db.session.scalars(sa.select(Notification.user_id).where(Notification.referral_id == asked.id,
+                                                                    Notification.kind == "referral.accepted")
+                              .order_by(Notification.user_id)).all()
+    assert told == [user.id for user in sender[:-1]]
+    params = db.session.scalars(sa.select(Notification.params).where(Notification.referral_id == asked.id,
+                                                                     Notification.kind == "referral.accepted")).all()
+    assert all(p["case"] == asked.case.number for p in params)
+    # The users are not read on their own (the actor's own row, read whole, is another statement).
+    assert not any(s.split("FROM")[0].split() == ["SELECT", "users.id"] for s in statements)
+    assert sum(s.lstrip().startswith("INSERT INTO notifications") for s in statements) == 1
