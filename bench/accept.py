@@ -12,7 +12,8 @@ Then it prints, in one run:
   parallel accept and for a hand-over accept (which also completes the sender's referral);
 * the floor: the same rows written with bare psycopg in one transaction (the case's row locked, the referral
   and its respond clock updated, the new clocks, the timeline event, the audit entries and the
-  notifications inserted), on other referrals of the same database, and the ratio;
+  notifications inserted), on other referrals of the same database, in rounds of ten that alternate with
+  the service's (so that other work on a shared machine weighs on both alike), and the ratio;
 * a whole case along the returned-child route through the service (register, consent, refer, accept, start,
   complete, each call committed on its own): committed calls per second;
 * the pure engine (``workflows``: the route's transitions and the lifecycle's state machine, no database)
@@ -154,28 +155,61 @@ def waiting(stage: str, limit: int) -> list[tuple[int, int]]:
         .order_by(Referral.id).limit(limit)).all()
 
 
-def measure_accepts(candidates, counter: StatementCounter) -> tuple[list[float], float, Counter, float]:
-    """Accept each referral through the service, a commit each.
-
-    Return the timings, the rate, the statements and the CPU seconds per accept of this process.
-    """
+def staff_actors() -> dict[int, Actor]:
+    """Return an actor of a staff user of each agency."""
     actors = {}
     for user in db.session.scalars(sa.select(User).where(User.role == "staff")):
         actors.setdefault(user.agency_id, Actor.of(user))
     db.session.commit()
-    timings = []
+    return actors
+
+
+def accept_through_the_service(referral_id: int, agency_id: int, actors: dict[int, Actor],
+                               counter: StatementCounter) -> None:
+    counter.on = True
+    referrals.act(referral_id, "accept", 1, actors[agency_id])
+    db.session.commit()
+    counter.on = False
+
+
+def warm_up(candidates, counter: StatementCounter) -> None:
+    """Accept each referral through the service, a commit each: the definition cache, compiled statements."""
+    actors = staff_actors()
+    for referral_id, agency_id in candidates:
+        accept_through_the_service(referral_id, agency_id, actors, counter)
+
+
+class Timed:
+    """The wall-clock times and the CPU seconds of this process spent on one side of the comparison."""
+
+    def __init__(self) -> None:
+        self.timings: list[float] = []
+        self.cpu = 0.0
+        self.wall = 0.0
+
+    def run(self, action, *args) -> None:
+        cpu, started = time.process_time(), time.perf_counter()
+        action(*args)
+        self.timings.append(time.perf_counter() - started)
+        self.cpu += time.process_time() - cpu
+        self.wall += self.timings[-1]
+
+
+def measure_side_by_side(url: str, service_set, floor_set, counter: StatementCounter, handover: bool,
+                         round_size: int = 10) -> tuple[Timed, Timed, Counter]:
+    """Accept ``service_set`` through the service and write ``floor_set`` with bare psycopg, alternating rounds
+    of ``round_size``, so that what else the shared machine does weighs on both alike."""
+    actors = staff_actors()
+    service, floor = Timed(), Timed()
     counter.counts.clear()
     gc.collect()
-    began, cpu = time.perf_counter(), time.process_time()
-    for referral_id, agency_id in candidates:
-        started = time.perf_counter()
-        counter.on = True
-        referrals.act(referral_id, "accept", 1, actors[agency_id])
-        db.session.commit()
-        counter.on = False
-        timings.append(time.perf_counter() - started)
-    total, cpu = time.perf_counter() - began, time.process_time() - cpu
-    return timings, len(candidates) / total, counter.counts.copy(), cpu / len(candidates)
+    with FloorWriter(url, handover) as writer:
+        for first in range(0, len(service_set), round_size):
+            for referral_id, agency_id in service_set[first:first + round_size]:
+                service.run(accept_through_the_service, referral_id, agency_id, actors, counter)
+            for referral_id, agency_id in floor_set[first:first + round_size]:
+                floor.run(writer.write, referral_id, agency_id)
+    return service, floor, counter.counts.copy()
 
 
 def rows_of_accept(url: str, referral_id: int) -> dict:
@@ -195,8 +229,8 @@ def _libpq(url: str) -> str:
     return f"host={parsed.host} port={parsed.port or 5432} user={parsed.username} dbname={parsed.database}"
 
 
-def measure_floor(url: str, candidates, handover: bool) -> tuple[list[float], float]:
-    """Write what an accept writes with bare psycopg, one transaction per referral; return the timings.
+class FloorWriter:
+    """Write what an accept writes with bare psycopg, one transaction per referral.
 
     The rows: the case's row locked; the referral updated (status, answer time, due dates, version); its
     respond clock closed; a complete clock opened; a timeline event; the audit entry of the act; the
@@ -204,88 +238,93 @@ def measure_floor(url: str, candidates, handover: bool) -> tuple[list[float], fl
     hand-over accept also completes the sender's referral and closes its clocks, with its own event,
     notifications and disclosure entry.
     """
-    timings = []
-    with psycopg.connect(_libpq(url)) as connection:
-        users = {agency: [row[0] for row in connection.execute(
+
+    def __init__(self, url: str, handover: bool) -> None:
+        self.url, self.handover = url, handover
+
+    def __enter__(self) -> "FloorWriter":
+        self.connection = connection = psycopg.connect(_libpq(self.url))
+        self.users = {agency: [row[0] for row in connection.execute(
             "SELECT id FROM users WHERE agency_id = %s AND is_active ORDER BY id", (agency,))]
             for agency, in connection.execute("SELECT DISTINCT agency_id FROM users")}
         connection.commit()
-        params = json.dumps({"case": "KZ-2025-000001", "stage": "Health screening", "stage_key": "x",
-                             "agency": "Astana", "agency_code": "astana"})
-        gc.collect()
-        cpu = time.process_time()
-        for referral_id, agency_id in candidates:
-            started = time.perf_counter()
-            with connection.transaction():
-                case_id, parent_id, sender = connection.execute(
-                    "SELECT case_id, parent_id, from_agency_id FROM referrals WHERE id = %s",
-                    (referral_id,)).fetchone()
-                connection.execute("SELECT id FROM cases WHERE id = %s FOR UPDATE", (case_id,))
-                now = datetime.now(UTC)
-                due = now + timedelta(days=5)
-                touched = [(referral_id, agency_id, sender, "accepted", "referral.accepted")]
-                if handover:
-                    touched.append((parent_id, sender, None, "completed", "referral.handed_over"))
-                for row_id, receiver, told, status, kind in touched:
+        self.params = json.dumps({"case": "KZ-2025-000001", "stage": "Health screening", "stage_key": "x",
+                                  "agency": "Astana", "agency_code": "astana"})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.connection.close()
+
+    def write(self, referral_id: int, agency_id: int) -> None:
+        connection, users, params, handover = self.connection, self.users, self.params, self.handover
+        with connection.transaction():
+            case_id, parent_id, sender = connection.execute(
+                "SELECT case_id, parent_id, from_agency_id FROM referrals WHERE id = %s",
+                (referral_id,)).fetchone()
+            connection.execute("SELECT id FROM cases WHERE id = %s FOR UPDATE", (case_id,))
+            now = datetime.now(UTC)
+            due = now + timedelta(days=5)
+            touched = [(referral_id, agency_id, sender, "accepted", "referral.accepted")]
+            if handover:
+                touched.append((parent_id, sender, None, "completed", "referral.handed_over"))
+            for row_id, receiver, told, status, kind in touched:
+                connection.execute(
+                    "UPDATE referrals SET status = %s, responded_at = coalesce(responded_at, %s), "
+                    "complete_by = %s, due_at = %s, outcome = %s, closed_at = %s, version = version + 1 "
+                    "WHERE id = %s AND version = %s",
+                    (status, now, due, due if status == "accepted" else None,
+                     "handed over" if status == "completed" else None,
+                     now if status == "completed" else None, row_id, 1))
+                connection.execute(
+                    "UPDATE deadlines SET status = 'met', closed_at = %s, next_check_at = NULL "
+                    "WHERE referral_id = %s AND status = 'pending'", (now, row_id))
+                if status == "accepted":
                     connection.execute(
-                        "UPDATE referrals SET status = %s, responded_at = coalesce(responded_at, %s), "
-                        "complete_by = %s, due_at = %s, outcome = %s, closed_at = %s, version = version + 1 "
-                        "WHERE id = %s AND version = %s",
-                        (status, now, due, due if status == "accepted" else None,
-                         "handed over" if status == "completed" else None,
-                         now if status == "completed" else None, row_id, 1))
+                        "INSERT INTO deadlines (referral_id, case_id, agency_id, kind, status, duration, "
+                        "started_at, due_at, remind_at, reminders_sent, next_check_at, fired, created_at) "
+                        "VALUES (%s, %s, %s, 'complete', 'pending', 'P3D', %s, %s, %s, 0, %s, '[]', %s)",
+                        (row_id, case_id, receiver, now, due, json.dumps([due.isoformat()]), due, now))
+                connection.execute(
+                    "INSERT INTO events (case_id, referral_id, occurred_at, actor_user_id, actor_label, "
+                    "actor_agency_id, kind, from_status, to_status, detail) "
+                    "VALUES (%s, %s, %s, NULL, 'Bench', %s, %s, 'requested', %s, %s)",
+                    (case_id, row_id, now, agency_id, kind, status, json.dumps({"stage": "x"})))
+                if status == "accepted":
                     connection.execute(
-                        "UPDATE deadlines SET status = 'met', closed_at = %s, next_check_at = NULL "
-                        "WHERE referral_id = %s AND status = 'pending'", (now, row_id))
-                    if status == "accepted":
-                        connection.execute(
-                            "INSERT INTO deadlines (referral_id, case_id, agency_id, kind, status, duration, "
-                            "started_at, due_at, remind_at, reminders_sent, next_check_at, fired, created_at) "
-                            "VALUES (%s, %s, %s, 'complete', 'pending', 'P3D', %s, %s, %s, 0, %s, '[]', %s)",
-                            (row_id, case_id, receiver, now, due, json.dumps([due.isoformat()]), due, now))
+                        "INSERT INTO audit_entries (occurred_at, actor_user_id, actor_label, action, "
+                        "object_type, object_id, remote_addr, detail) "
+                        "VALUES (%s, NULL, 'bench', 'referral.accept', 'referral', %s, NULL, %s)",
+                        (now, str(row_id), json.dumps({"case": "KZ"})))
+                recipients = users.get(told or receiver, [])
+                if recipients:
+                    with connection.cursor() as cursor:
+                        cursor.executemany(
+                            "INSERT INTO notifications (user_id, kind, params, case_id, referral_id, "
+                            "created_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                            [(user_id, kind, params, case_id, row_id, now) for user_id in recipients])
                     connection.execute(
-                        "INSERT INTO events (case_id, referral_id, occurred_at, actor_user_id, actor_label, "
-                        "actor_agency_id, kind, from_status, to_status, detail) "
-                        "VALUES (%s, %s, %s, NULL, 'Bench', %s, %s, 'requested', %s, %s)",
-                        (case_id, row_id, now, agency_id, kind, status, json.dumps({"stage": "x"})))
-                    if status == "accepted":
-                        connection.execute(
-                            "INSERT INTO audit_entries (occurred_at, actor_user_id, actor_label, action, "
-                            "object_type, object_id, remote_addr, detail) "
-                            "VALUES (%s, NULL, 'bench', 'referral.accept', 'referral', %s, NULL, %s)",
-                            (now, str(row_id), json.dumps({"case": "KZ"})))
-                    recipients = users.get(told or receiver, [])
-                    if recipients:
-                        with connection.cursor() as cursor:
-                            cursor.executemany(
-                                "INSERT INTO notifications (user_id, kind, params, case_id, referral_id, "
-                                "created_at) VALUES (%s, %s, %s, %s, %s, %s)",
-                                [(user_id, kind, params, case_id, row_id, now) for user_id in recipients])
-                        connection.execute(
-                            "INSERT INTO audit_entries (occurred_at, actor_user_id, actor_label, action, "
-                            "object_type, object_id, remote_addr, detail) "
-                            "VALUES (%s, NULL, 'system:notifications', 'case.notified', 'case', %s, NULL, %s)",
-                            (now, str(case_id), json.dumps({"agency": "x", "kind": kind})))
-            timings.append(time.perf_counter() - started)
-        cpu = (time.process_time() - cpu) / len(candidates)
-    return timings, cpu
+                        "INSERT INTO audit_entries (occurred_at, actor_user_id, actor_label, action, "
+                        "object_type, object_id, remote_addr, detail) "
+                        "VALUES (%s, NULL, 'system:notifications', 'case.notified', 'case', %s, NULL, %s)",
+                        (now, str(case_id), json.dumps({"agency": "x", "kind": kind})))
 
 
-def print_accepts(label: str, timings, rate, statements: Counter, cpu: float, floor, floor_cpu: float,
-                  rows: dict) -> None:
-    per = {word: count / len(timings) for word, count in statements.items()}
+def print_accepts(label: str, service: Timed, floor: Timed, statements: Counter, rows: dict) -> None:
+    count = len(service.timings)
+    per = {word: number / count for word, number in statements.items()}
     selects = per.get("SELECT", 0)
-    writes = sum(count for word, count in per.items() if word in ("INSERT", "UPDATE", "DELETE"))
-    service_p50, floor_p50 = statistics.median(timings), statistics.median(floor)
+    writes = sum(number for word, number in per.items() if word in ("INSERT", "UPDATE", "DELETE"))
+    service_p50, floor_p50 = statistics.median(service.timings), statistics.median(floor.timings)
     print(f"[{label}] accept through the service: p50 {service_p50 * 1000:.2f} ms, "
-          f"p95 {percentile(timings, 0.95) * 1000:.2f} ms, {rate:.0f} accepts/s over {len(timings)}; "
-          f"{selects + writes:.1f} statements per accept ({selects:.1f} SELECT, {writes:.1f} writes; "
-          + ", ".join(f"{word} {count:.1f}" for word, count in sorted(per.items()))
-          + f"); {cpu * 1000:.2f} ms CPU of this process per accept")
+          f"p95 {percentile(service.timings, 0.95) * 1000:.2f} ms, {count / service.wall:.0f} accepts/s over "
+          f"{count}; {selects + writes:.1f} statements per accept ({selects:.1f} SELECT, {writes:.1f} writes; "
+          + ", ".join(f"{word} {number:.1f}" for word, number in sorted(per.items()))
+          + f"); {service.cpu / count * 1000:.2f} ms CPU of this process per accept")
     print(f"[{label}] rows inserted per accept besides the two UPDATEs: {rows}")
-    print(f"[{label}] raw-SQL floor (bare psycopg, one transaction): p50 {floor_p50 * 1000:.2f} ms, "
-          f"p95 {percentile(floor, 0.95) * 1000:.2f} ms, {floor_cpu * 1000:.2f} ms CPU — ratio "
-          f"{service_p50 / floor_p50:.2f}× (goal ≤ 1.5×)")
+    print(f"[{label}] raw-SQL floor (bare psycopg, one transaction), in rounds of ten alternating with the "
+          f"service's: p50 {floor_p50 * 1000:.2f} ms, p95 {percentile(floor.timings, 0.95) * 1000:.2f} ms, "
+          f"{floor.cpu / len(floor.timings) * 1000:.2f} ms CPU — ratio {service_p50 / floor_p50:.2f}× "
+          f"(goal ≤ 1.5×); {len(floor.timings) / floor.wall:.0f} floor transactions/s")
 
 
 # The returned-child route, walked by the demo's staff: (call, who, arguments).
@@ -507,14 +546,12 @@ def main() -> None:
         counter = StatementCounter(db.engine)
         samples = min(args.samples, (args.cases - 20) // 2)
         # Warm up the service (definition cache, compiled statements) on a few referrals not measured.
-        measure_accepts(waiting(PARALLEL[0], 20), counter)
+        warm_up(waiting(PARALLEL[0], 20), counter)
         for label, (stage, _code, _mode), handover in (("parallel", PARALLEL, False), ("hand-over", HANDOVER, True)):
             chosen = waiting(stage, 2 * samples)
             service_set, floor_set = chosen[:samples], chosen[samples:]
-            timings, rate, statements, cpu = measure_accepts(service_set, counter)
-            rows = rows_of_accept(url, service_set[0][0])
-            floor, floor_cpu = measure_floor(url, floor_set, handover)
-            print_accepts(label, timings, rate, statements, cpu, floor, floor_cpu, rows)
+            service, floor, statements = measure_side_by_side(url, service_set, floor_set, counter, handover)
+            print_accepts(label, service, floor, statements, rows_of_accept(url, service_set[0][0]))
         definition = cases.latest_definition("returned-child")
         rate, calls, per_case, statements = measure_route(args.routes, counter)
         print(f"[route] a whole case along the returned-child route through the service ({calls} calls, "
