@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from referral.actors import Actor
 from referral.auth import service as accounts
 from referral.auth.models import User
-from referral.demo import load_demo_data
 from referral.extensions import db
 
 EXAMPLES = int(os.environ.get("REFERRAL_SCHEMATHESIS_EXAMPLES", "12"))
@@ -25,10 +24,9 @@ EXCLUDED = [schemathesis.checks.positive_data_acceptance]
 
 
 @pytest.mark.parametrize("email", ["admin@demo.kz", "coordinator@demo.kz", "social@demo.kz"])
-def test_generated_requests_never_fail_the_document(make_app, email):
+def test_generated_requests_never_fail_the_document(demo, make_app, email):
     app = make_app(TESTING=False, PROPAGATE_EXCEPTIONS=False)
     with app.app_context():
-        load_demo_data()
         user = db.session.scalar(sa.select(User).where(User.email == email))
         _, token = accounts.create_token(user, Actor.system_actor("test"))
         db.session.commit()
