@@ -1,11 +1,11 @@
 """Requests per second through the production server: one case, the inbox page, beside the server's floor.
 
 Run with ``python bench/http_load.py [--cases N] [--workers W] [--threads T] [--seconds S]``.
-It builds the PostgreSQL database ``referral_bench_http`` on 127.0.0.1 (dropped
-and created) with the demo data and N cases (as ``bench/referrals.py`` seeds
-them), starts ``referral serve`` on a free loopback port with the given workers
-and threads, and drives it with ``wrk`` (Debian's package) at 1, 10 and 50
-connections for each of:
+It builds the PostgreSQL database ``referral_bench_http`` on 127.0.0.1 (or the
+one named with ``--database-name``; dropped and created) with the demo data and
+N cases (as ``bench/referrals.py`` seeds them), starts ``referral serve`` on a
+free loopback port with the given workers and threads, and drives it with
+``wrk`` (Debian's package) at 1, 10 and 50 connections for each of:
 
 * ``GET /healthz`` — the floor: the same server, no database, no token;
 * ``GET /api/v1/cases/{id}`` — one case in full (token, visibility, audit row);
@@ -132,10 +132,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="1,10,50")
+    parser.add_argument("--database-name", default=DATABASE, help="the PostgreSQL database to drop and build")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        raise SystemExit("bench/http.py needs wrk: apt-get install wrk")
-    url = fresh_database("postgresql", DATABASE)
+        raise SystemExit("bench/http_load.py needs wrk: apt-get install wrk")
+    url = fresh_database("postgresql", args.database_name)
     token, case_id = prepare(url, args.cases)
     port = free_port()
     server = start_server(url, port, args.workers, args.threads)

@@ -2,7 +2,8 @@
 
 Run with ``python bench/referrals.py [--database sqlite|postgresql|both] [--cases N]``.
 It builds a fresh database (a SQLite file under /tmp, or the PostgreSQL
-database ``referral_bench`` on 127.0.0.1, dropped and created), loads the demo
+database ``referral_bench`` on 127.0.0.1 or the name given with
+``--database-name``, dropped and created), loads the demo
 agencies, users and the returned-child workflow, bulk-inserts the cases and
 referrals spread over the demo agencies, then prints:
 
@@ -146,8 +147,8 @@ def measure_accepts(samples: int) -> tuple[list[float], float]:
     return timings, len(candidates) / total
 
 
-def run(kind: str, case_count: int, per_case: int, samples: int) -> None:
-    url = fresh_database(kind, DATABASE)
+def run(kind: str, case_count: int, per_case: int, samples: int, name: str = DATABASE) -> None:
+    url = fresh_database(kind, name)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
     with app.app_context():
         upgrade()
@@ -173,11 +174,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--referrals-per-case", type=int, default=5)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--database-name", default=DATABASE, help="the database (or SQLite file) to drop and build")
     args = parser.parse_args()
     os.environ.setdefault("REFERRAL_INSTANCE_PATH", "/tmp/referral_bench_instance")
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     for kind in kinds:
-        run(kind, args.cases, args.referrals_per_case, args.samples)
+        run(kind, args.cases, args.referrals_per_case, args.samples, args.database_name)
 
 
 if __name__ == "__main__":
