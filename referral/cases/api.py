@@ -122,8 +122,9 @@ def get_case(case_id):
     """Show a case as far as the caller may see it; the read is audited."""
     actor = api_actor()
     case, visibility = cases.get_case(case_id, actor)
+    body = case_body(case, visibility, actor)  # before the commit, which would expire what it reads
     db.session.commit()
-    return case_body(case, visibility, actor)
+    return body
 
 
 @blp.route("/<int:case_id>", methods=["PATCH"])

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from agencies import Permission, has_permission, may_see_referral
 from workflows import Stage
@@ -109,6 +109,21 @@ def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, 
             .options(contains_eager(Referral.case))
             .where(*_inbox_conditions(actor, box, status, text, assignee))
             .order_by(Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id))
+
+
+def inbox_page_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
+                     assignee: str | None = None) -> sa.Select:
+    """Return inbox_query for a page that names only each referral's case number, agencies' codes and assignee.
+
+    One statement: the case, the agencies and the assignee come with their few columns the page shows (an
+    agency's contacts and services, a case's names and consents are never read); anything else a caller
+    touches loads when asked.
+    """
+    return inbox_query(actor, box, status, text, assignee).options(
+        contains_eager(Referral.case).load_only(Case.id, Case.number, Case.risk_level).lazyload("*"),
+        joinedload(Referral.from_agency).load_only(Agency.id, Agency.code),
+        joinedload(Referral.to_agency).load_only(Agency.id, Agency.code),
+        joinedload(Referral.assignee).load_only(User.id, User.email).lazyload("*"))
 
 
 def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
