@@ -92,14 +92,17 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
     raise SystemExit("the server did not start")
 
 
-def worker_rss_mb(server: subprocess.Popen) -> list[float]:
-    """Return the resident memory of each gunicorn worker (the server's children), in MB."""
+def worker_rss_mb(server: subprocess.Popen) -> list[tuple[float, float]]:
+    """Return the resident memory of each gunicorn worker (the server's children), and its proportional share
+    (PSS: pages shared with the master or the other workers counted once among them), in MB."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
     found = []
     for pid in children.read_text().split() if children.exists() else []:
         status = Path(f"/proc/{pid}/status").read_text()
-        kilobytes = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
-        found.append(kilobytes / 1024)
+        rollup = Path(f"/proc/{pid}/smaps_rollup")
+        pss = re.search(r"^Pss:\s+(\d+) kB", rollup.read_text(), re.MULTILINE) if rollup.exists() else None
+        rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+        found.append((rss / 1024, int(pss.group(1)) / 1024 if pss else float("nan")))
     return found
 
 
@@ -160,7 +163,7 @@ def main() -> None:
                       f"p99 {result['p99']:7.1f} ms  errors {result['errors']:<4} "
                       f"({share:.0%} of the floor)")
         rss = worker_rss_mb(server)
-        print("worker RSS after the load: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
+        print("worker RSS after the load: " + ", ".join(f"{mb:.0f} MB (PSS {pss:.0f} MB)" for mb, pss in rss))
     finally:
         server.terminate()
         server.wait(timeout=30)
