@@ -76,17 +76,20 @@ def actions_for(referral: Referral, actor: Actor) -> list[Action]:
     return [action for action in Action if action in found]
 
 
-def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str,
+def _statuses_of(status: str | None) -> frozenset | None:
+    """Return the statuses a box's ``status`` filter keeps (``open``, ``closed`` or one), None for all."""
+    if status == "open":
+        return OPEN_STATUSES
+    if status == "closed":
+        return TERMINAL_STATUSES
+    return frozenset({ReferralStatus(status)}) if status else None
+
+
+def _inbox_conditions(actor: Actor, box: str, statuses: frozenset | None, text: str,
                       assignee: str | None) -> tuple[list, bool]:
     """Return the conditions of a box, and whether they name the case (which must then be joined)."""
     column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
     conditions = [column == actor.agency_id]
-    if status == "open":
-        statuses = OPEN_STATUSES
-    elif status == "closed":
-        statuses = TERMINAL_STATUSES
-    else:
-        statuses = frozenset({ReferralStatus(status)}) if status else None
     if statuses is not None:
         conditions.append(Referral.status.in_(statuses) if len(statuses) > 1
                           else Referral.status == next(iter(statuses)))
@@ -121,32 +124,52 @@ def _seen_by_the_box(box: str, statuses: frozenset | None) -> bool:
     return box == "outgoing" or (statuses is not None and statuses <= _SEEN_BY_RECEIVER)
 
 
+def _inbox_order() -> tuple:
+    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
+    return Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id
+
+
 def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
                 assignee: str | None = None) -> sa.Select:
     """Return a select of the agency's incoming or outgoing referrals, most urgent and oldest first.
 
     ``assignee`` keeps those assigned to the actor (``me``), to nobody (``none``) or to a user by e-mail.
     """
-    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
     return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
             .options(contains_eager(Referral.case))
-            .where(*_inbox_conditions(actor, box, status, text, assignee)[0])
-            .order_by(Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id))
+            .where(*_inbox_conditions(actor, box, _statuses_of(status), text, assignee)[0])
+            .order_by(*_inbox_order()))
+
+
+#: Up to how many rows from the top of a box a page of several statuses is found status by status.
+_SPLIT_UP_TO = 2_000
 
 
 def inbox_page_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
-                     assignee: str | None = None) -> sa.Select:
+                     assignee: str | None = None, *, end: int | None = None) -> sa.Select:
     """Return inbox_query for a page that names only each referral's case number, agencies' codes and assignee.
 
     One statement: the case, the agencies and the assignee come with their few columns the page shows (an
     agency's contacts and services, a case's names and consents are never read); anything else a caller
-    touches loads when asked.
+    touches loads when asked. ``end`` is how many rows from the top the page reaches (page × per page): a
+    filter of several statuses (``open``, ``closed``) then reads the first ``end`` of each status in the
+    inbox index's order and sorts only those, not every open referral of the agency.
     """
-    return inbox_query(actor, box, status, text, assignee).options(
+    statement = inbox_query(actor, box, status, text, assignee).options(
         contains_eager(Referral.case).load_only(Case.id, Case.number, Case.risk_level).lazyload("*"),
         joinedload(Referral.from_agency).load_only(Agency.id, Agency.code),
         joinedload(Referral.to_agency).load_only(Agency.id, Agency.code),
         joinedload(Referral.assignee).load_only(User.id, User.email).lazyload("*"))
+    statuses = _statuses_of(status)
+    if end is None or statuses is None or len(statuses) < 2 or end > _SPLIT_UP_TO:
+        return statement
+    firsts = []
+    for one in sorted(statuses):
+        conditions, _ = _inbox_conditions(actor, box, frozenset({one}), text, assignee)
+        first = (sa.select(Referral.id).join(Case, Case.id == Referral.case_id).where(*conditions)
+                 .order_by(*_inbox_order()).limit(end).subquery())
+        firsts.append(sa.select(first.c.id))
+    return statement.where(Referral.id.in_(sa.union_all(*firsts)))
 
 
 def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
@@ -154,7 +177,7 @@ def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = 
     """Return a select of how many referrals inbox_query lists, without its order (and its join, where the
     box's rule of who sees what needs no case)."""
     count = sa.select(sa.func.count()).select_from(Referral)
-    conditions, on_case = _inbox_conditions(actor, box, status, text, assignee)
+    conditions, on_case = _inbox_conditions(actor, box, _statuses_of(status), text, assignee)
     if on_case:
         count = count.join(Case, Case.id == Referral.case_id)
     return count.where(*conditions)

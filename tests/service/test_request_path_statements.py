@@ -96,3 +96,18 @@ def test_the_faster_dump_of_referrals_is_marshmallows(asked):
     assert schema._plan() is not None  # the plan, not the fallback, made it
     assert ReferralSchema().dump(rows[0]) == fast[0]
     assert schema.dump([{"id": 1}]) == [{"id": 1}]  # mappings dump as marshmallow does, keys left out
+
+
+def test_a_page_of_several_statuses_found_status_by_status_is_the_whole_boxs(asked):
+    social, clinic = demo_actor("social@demo.kz"), demo_actor("health@demo.kz")
+    referrals.act(asked.id, "reject", asked.version, clinic, reason="Not ours")
+    db.session.commit()
+    for actor, box in ((clinic, "incoming"), (social, "outgoing"), (social, "incoming")):
+        for status in ("open", "closed", None, "requested"):
+            whole = [r.id for r in db.session.scalars(referrals.inbox_query(actor, box, status))]
+            for per_page, page in ((1, 1), (1, 2), (2, 2), (50, 1)):
+                end = page * per_page
+                found = [r.id for r in db.session.scalars(
+                    referrals.inbox_page_query(actor, box, status, end=end).limit(per_page).offset(end - per_page))]
+                assert found == whole[end - per_page:end], (box, status, page, per_page)
+    assert any(db.session.scalars(referrals.inbox_query(clinic, "incoming", "closed")))
