@@ -45,6 +45,8 @@ from workflows import load_definition  # noqa: E402
 
 DATABASE = "referral_bench"
 CHUNK = 5_000
+#: The inbox filters timed in turn: one status, the open ones, another status.
+INBOX_STATUSES = ("requested", "open", "in-progress")
 
 
 def seed(case_count: int, per_case: int, rng: random.Random) -> None:
@@ -116,21 +118,36 @@ def seed(case_count: int, per_case: int, rng: random.Random) -> None:
     db.session.commit()
 
 
-def measure_inbox(app, samples: int) -> list[float]:
+def measure_inbox(app, samples: int) -> tuple[list[float], list[float]]:
+    """Time inbox pages through the API, and beside each its floor: the same two statements (the count and
+    the page, as the API compiles them) run with the bare driver, no ORM, no Flask."""
     user = db.session.scalar(sa.select(User).where(User.email == "health@demo.kz"))
     _, token = accounts.create_token(user, Actor.system_actor("bench"))
     db.session.commit()
+    actor = Actor.of(user)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
-    timings = []
+    bare = {}
+    for status in INBOX_STATUSES:
+        criteria = (actor, "incoming", status, "", None)
+        bare[status] = [str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                        for statement in (referrals.inbox_count_query(*criteria),
+                                          referrals.inbox_page_query(*criteria, end=50).limit(50))]
+    driver = db.session.connection().connection.driver_connection
+    timings, floors = [], []
     for index in range(samples):
-        status = ("requested", "open", "in-progress")[index % 3]
+        status = INBOX_STATUSES[index % len(INBOX_STATUSES)]
         started = time.perf_counter()
         response = client.get("/api/v1/referrals", query_string={"box": "incoming", "status": status,
                                                                  "per_page": 50}, headers=headers)
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200, response.get_data(as_text=True)
-    return timings
+        started = time.perf_counter()
+        for sql in bare[status]:
+            driver.execute(sql).fetchall()
+        floors.append(time.perf_counter() - started)
+    db.session.rollback()
+    return timings, floors
 
 
 def measure_accepts(samples: int) -> tuple[list[float], float]:
@@ -162,9 +179,13 @@ def run(kind: str, case_count: int, per_case: int, samples: int, name: str = DAT
         referrals_n = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
         print(f"[{kind}] seeded {cases_n:,} cases and {referrals_n:,} referrals in "
               f"{time.perf_counter() - started:.1f} s")
-        inbox = measure_inbox(app, samples)
+        inbox, floor = measure_inbox(app, samples)
         print(f"[{kind}] inbox page: p50 {statistics.median(inbox) * 1000:.1f} ms, "
-              f"p95 {percentile(inbox, 0.95) * 1000:.1f} ms over {len(inbox)} loads")
+              f"p95 {percentile(inbox, 0.95) * 1000:.1f} ms over {len(inbox)} loads; floor (its two statements, "
+              f"bare driver) p50 {statistics.median(floor) * 1000:.1f} ms, p95 {percentile(floor, 0.95) * 1000:.1f}"
+              f" ms: ratio p50 {statistics.median(inbox) / statistics.median(floor):.1f}, "
+              f"p95 {percentile(inbox, 0.95) / percentile(floor, 0.95):.1f}; "
+              f"load average {os.getloadavg()[0]:.1f}")
         accepts, rate = measure_accepts(samples)
         print(f"[{kind}] accept: p50 {statistics.median(accepts) * 1000:.1f} ms, "
               f"p95 {percentile(accepts, 0.95) * 1000:.1f} ms; {rate:.0f} accepts/s over {len(accepts)}")
