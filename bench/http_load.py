@@ -1,11 +1,11 @@
 """Requests per second through the production server: one case, the inbox page, beside the server's floor.
 
 Run with ``python bench/http_load.py [--cases N] [--workers W] [--threads T] [--seconds S]``.
-It builds the PostgreSQL database ``referral_bench_http`` on 127.0.0.1 (dropped
-and created) with the demo data and N cases (as ``bench/referrals.py`` seeds
-them), starts ``referral serve`` on a free loopback port with the given workers
-and threads, and drives it with ``wrk`` (Debian's package) at 1, 10 and 50
-connections for each of:
+It builds the PostgreSQL database ``referral_bench_http`` on 127.0.0.1 (or the
+one named with ``--database-name``; dropped and created) with the demo data and
+N cases (as ``bench/referrals.py`` seeds them), starts ``referral serve`` on a
+free loopback port with the given workers and threads, and drives it with
+``wrk`` (Debian's package) at 1, 10 and 50 connections for each of:
 
 * ``GET /healthz`` — the floor: the same server, no database, no token;
 * ``GET /api/v1/cases/{id}`` — one case in full (token, visibility, audit row);
@@ -92,14 +92,17 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
     raise SystemExit("the server did not start")
 
 
-def worker_rss_mb(server: subprocess.Popen) -> list[float]:
-    """Return the resident memory of each gunicorn worker (the server's children), in MB."""
+def worker_rss_mb(server: subprocess.Popen) -> list[tuple[float, float]]:
+    """Return the resident memory of each gunicorn worker (the server's children), and its proportional share
+    (PSS: pages shared with the master or the other workers counted once among them), in MB."""
     children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
     found = []
     for pid in children.read_text().split() if children.exists() else []:
         status = Path(f"/proc/{pid}/status").read_text()
-        kilobytes = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
-        found.append(kilobytes / 1024)
+        rollup = Path(f"/proc/{pid}/smaps_rollup")
+        pss = re.search(r"^Pss:\s+(\d+) kB", rollup.read_text(), re.MULTILINE) if rollup.exists() else None
+        rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+        found.append((rss / 1024, int(pss.group(1)) / 1024 if pss else float("nan")))
     return found
 
 
@@ -132,10 +135,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="1,10,50")
+    parser.add_argument("--database-name", default=DATABASE, help="the PostgreSQL database to drop and build")
     args = parser.parse_args()
     if not shutil.which("wrk"):
-        raise SystemExit("bench/http.py needs wrk: apt-get install wrk")
-    url = fresh_database("postgresql", DATABASE)
+        raise SystemExit("bench/http_load.py needs wrk: apt-get install wrk")
+    url = fresh_database("postgresql", args.database_name)
     token, case_id = prepare(url, args.cases)
     port = free_port()
     server = start_server(url, port, args.workers, args.threads)
@@ -159,7 +163,7 @@ def main() -> None:
                       f"p99 {result['p99']:7.1f} ms  errors {result['errors']:<4} "
                       f"({share:.0%} of the floor)")
         rss = worker_rss_mb(server)
-        print("worker RSS after the load: " + ", ".join(f"{mb:.0f} MB" for mb in rss))
+        print("worker RSS after the load: " + ", ".join(f"{mb:.0f} MB (PSS {pss:.0f} MB)" for mb, pss in rss))
     finally:
         server.terminate()
         server.wait(timeout=30)

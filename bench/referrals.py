@@ -2,7 +2,8 @@
 
 Run with ``python bench/referrals.py [--database sqlite|postgresql|both] [--cases N]``.
 It builds a fresh database (a SQLite file under /tmp, or the PostgreSQL
-database ``referral_bench`` on 127.0.0.1, dropped and created), loads the demo
+database ``referral_bench`` on 127.0.0.1 or the name given with
+``--database-name``, dropped and created), loads the demo
 agencies, users and the returned-child workflow, bulk-inserts the cases and
 referrals spread over the demo agencies, then prints:
 
@@ -44,6 +45,8 @@ from workflows import load_definition  # noqa: E402
 
 DATABASE = "referral_bench"
 CHUNK = 5_000
+#: The inbox filters timed in turn: one status, the open ones, another status.
+INBOX_STATUSES = ("requested", "open", "in-progress")
 
 
 def seed(case_count: int, per_case: int, rng: random.Random) -> None:
@@ -105,27 +108,49 @@ def seed(case_count: int, per_case: int, rng: random.Random) -> None:
         db.session.commit()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(sa.text("SELECT setval('cases_id_seq', (SELECT max(id) FROM cases))"))
-        db.session.execute(sa.text("ANALYZE"))
+        db.session.commit()
+        # What autovacuum does within a minute of a bulk load: statistics, and the visibility map that lets a
+        # count read the inbox index alone.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM (ANALYZE)")
     else:
         db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
 
 
-def measure_inbox(app, samples: int) -> list[float]:
+def measure_inbox(app, samples: int) -> tuple[list[float], list[float]]:
+    """Time inbox pages through the API, and beside each its floor: the same two statements (the count and
+    the page, as the API compiles them) run with the bare driver, no ORM, no Flask."""
     user = db.session.scalar(sa.select(User).where(User.email == "health@demo.kz"))
     _, token = accounts.create_token(user, Actor.system_actor("bench"))
     db.session.commit()
+    actor = Actor.of(user)
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
-    timings = []
+    bare = {}
+    for status in INBOX_STATUSES:
+        criteria = (actor, "incoming", status, "", None)
+        bare[status] = [str(statement.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                        for statement in (referrals.inbox_count_query(*criteria),
+                                          referrals.inbox_page_query(*criteria, end=50).limit(50))]
+    raw = db.engine.raw_connection()  # the floor's own connection, outside the session the requests use
+    driver = raw.driver_connection
+    if db.engine.dialect.name == "postgresql":
+        driver.autocommit = True
+    timings, floors = [], []
     for index in range(samples):
-        status = ("requested", "open", "in-progress")[index % 3]
+        status = INBOX_STATUSES[index % len(INBOX_STATUSES)]
         started = time.perf_counter()
         response = client.get("/api/v1/referrals", query_string={"box": "incoming", "status": status,
                                                                  "per_page": 50}, headers=headers)
         timings.append(time.perf_counter() - started)
         assert response.status_code == 200, response.get_data(as_text=True)
-    return timings
+        started = time.perf_counter()
+        for sql in bare[status]:
+            driver.execute(sql).fetchall()
+        floors.append(time.perf_counter() - started)
+    raw.close()
+    return timings, floors
 
 
 def measure_accepts(samples: int) -> tuple[list[float], float]:
@@ -146,8 +171,8 @@ def measure_accepts(samples: int) -> tuple[list[float], float]:
     return timings, len(candidates) / total
 
 
-def run(kind: str, case_count: int, per_case: int, samples: int) -> None:
-    url = fresh_database(kind, DATABASE)
+def run(kind: str, case_count: int, per_case: int, samples: int, name: str = DATABASE) -> None:
+    url = fresh_database(kind, name)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
     with app.app_context():
         upgrade()
@@ -157,9 +182,13 @@ def run(kind: str, case_count: int, per_case: int, samples: int) -> None:
         referrals_n = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
         print(f"[{kind}] seeded {cases_n:,} cases and {referrals_n:,} referrals in "
               f"{time.perf_counter() - started:.1f} s")
-        inbox = measure_inbox(app, samples)
+        inbox, floor = measure_inbox(app, samples)
         print(f"[{kind}] inbox page: p50 {statistics.median(inbox) * 1000:.1f} ms, "
-              f"p95 {percentile(inbox, 0.95) * 1000:.1f} ms over {len(inbox)} loads")
+              f"p95 {percentile(inbox, 0.95) * 1000:.1f} ms over {len(inbox)} loads; floor (its two statements, "
+              f"bare driver) p50 {statistics.median(floor) * 1000:.1f} ms, p95 {percentile(floor, 0.95) * 1000:.1f}"
+              f" ms: ratio p50 {statistics.median(inbox) / statistics.median(floor):.1f}, "
+              f"p95 {percentile(inbox, 0.95) / percentile(floor, 0.95):.1f}; "
+              f"load average {os.getloadavg()[0]:.1f}")
         accepts, rate = measure_accepts(samples)
         print(f"[{kind}] accept: p50 {statistics.median(accepts) * 1000:.1f} ms, "
               f"p95 {percentile(accepts, 0.95) * 1000:.1f} ms; {rate:.0f} accepts/s over {len(accepts)}")
@@ -173,11 +202,12 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--referrals-per-case", type=int, default=5)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--database-name", default=DATABASE, help="the database (or SQLite file) to drop and build")
     args = parser.parse_args()
     os.environ.setdefault("REFERRAL_INSTANCE_PATH", "/tmp/referral_bench_instance")
     kinds = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
     for kind in kinds:
-        run(kind, args.cases, args.referrals_per_case, args.samples)
+        run(kind, args.cases, args.referrals_per_case, args.samples, args.database_name)
 
 
 if __name__ == "__main__":

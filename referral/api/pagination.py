@@ -15,6 +15,11 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
+def page_end(args: dict) -> int:
+    """Return how many rows from the top of a list the page ``paginate`` reads reaches (page × per page)."""
+    return min(args.get("page", 1), MAX_PAGE) * min(args.get("per_page", 50), current_app.config["MAX_PER_PAGE"])
+
+
 def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -> tuple[list, dict]:
     """Run a select for one page; return its rows and the X-Pagination header.
 

@@ -12,7 +12,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from zxcvbn import zxcvbn
 
 from agencies import Permission, Role
 
@@ -85,6 +84,10 @@ def check_password_strength(password: str | None, personal: tuple[str, ...] = ()
         )
     hints = [text for text in personal if text]
     hints += [part for text in hints for part in (text.split("@")[0], *re.split(r"[@.\s]+", text)) if part]
+    # Imported on the first password set, not with the app: its word lists are 12 MB of every web worker's
+    # memory, and most workers only ever serve tokens and sessions.
+    from zxcvbn import zxcvbn
+
     if zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
         raise Invalid(
             _l("The password is too easy to guess: common passwords, words, names, dates, keyboard rows and "

@@ -5,6 +5,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import joinedload
 
 from agencies import (
     AgencyType,
@@ -27,6 +28,7 @@ from ..audit.service import record
 from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
+from ..designer.models import Workflow, WorkflowVersion
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, dialect_insert, utcnow
 from ..locking import lock_case
@@ -220,12 +222,22 @@ def openable_cases(case_ids: set, actor: Actor) -> set[int]:
     return set(db.session.scalars(sa.select(Case.id).where(Case.id.in_(case_ids), visible_cases_filter(actor))))
 
 
+#: What a read of a case shows beside its columns, in the same statement (one round trip, not four): its
+#: referrals and consents (a few rows each), the version's number and its workflow's key (never the version's
+#: document, which the definition cache holds).
+_READ_OPTIONS = [joinedload(Case.referrals), joinedload(Case.consents),
+                 joinedload(Case.workflow_version)
+                 .load_only(WorkflowVersion.number, WorkflowVersion.published_at, WorkflowVersion.workflow_id)
+                 .joinedload(WorkflowVersion.workflow).load_only(Workflow.key),
+                 joinedload(Case.workflow_version).lazyload(WorkflowVersion.published_by)]
+
+
 def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, Visibility]:
     """Return a case and how much of it the actor may see; raise NotFound if nothing.
 
     A full read is audited.
     """
-    case = db.session.get(Case, case_id)
+    case = db.session.get(Case, case_id, options=_READ_OPTIONS)
     visibility = visibility_of(case, actor) if case is not None else Visibility.none
     if visibility is Visibility.none:
         raise NotFound(_l("No such case."))

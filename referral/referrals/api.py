@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from agencies import Visibility
 
 from ..api.auth import api_actor
-from ..api.pagination import PageArgs, paginate
+from ..api.pagination import PageArgs, page_end, paginate
 from ..cases import service as cases
 from ..errors import NotFound
 from ..extensions import db
@@ -43,7 +43,8 @@ class ReferralListArgs(ReferralQuerySchema, PageArgs):
 def list_referrals(args):
     """List the caller's agency's incoming or outgoing referrals, most urgent first."""
     criteria = (api_actor(), args["box"], args["status"], args["q"], args["assignee"])
-    items, headers = paginate(referrals.inbox_query(*criteria), args, count=referrals.inbox_count_query(*criteria))
+    items, headers = paginate(referrals.inbox_page_query(*criteria, end=page_end(args)), args,
+                              count=referrals.inbox_count_query(*criteria))
     return items, 200, headers
 
 

@@ -2,9 +2,10 @@
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
 from agencies import Permission, has_permission, may_see_referral
+from agencies.visibility import ASKED_STATUSES, HOLDING_STATUSES
 from workflows import Stage
 from workflows.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, Action, Party, ReferralStatus, allowed_actions
 
@@ -75,9 +76,26 @@ def actions_for(referral: Referral, actor: Actor) -> list[Action]:
     return [action for action in Action if action in found]
 
 
-def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str, assignee: str | None) -> list:
+def _statuses_of(status: str | None) -> frozenset | None:
+    """Return the statuses a box's ``status`` filter keeps (``open``, ``closed`` or one), None for all."""
+    if status == "open":
+        return OPEN_STATUSES
+    if status == "closed":
+        return TERMINAL_STATUSES
+    return frozenset({ReferralStatus(status)}) if status else None
+
+
+def _inbox_conditions(actor: Actor, box: str, statuses: frozenset | None, text: str,
+                      assignee: str | None) -> tuple[list, bool]:
+    """Return the conditions of a box, and whether they name the case (which must then be joined)."""
     column = Referral.to_agency_id if box == "incoming" else Referral.from_agency_id
-    conditions = [column == actor.agency_id, visible_condition(actor)]
+    conditions = [column == actor.agency_id]
+    if statuses is not None:
+        conditions.append(Referral.status.in_(statuses) if len(statuses) > 1
+                          else Referral.status == next(iter(statuses)))
+    on_case = not _seen_by_the_box(box, statuses)
+    if on_case:
+        conditions.append(visible_condition(actor))
     if assignee == "me":
         conditions.append(Referral.assignee_user_id == actor.user_id)
     elif assignee == "none":
@@ -85,17 +103,30 @@ def _inbox_conditions(actor: Actor, box: str, status: str | None, text: str, ass
     elif assignee:
         conditions.append(Referral.assignee_user_id.in_(
             sa.select(User.id).where(sa.func.lower(User.email) == assignee.strip().lower())))
-    if status == "open":
-        conditions.append(Referral.status.in_(OPEN_STATUSES))
-    elif status == "closed":
-        conditions.append(Referral.status.in_(TERMINAL_STATUSES))
-    elif status:
-        conditions.append(Referral.status == ReferralStatus(status))
     text = (text or "").strip().upper()
     if text:
         conditions.append(Referral.case_id.in_(
             sa.select(Case.id).where(sa.func.upper(Case.number).like(f"%{text}%"))))
-    return conditions
+    return conditions, on_case
+
+
+#: Statuses in which a referral to an agency makes the agency one that holds its case or was asked about it.
+_SEEN_BY_RECEIVER = frozenset(ReferralStatus(status) for status in HOLDING_STATUSES | ASKED_STATUSES)
+
+
+def _seen_by_the_box(box: str, statuses: frozenset | None) -> bool:
+    """Tell whether every referral of the box in these statuses is one its agency may see, as ``may_see`` says.
+
+    The sender always sees what it sent; a referral to the agency in a holding or an asked status is itself
+    what lets the agency see its case. Then the visibility condition, whose joins and subqueries over all the
+    case's referrals cost most of a count, changes nothing and is left out.
+    """
+    return box == "outgoing" or (statuses is not None and statuses <= _SEEN_BY_RECEIVER)
+
+
+def _inbox_order() -> tuple:
+    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
+    return Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id
 
 
 def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
@@ -104,18 +135,52 @@ def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, 
 
     ``assignee`` keeps those assigned to the actor (``me``), to nobody (``none``) or to a user by e-mail.
     """
-    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
     return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
             .options(contains_eager(Referral.case))
-            .where(*_inbox_conditions(actor, box, status, text, assignee))
-            .order_by(Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id))
+            .where(*_inbox_conditions(actor, box, _statuses_of(status), text, assignee)[0])
+            .order_by(*_inbox_order()))
+
+
+#: Up to how many rows from the top of a box a page of several statuses is found status by status.
+_SPLIT_UP_TO = 2_000
+
+
+def inbox_page_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
+                     assignee: str | None = None, *, end: int | None = None) -> sa.Select:
+    """Return inbox_query for a page that names only each referral's case number, agencies' codes and assignee.
+
+    One statement: the case, the agencies and the assignee come with their few columns the page shows (an
+    agency's contacts and services, a case's names and consents are never read); anything else a caller
+    touches loads when asked. ``end`` is how many rows from the top the page reaches (page × per page): a
+    filter of several statuses (``open``, ``closed``) then reads the first ``end`` of each status in the
+    inbox index's order and sorts only those, not every open referral of the agency.
+    """
+    statement = inbox_query(actor, box, status, text, assignee).options(
+        contains_eager(Referral.case).load_only(Case.id, Case.number, Case.risk_level).lazyload("*"),
+        joinedload(Referral.from_agency).load_only(Agency.id, Agency.code),
+        joinedload(Referral.to_agency).load_only(Agency.id, Agency.code),
+        joinedload(Referral.assignee).load_only(User.id, User.email).lazyload("*"))
+    statuses = _statuses_of(status)
+    if end is None or statuses is None or len(statuses) < 2 or end > _SPLIT_UP_TO:
+        return statement
+    firsts = []
+    for one in sorted(statuses):
+        conditions, _ = _inbox_conditions(actor, box, frozenset({one}), text, assignee)
+        first = (sa.select(Referral.id).join(Case, Case.id == Referral.case_id).where(*conditions)
+                 .order_by(*_inbox_order()).limit(end).subquery())
+        firsts.append(sa.select(first.c.id))
+    return statement.where(Referral.id.in_(sa.union_all(*firsts)))
 
 
 def inbox_count_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
                       assignee: str | None = None) -> sa.Select:
-    """Return a select of how many referrals inbox_query lists, without its join and order."""
-    return (sa.select(sa.func.count()).select_from(Referral).join(Case, Case.id == Referral.case_id)
-            .where(*_inbox_conditions(actor, box, status, text, assignee)))
+    """Return a select of how many referrals inbox_query lists, without its order (and its join, where the
+    box's rule of who sees what needs no case)."""
+    count = sa.select(sa.func.count()).select_from(Referral)
+    conditions, on_case = _inbox_conditions(actor, box, _statuses_of(status), text, assignee)
+    if on_case:
+        count = count.join(Case, Case.id == Referral.case_id)
+    return count.where(*conditions)
 
 
 def assigned_count(user_id: int) -> int:

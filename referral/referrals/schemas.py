@@ -6,6 +6,8 @@ from agencies import AgencyType
 from workflows import Stage
 from workflows.lifecycle import Action, ReferralStatus
 
+from ..api.dumping import FastDumpSchema
+
 
 class _CodeSchema(ma.Schema):
     code = ma.fields.String()
@@ -19,7 +21,7 @@ class _EmailSchema(ma.Schema):
     email = ma.fields.String()
 
 
-class ReferralSchema(ma.Schema):
+class ReferralSchema(FastDumpSchema):
     """A referral as DESIGN.md section 7 describes it; agencies by code."""
 
     id = ma.fields.Integer()
