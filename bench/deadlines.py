@@ -108,8 +108,8 @@ def duplicates(tag: str) -> int:
     return extra + len(keys)
 
 
-def run(kind: str, count: int, steady_seconds: int) -> None:
-    url = fresh_database(kind, DATABASE)
+def run(kind: str, count: int, steady_seconds: int, name: str = DATABASE) -> None:
+    url = fresh_database(kind, name)
     os.environ["REFERRAL_DATABASE_URL"] = url
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
@@ -161,9 +161,10 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--steady-seconds", type=int, default=20)
+    parser.add_argument("--name", default=DATABASE, help="the benchmark database (dropped and made anew)")
     args = parser.parse_args()
     os.environ.setdefault("REFERRAL_INSTANCE_PATH", "/tmp/referral_bench_instance")
-    run(args.database, args.count, args.steady_seconds)
+    run(args.database, args.count, args.steady_seconds, args.name)
 
 
 if __name__ == "__main__":

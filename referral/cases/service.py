@@ -110,6 +110,22 @@ def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None 
     return event
 
 
+def add_events(actor: Actor, kind: str, entries: list[tuple[int, int | None, dict]]) -> None:
+    """Append one timeline row per (case id, referral id, detail), all of one kind by one actor, in one statement.
+
+    The rows are those ``add_event`` writes; their ids are not read back.
+    """
+    if not entries:
+        return
+    now = utcnow()
+    label = actor.user.name if actor.user is not None else actor.system
+    db.session.execute(sa.insert(Event.__table__), [
+        {"case_id": case_id, "referral_id": referral_id, "occurred_at": now, "actor_user_id": actor.user_id,
+         "actor_label": label, "actor_agency_id": actor.agency_id, "kind": kind, "from_status": None,
+         "to_status": None, "detail": detail}
+        for case_id, referral_id, detail in entries])
+
+
 def _next_number(year: int) -> str:
     table = CaseNumberSequence.__table__
     db.session.execute(dialect_insert(table).values(year=year, last_number=0).on_conflict_do_nothing())
