@@ -24,6 +24,7 @@ from workflows.lifecycle import ACTIVE_STATUSES, ReferralStatus
 
 from ..actors import Actor
 from ..audit.service import record
+from ..bulk import insert_rows
 from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
@@ -119,7 +120,7 @@ def add_events(actor: Actor, kind: str, entries: list[tuple[int, int | None, dic
         return
     now = utcnow()
     label = actor.user.name if actor.user is not None else actor.system
-    db.session.execute(sa.insert(Event.__table__), [
+    insert_rows(Event.__table__, [
         {"case_id": case_id, "referral_id": referral_id, "occurred_at": now, "actor_user_id": actor.user_id,
          "actor_label": label, "actor_agency_id": actor.agency_id, "kind": kind, "from_status": None,
          "to_status": None, "detail": detail}

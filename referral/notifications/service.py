@@ -13,6 +13,7 @@ from ..actors import Actor
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..auth.models import User
+from ..bulk import insert_rows
 from ..directory.models import NAME_LANGUAGES, Agency
 from ..extensions import db, dialect_insert, utcnow
 from ..i18n import reading_language, show_date, show_moment
@@ -121,14 +122,16 @@ class NotificationBatch:
         return self._agency_users[agency_id]
 
     def write(self) -> None:
-        """Insert what was gathered (skipping duplicates) and queue the e-mails."""
+        """Insert what was gathered (skipping duplicates) and queue the e-mails, a statement per table."""
         rows, self.rows = self.rows, []
-        _write(rows, need_ids=False)
+        if current_app.config.get("REFERRAL_SMTP_URL"):
+            _write(rows, need_ids=False)  # the e-mails need the notifications' ids
+        else:
+            insert_rows(Notification.__table__, rows, skip_duplicates_of="dedupe_key")
         disclosures, self.disclosures = self.disclosures, []
-        if disclosures:
-            db.session.execute(sa.insert(AuditEntry.__table__), disclosures)
+        insert_rows(AuditEntry.__table__, disclosures)
         webhooks, self.webhooks = self.webhooks, []
-        _insert_ignoring_duplicates(Delivery.__table__, webhooks, returning=False)
+        insert_rows(Delivery.__table__, webhooks, skip_duplicates_of="dedupe_key")
 
 
 def _write(rows: list[dict], need_ids: bool = True) -> list[int]:

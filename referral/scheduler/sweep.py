@@ -25,6 +25,7 @@ from agencies import Role
 from workflows import OnTimeout
 from workflows.lifecycle import ACTIVE_STATUSES, Action, ReferralStatus
 
+from .. import bulk
 from ..actors import Actor
 from ..auth.models import User
 from ..cases import service as cases
@@ -72,6 +73,8 @@ _BATCH_WRITE = (
     .where(_deadlines.c.id == sa.bindparam("deadline_id"), _deadlines.c.status == DeadlineStatus.pending,
            _deadlines.c.reminders_sent == sa.bindparam("reminders_read"))
 )
+_BATCH_TYPES = {"deadline_id": sa.Integer(), "reminders_read": sa.Integer()} | {
+    name: _deadlines.c[name].type for name in ("reminders_sent", "fired", "status", "closed_at", "next_check_at")}
 
 
 class _BatchCache:
@@ -84,7 +87,9 @@ class _BatchCache:
         self._definitions: dict[int, object] = {}
         self._escalation: dict[tuple[int, str], list[int]] = {}
         self._stages: dict[tuple[int, str], dict] = {}
-        self._agencies: dict[int, dict] = {}
+        #: Parameters by agency id, and the agency itself: held, it stays in the session's identity map, where
+        #: ``notify_agency`` looks it up for each deadline.
+        self._agencies: dict[int, tuple[Agency | None, dict]] = {}
 
     def reset(self) -> None:
         """Forget what the last batch looked up (users and their roles may have changed since)."""
@@ -107,8 +112,9 @@ class _BatchCache:
         if key not in self._stages:
             self._stages[key] = stage_params(stage)
         if row.agency_id not in self._agencies:
-            self._agencies[row.agency_id] = agency_params(db.session.get(Agency, row.agency_id))
-        return {"case": row.number, **self._stages[key], **self._agencies[row.agency_id],
+            agency = db.session.get(Agency, row.agency_id)
+            self._agencies[row.agency_id] = agency, agency_params(agency)
+        return {"case": row.number, **self._stages[key], **self._agencies[row.agency_id][1],
                 "deadline_kind": row.kind.value, "due_at": row.due_at.isoformat()}
 
     def write(self) -> None:
@@ -212,7 +218,7 @@ def handle_batch(deadline_ids: list[int], now: datetime, result: SweepResult, ca
     if by_services:
         _through_services([row.id for row in due if row.case_id in by_services], now, result, cache)
     changes = [_notify(row, now, result, cache) for row in due if row.case_id not in by_services]
-    if changes and db.session.execute(_BATCH_WRITE, changes).rowcount != len(changes):
+    if changes and _write_deadlines(changes) != len(changes):
         raise RuntimeError("a deadline of the batch changed while the batch held its case")
     handled = {row.id for row in due}
     leased = [row.id for row in rows if row.lease_until is not None and row.id not in handled]
@@ -220,6 +226,19 @@ def handle_batch(deadline_ids: list[int], now: datetime, result: SweepResult, ca
         db.session.execute(sa.update(_deadlines).where(_deadlines.c.id.in_(leased)).values(lease_until=None))
     cache.write()
     db.session.flush()
+
+
+def _write_deadlines(changes: list[dict]) -> int:
+    """Write the new values of a batch's deadlines (see ``_BATCH_WRITE``) in one statement; return how many."""
+    if not bulk.on_postgresql():
+        return db.session.execute(_BATCH_WRITE, changes).rowcount
+    source = bulk.recordset(_BATCH_TYPES, changes)
+    return db.session.execute(
+        sa.update(_deadlines)
+        .where(_deadlines.c.id == source.c.deadline_id, _deadlines.c.status == DeadlineStatus.pending,
+               _deadlines.c.reminders_sent == source.c.reminders_read)
+        .values({name: source.c[name] for name in _BATCH_TYPES if name in _deadlines.c} | {"lease_until": None})
+    ).rowcount
 
 
 def _beyond_notifying(row, cache: "_BatchCache", now: datetime) -> bool:
