@@ -66,7 +66,8 @@ _BATCH_READ = (
     .join(Referral, Referral.id == Deadline.referral_id).join(Case, Case.id == Deadline.case_id)
     .order_by(*_ORDER)
 )
-#: One deadline's reminders and escalation, written for a whole batch in one executemany. The state it
+#: The reminders and escalation of a batch's deadlines, one row of parameters each: an executemany on SQLite,
+#: one ``UPDATE … FROM json_to_recordset`` of the same rows on PostgreSQL (``_write_deadlines``). The state it
 #: changes is checked: the deadline is still pending with the reminders the batch read.
 _BATCH_WRITE = (
     sa.update(_deadlines)
