@@ -91,7 +91,7 @@ DEFAULTS = {
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "PER_PAGE": 50,
     #: Deadlines a sweep claims and handles in one transaction, before it looks at the clock again.
-    "REFERRAL_SWEEP_BATCH": 200,
+    "REFERRAL_SWEEP_BATCH": 500,
     #: How long messages claimed by a scheduler that died wait before another takes them.
     "REFERRAL_OUTBOX_LEASE_SECONDS": 120,
     #: Messages sent at once to one destination (the SMTP server, one agency's webhook endpoint).

@@ -44,7 +44,7 @@ from ..referrals.models import Referral
 
 log = logging.getLogger("referral.sweep")
 LEASE = timedelta(minutes=2)
-BATCH_SIZE = 200
+BATCH_SIZE = 500
 SCHEDULER = Actor.system_actor("scheduler")
 # The case comes in the same query; agencies come from the session's identity map once per batch,
 # instead of being joined (with their JSON columns) into every row.
