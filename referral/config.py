@@ -90,8 +90,8 @@ DEFAULTS = {
     "REFERRAL_WEBHOOK_SECRET_GRACE_HOURS": 24,
     "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
     "PER_PAGE": 50,
-    #: Deadlines a sweep claims before it looks at the clock again (each is handled in its own transaction).
-    "REFERRAL_SWEEP_BATCH": 200,
+    #: Deadlines a sweep claims and handles in one transaction, before it looks at the clock again.
+    "REFERRAL_SWEEP_BATCH": 500,
     #: How long messages claimed by a scheduler that died wait before another takes them.
     "REFERRAL_OUTBOX_LEASE_SECONDS": 120,
     #: Messages sent at once to one destination (the SMTP server, one agency's webhook endpoint).

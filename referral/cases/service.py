@@ -25,6 +25,7 @@ from workflows.lifecycle import ACTIVE_STATUSES, ReferralStatus
 
 from ..actors import Actor
 from ..audit.service import record
+from ..bulk import insert_rows
 from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
@@ -110,6 +111,22 @@ def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None 
                   to_status=getattr(to_status, "value", to_status), detail=detail)
     db.session.add(event)
     return event
+
+
+def add_events(actor: Actor, kind: str, entries: list[tuple[int, int | None, dict]]) -> None:
+    """Append one timeline row per (case id, referral id, detail), all of one kind by one actor, in one statement.
+
+    The rows are those ``add_event`` writes; their ids are not read back.
+    """
+    if not entries:
+        return
+    now = utcnow()
+    label = actor.user.name if actor.user is not None else actor.system
+    insert_rows(Event.__table__, [
+        {"case_id": case_id, "referral_id": referral_id, "occurred_at": now, "actor_user_id": actor.user_id,
+         "actor_label": label, "actor_agency_id": actor.agency_id, "kind": kind, "from_status": None,
+         "to_status": None, "detail": detail}
+        for case_id, referral_id, detail in entries])
 
 
 def _next_number(year: int) -> str:

@@ -69,9 +69,14 @@ def planned_due(definition: Definition, stage_key: str, kind: DeadlineKind, risk
 
 def next_check(deadline: Deadline) -> datetime:
     """Return when the sweep next has something to do for a pending deadline."""
-    if deadline.reminders_sent < len(deadline.remind_at):
-        return datetime.fromisoformat(deadline.remind_at[deadline.reminders_sent])
-    return deadline.due_at
+    return next_check_at(deadline.remind_at, deadline.reminders_sent, deadline.due_at)
+
+
+def next_check_at(remind_at: list[str], reminders_sent: int, due_at: datetime) -> datetime:
+    """Return when the sweep next has something to do for a pending deadline, from its columns' values."""
+    if reminders_sent < len(remind_at):
+        return datetime.fromisoformat(remind_at[reminders_sent])
+    return due_at
 
 
 def open_deadline(referral, definition: Definition, kind: DeadlineKind, risk_level: str,

@@ -13,6 +13,7 @@ from ..actors import Actor
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..auth.models import User
+from ..bulk import insert_rows
 from ..directory.models import NAME_LANGUAGES, Agency
 from ..extensions import db, dialect_insert, utcnow
 from ..i18n import reading_language, show_date, show_moment
@@ -110,6 +111,8 @@ class NotificationBatch:
         self.rows: list[dict] = []
         #: Audit rows of what the notifications disclosed (``case.notified``), written with them.
         self.disclosures: list[dict] = []
+        #: Webhook calls to queue (outbox rows), written after the notifications.
+        self.webhooks: list[dict] = []
         self._agency_users: dict[int, list[int]] = {}
 
     def agency_users(self, agency_id: int) -> list[int]:
@@ -119,12 +122,16 @@ class NotificationBatch:
         return self._agency_users[agency_id]
 
     def write(self) -> None:
-        """Insert what was gathered (skipping duplicates) and queue the e-mails."""
+        """Insert what was gathered (skipping duplicates) and queue the e-mails, a statement per table."""
         rows, self.rows = self.rows, []
-        _write(rows, need_ids=False)
+        if current_app.config.get("REFERRAL_SMTP_URL"):
+            _write(rows, need_ids=False)  # the e-mails need the notifications' ids
+        else:
+            insert_rows(Notification.__table__, rows, skip_duplicates_of="dedupe_key")
         disclosures, self.disclosures = self.disclosures, []
-        if disclosures:
-            db.session.execute(sa.insert(AuditEntry.__table__), disclosures)
+        insert_rows(AuditEntry.__table__, disclosures)
+        webhooks, self.webhooks = self.webhooks, []
+        insert_rows(Delivery.__table__, webhooks, skip_duplicates_of="dedupe_key")
 
 
 def _write(rows: list[dict], need_ids: bool = True) -> list[int]:
@@ -226,7 +233,7 @@ def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | Non
     agency = db.session.get(Agency, agency_id)
     if agency is not None and agency.webhook_url:
         queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,
-                      dedupe=f"{dedupe}:agency" if dedupe else None)
+                      dedupe=f"{dedupe}:agency" if dedupe else None, batch=batch)
     if agency is not None and case_id is not None and recipients:
         _disclosed(agency, kind, case_id, batch)
     return ids
@@ -275,17 +282,23 @@ def queue_emails(notification_ids: list[int], now) -> None:
 
 
 def queue_webhook(agency: Agency, kind: str, params: dict, *, case_id: int | None, referral_id: int | None,
-                  dedupe: str | None = None, now=None) -> None:
-    """Queue one signed JSON event to an agency's webhook: codes and numbers, never a child's name."""
+                  dedupe: str | None = None, now=None, batch: NotificationBatch | None = None) -> None:
+    """Queue one signed JSON event to an agency's webhook: codes and numbers, never a child's name.
+
+    With ``batch``, the outbox row waits in the batch until it is written.
+    """
     now = now or utcnow()
     event = {"id": uuid.uuid4().hex, "event": kind, "occurred_at": now.isoformat(), "agency": agency.code,
              "case_id": case_id, "case_number": params.get("case"), "referral_id": referral_id,
              "stage": params.get("stage_key"), "deadline_kind": params.get("deadline_kind"),
              "due_at": params.get("due_at")}
-    _insert_ignoring_duplicates(Delivery.__table__, [{
-        "channel": Channel.webhook.value, "status": DeliveryStatus.pending.value, "agency_id": agency.id,
-        "payload": event, "dedupe_key": dedupe and f"webhook:{dedupe}", "attempts": 0, "next_attempt_at": now,
-        "created_at": now}])
+    row = {"channel": Channel.webhook.value, "status": DeliveryStatus.pending.value, "agency_id": agency.id,
+           "payload": event, "dedupe_key": dedupe and f"webhook:{dedupe}", "attempts": 0, "next_attempt_at": now,
+           "created_at": now}
+    if batch is not None:
+        batch.webhooks.append(row)
+        return
+    _insert_ignoring_duplicates(Delivery.__table__, [row])
 
 
 def render(notification: Notification) -> str:

@@ -18,6 +18,7 @@ from referral.notifications.models import Notification
 from referral.referrals import service as referrals
 from referral.scheduler import digest as digest_module
 from referral.scheduler import digest_job
+from referral.scheduler import sweep as sweep_module
 from referral.scheduler.digest import send_digests
 from referral.scheduler.sweep import sweep
 
@@ -192,6 +193,58 @@ def test_after_downtime_the_first_sweep_catches_up_and_records_lateness(setup):
     for referral in (first, second):
         fired = deadline_of(referral, "respond").fired
         assert fired[-1]["late_seconds"] > 8 * 24 * 3600
+
+
+def another_case(users):
+    child = cases.ChildData(given_name="Aida", family_name="Clockova", sex="female", region="KZ-71",
+                            estimated_age=9)
+    case = cases.register_case("clocks", "high", child, Actor.of(users["social"]))
+    db.session.commit()
+    return case
+
+
+def test_one_batch_cancels_through_the_services_and_escalates_the_rest(setup):
+    case, users = setup
+    other = another_case(users)
+    legal = referred(case, users, stage="legal", agency="justice")
+    screening = referred(other, users)
+    result = sweep(now=utcnow() + timedelta(days=3), batch_size=50)
+    assert (result.cancelled, result.missed) == (1, 2)
+    db.session.expire_all()
+    assert db.session.get(type(legal), legal.id).status.value == "cancelled"
+    assert db.session.get(type(screening), screening.id).status.value == "requested"
+    assert deadline_of(screening, "respond").status.value == "missed"
+    assert len(notes(users["health_supervisor"], "deadline.missed")) == 1
+    events = db.session.scalars(sa.select(Event).where(Event.kind == "deadline.missed").order_by(Event.id)).all()
+    assert sorted(event.referral_id for event in events) == sorted([legal.id, screening.id])
+
+
+def test_a_batch_that_fails_is_done_again_one_deadline_at_a_time_and_a_bad_one_is_left(setup, monkeypatch):
+    case, users = setup
+    first, second, third = (referred(each, users) for each in (case, another_case(users), another_case(users)))
+    bad = deadline_of(second, "respond").id
+    handle = sweep_module._handle
+
+    def failing(deadline, *args):
+        if deadline.id == bad:
+            raise RuntimeError("a bad row")
+        return handle(deadline, *args)
+
+    def failing_notify(row, *args):
+        raise RuntimeError("the batch fails")
+
+    monkeypatch.setattr(sweep_module, "_handle", failing)
+    monkeypatch.setattr(sweep_module, "_notify", failing_notify)
+    later = utcnow() + timedelta(days=2)
+    result = sweep(now=later)
+    assert result.processed == 3 and result.missed == 2
+    db.session.expire_all()
+    assert [deadline_of(referral, "respond").status.value for referral in (first, second, third)] == \
+        ["missed", "pending", "missed"]
+    assert len(notes(users["health_supervisor"], "deadline.missed")) == 2  # the batch's own were rolled back
+    monkeypatch.undo()
+    assert sweep(now=later + timedelta(minutes=3)).missed == 1  # the next run, once a lease (SQLite) ran out
+    assert len(notes(users["health_supervisor"], "deadline.missed")) == 3
 
 
 def test_the_deadlines_api_lists_overdue_first(setup, client, token_for):
