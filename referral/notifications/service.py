@@ -168,7 +168,7 @@ def _notify_active_users(agency_id: int, exclude_user_id: int | None, kind: str,
         User.id, sa.literal(kind, table.c.kind.type), sa.literal(dict(params), table.c.params.type),
         sa.literal(case_id, table.c.case_id.type), sa.literal(referral_id, table.c.referral_id.type),
         sa.literal(utcnow(), table.c.created_at.type),
-    ).where(User.agency_id == agency_id, User.is_active_account.is_(True))
+    ).where(User.agency_id == agency_id, User.is_active_account.is_(True)).order_by(User.id)
     if exclude_user_id is not None:
         chosen = chosen.where(User.id != exclude_user_id)
     statement = sa.insert(table).from_select(
