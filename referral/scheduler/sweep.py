@@ -267,23 +267,35 @@ def _through_services(deadline_ids: list[int], now: datetime, result: SweepResul
     db.session.flush()
 
 
+def _due_reminders(remind_at: list[str], sent: int, due_at: datetime,
+                   now: datetime) -> tuple[list[tuple[int, datetime]], int]:
+    """Return the reminders to send now (each one's number and time) and how many count as sent after them.
+
+    After downtime, a reminder of a deadline already passed is counted but not sent: it would say nothing the
+    escalation won't.
+    """
+    due = []
+    while sent < len(remind_at):
+        moment = datetime.fromisoformat(remind_at[sent])
+        if moment > now:
+            break
+        if due_at > now:
+            due.append((sent, moment))
+        sent += 1
+    return due, sent
+
+
 def _notify(row, now: datetime, result: SweepResult, cache: "_BatchCache") -> dict:
     """Send a deadline's due reminders and its escalation; return its new values for ``_BATCH_WRITE``."""
     stage = cache.definition(row.workflow_version_id).stage(row.to_stage)
     params = cache.params(row, stage)
-    sent, fired = row.reminders_sent, list(row.fired)
-    while sent < len(row.remind_at):
-        remind_at = datetime.fromisoformat(row.remind_at[sent])
-        if remind_at > now:
-            break
-        if row.due_at > now:
-            # After downtime, a reminder for a deadline already passed says nothing the escalation won't.
-            notify_agency(row.agency_id, "deadline.reminder", params, case_id=row.case_id,
-                          referral_id=row.referral_id, dedupe=f"reminder:{row.id}:{sent}",
-                          batch=cache.notifications)
-            fired.append(_fired_entry(f"reminder-{sent}", remind_at, now, result))
-            result.reminders += 1
-        sent += 1
+    fired = list(row.fired)
+    due, sent = _due_reminders(row.remind_at, row.reminders_sent, row.due_at, now)
+    for number, remind_at in due:
+        notify_agency(row.agency_id, "deadline.reminder", params, case_id=row.case_id,
+                      referral_id=row.referral_id, dedupe=f"reminder:{row.id}:{number}", batch=cache.notifications)
+        fired.append(_fired_entry(f"reminder-{number}", remind_at, now, result))
+        result.reminders += 1
     change = {"deadline_id": row.id, "reminders_read": row.reminders_sent, "reminders_sent": sent, "fired": fired,
               "status": DeadlineStatus.pending, "closed_at": None, "lease_until": None}
     if row.due_at > now:
@@ -358,18 +370,13 @@ def _handle(deadline: Deadline, now: datetime, result: SweepResult, cache: _Batc
         return
     definition = cache.definition(referral.case.workflow_version_id)
     params = _params(deadline, definition)
-    while deadline.reminders_sent < len(deadline.remind_at):
-        remind_at = datetime.fromisoformat(deadline.remind_at[deadline.reminders_sent])
-        if remind_at > now:
-            break
-        if deadline.due_at > now:
-            # After downtime, a reminder for a deadline already passed says nothing the escalation won't.
-            notify_agency(deadline.agency_id, "deadline.reminder", params, case_id=referral.case_id,
-                          referral_id=referral.id, dedupe=f"reminder:{deadline.id}:{deadline.reminders_sent}",
-                          batch=cache.notifications)
-            _fired(deadline, f"reminder-{deadline.reminders_sent}", remind_at, now, result)
-            result.reminders += 1
-        deadline.reminders_sent += 1
+    due, sent = _due_reminders(deadline.remind_at, deadline.reminders_sent, deadline.due_at, now)
+    for number, remind_at in due:
+        notify_agency(deadline.agency_id, "deadline.reminder", params, case_id=referral.case_id,
+                      referral_id=referral.id, dedupe=f"reminder:{deadline.id}:{number}", batch=cache.notifications)
+        _fired(deadline, f"reminder-{number}", remind_at, now, result)
+        result.reminders += 1
+    deadline.reminders_sent = sent
     if deadline.due_at <= now:
         if deadline.kind is DeadlineKind.review:
             _review_due(deadline, definition, params, now, result, cache)
