@@ -320,14 +320,10 @@ def print_file(case_id: int):
 def place_hold(case_id: int):
     """Place a legal hold on the case, with a reason (coordinators of its region, admins)."""
     form = HoldForm()
-    values = form.load()
-    if values is not None:
-        outcome = attempt(lambda: retention.place_hold(case_id, values["reason"], web_actor()), form)
-        if outcome.refusal:
-            return _render_case(case_id, hold_form=form, status=outcome.refusal.status)
-        flash(_("Legal hold placed: the case's data are kept until it is lifted."), "success")
-        return redirect(url_for(".show", case_id=case_id, _anchor="legal-hold"))
-    return _render_case(case_id, hold_form=form, status=422)
+    return _act_on_case(case_id, form, "hold_form", form.load(),
+                        lambda values: retention.place_hold(case_id, values["reason"], web_actor()),
+                        lambda _hold: _("Legal hold placed: the case's data are kept until it is lifted."),
+                        "legal-hold")
 
 
 @bp.route("/<int:case_id>/hold/lift", methods=["POST"])
@@ -369,14 +365,9 @@ def record_consent(case_id: int):
     """Record a consent given for the child."""
     form = ConsentForm()
     form.agency_types.choices = _agency_type_choices()
-    data = form.load()
-    if data is not None:
-        outcome = attempt(lambda: service.record_consent(case_id, data, web_actor()), form)
-        if outcome.refusal:
-            return _render_case(case_id, consent_form=form, status=outcome.refusal.status)
-        flash(_("Consent recorded."), "success")
-        return redirect(url_for(".show", case_id=case_id, _anchor="consents"))
-    return _render_case(case_id, consent_form=form, status=422)
+    return _act_on_case(case_id, form, "consent_form", form.load(),
+                        lambda data: service.record_consent(case_id, data, web_actor()),
+                        lambda _consent: _("Consent recorded."), "consents")
 
 
 @bp.route("/<int:case_id>/consents/<int:consent_id>/withdraw", methods=["POST"])
@@ -385,15 +376,9 @@ def withdraw_consent(case_id: int, consent_id: int):
     """Withdraw a consent, with a reason; what needed it is cancelled and every agency it concerned is told."""
     form = ConsentWithdrawForm()
     form.consent_id = consent_id
-    values = form.load()
-    if values is not None:
-        outcome = attempt(lambda: withdrawal.withdraw_consent(case_id, consent_id, values["reason"], web_actor()),
-                          form)
-        if outcome.refusal:
-            return _render_case(case_id, withdraw_form=form, status=outcome.refusal.status)
-        flash(_("The consent is withdrawn: it covers nothing from now on."), "success")
-        return redirect(url_for(".show", case_id=case_id, _anchor="consents"))
-    return _render_case(case_id, withdraw_form=form, status=422)
+    return _act_on_case(case_id, form, "withdraw_form", form.load(),
+                        lambda values: withdrawal.withdraw_consent(case_id, consent_id, values["reason"], web_actor()),
+                        lambda _consent: _("The consent is withdrawn: it covers nothing from now on."), "consents")
 
 
 @bp.route("/<int:case_id>/interviews", methods=["POST"])
@@ -402,16 +387,12 @@ def record_interview(case_id: int):
     """Record an interview with the child or an assessment the user's agency held."""
     form = InterviewForm()
     _fill_interview_choices(form)
-    data = form.load()
-    if data is not None:
-        # The form shows the earlier interviews and what another one takes; the refusal need not repeat them.
-        outcome = attempt(lambda: interviews.record_interview(case_id, data, web_actor()), form,
-                          flash_problems=False)
-        if outcome.refusal:
-            return _render_case(case_id, interview_form=form, status=outcome.refusal.status)
-        flash(_("Recorded. The next agency will read it before planning another interview."), "success")
-        return redirect(url_for(".show", case_id=case_id, _anchor="interviews"))
-    return _render_case(case_id, interview_form=form, status=422)
+    # The form shows the earlier interviews and what another one takes; the refusal need not repeat them.
+    return _act_on_case(case_id, form, "interview_form", form.load(),
+                        lambda data: interviews.record_interview(case_id, data, web_actor()),
+                        lambda _interview: _("Recorded. The next agency will read it before planning another "
+                                             "interview."),
+                        "interviews", flash_problems=False)
 
 
 @bp.route("/<int:case_id>/notes", methods=["POST"])
@@ -419,14 +400,10 @@ def record_interview(case_id: int):
 def add_note(case_id: int):
     """Write a note on the case, for the user's agency or shared with every full reader."""
     form = NoteForm()
-    if form.validate_on_submit():
-        outcome = attempt(lambda: notes.add_note(case_id, form.text.data, form.shared.data, web_actor()), form)
-        if outcome.refusal:
-            return _render_case(case_id, note_form=form, status=outcome.refusal.status)
-        flash(_("Note saved.") if not outcome.result.shared
-              else _("Note saved and shared with every agency that sees the full record."), "success")
-        return redirect(url_for(".show", case_id=case_id, _anchor="notes"))
-    return _render_case(case_id, note_form=form, status=422)
+    return _act_on_case(case_id, form, "note_form", form if form.validate_on_submit() else None,
+                        lambda form: notes.add_note(case_id, form.text.data, form.shared.data, web_actor()),
+                        lambda note: _("Note saved.") if not note.shared
+                        else _("Note saved and shared with every agency that sees the full record."), "notes")
 
 
 def _fill_interview_choices(form: InterviewForm) -> None:
@@ -441,15 +418,12 @@ def refer(case_id: int):
     form = ReferForm()
     # The service checks the agency against the route; any code may be posted.
     form.to_agency.choices = [SelectChoice(request.form.get("to_agency", ""), "")]
-    if form.validate_on_submit():
-        outcome = attempt(lambda: referrals.refer(case_id, form.to_stage.data, form.to_agency.data, form.reason.data,
-                                                  web_actor(), from_stage=form.from_stage.data or None), form)
-        if outcome.refusal:
-            return _render_case(case_id, refer_form=form, status=outcome.refusal.status)
-        flash(_("Case referred to %(agency)s; they have been notified.", agency=agency_name(outcome.result.to_agency)),
-              "success")
-        return redirect(url_for(".show", case_id=case_id, _anchor="referrals"))
-    return _render_case(case_id, refer_form=form, status=422)
+    return _act_on_case(case_id, form, "refer_form", form if form.validate_on_submit() else None,
+                        lambda form: referrals.refer(case_id, form.to_stage.data, form.to_agency.data, form.reason.data,
+                                                     web_actor(), from_stage=form.from_stage.data or None),
+                        lambda made: _("Case referred to %(agency)s; they have been notified.",
+                                       agency=agency_name(made.to_agency)),
+                        "referrals")
 
 
 @bp.route("/<int:case_id>/close", methods=["POST"])
@@ -457,17 +431,32 @@ def refer(case_id: int):
 def close(case_id: int):
     """Close a case on which no referral is open, with the coordinator's reason."""
     form = CloseCaseForm()
-    if form.validate_on_submit():
-        outcome = attempt(lambda: stuck.close_case(case_id, form.reason.data, web_actor()), form)
-        if outcome.refusal:
-            return _render_case(case_id, close_form=form, status=outcome.refusal.status)
-        flash(_("Case %(number)s closed. The agencies that held it have been told.", number=outcome.result.number),
-              "success")
-        return redirect(url_for(".show", case_id=case_id))
-    # The form sits in a notice that is gone once the case has moved on: say what was wrong up here too.
-    flash(_("The case was not closed: say why, in at most %(count)s characters.", count=stuck.MAX_CLOSE_REASON),
-          "danger")
-    return _render_case(case_id, close_form=form, status=422)
+    submitted = form if form.validate_on_submit() else None
+    if submitted is None:
+        # The form sits in a notice that is gone once the case has moved on: say what was wrong up here too.
+        flash(_("The case was not closed: say why, in at most %(count)s characters.", count=stuck.MAX_CLOSE_REASON),
+              "danger")
+    return _act_on_case(case_id, form, "close_form", submitted,
+                        lambda form: stuck.close_case(case_id, form.reason.data, web_actor()),
+                        lambda case: _("Case %(number)s closed. The agencies that held it have been told.",
+                                       number=case.number),
+                        None)
+
+
+def _act_on_case(case_id: int, form, slot: str, submitted, act, said, anchor: str | None, **options):
+    """Do what a form on the case page asks, and answer as every such form does.
+
+    ``submitted`` is what the form gave (None if its input was wrong); ``act`` calls the service with it. On
+    success, flash what ``said`` says of the result and go back to the case (at ``anchor``); on wrong input or a
+    refusal, draw the case page again with the form (as ``slot``) and its problems. ``options`` go to ``attempt``.
+    """
+    if submitted is None:
+        return _render_case(case_id, status=422, **{slot: form})
+    outcome = attempt(lambda: act(submitted), form, **options)
+    if outcome.refusal:
+        return _render_case(case_id, status=outcome.refusal.status, **{slot: form})
+    flash(said(outcome.result), "success")
+    return redirect(url_for(".show", case_id=case_id, _anchor=anchor))
 
 
 def _agency_type_choices() -> list[SelectChoice]:
