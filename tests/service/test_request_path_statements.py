@@ -13,6 +13,7 @@ from referral.referrals import service as referrals
 from referral.referrals.models import Referral
 from referral.referrals.schemas import ReferralSchema
 from tests.appfixtures import demo_actor
+from workflows.lifecycle import OPEN_STATUSES, TERMINAL_STATUSES, ReferralStatus
 
 
 @contextmanager
@@ -111,3 +112,34 @@ def test_a_page_of_several_statuses_found_status_by_status_is_the_whole_boxs(ask
                     referrals.inbox_page_query(actor, box, status, end=end).limit(per_page).offset(end - per_page))]
                 assert found == whole[end - per_page:end], (box, status, page, per_page)
     assert any(db.session.scalars(referrals.inbox_query(clinic, "incoming", "closed")))
+
+
+def test_every_inbox_box_and_status_lists_and_counts_what_a_single_read_would_show(demo):
+    """Where the box's statuses make the visibility condition implied, the inbox leaves it out: the rows and
+    the count must still be exactly the box's referrals that ``may_see`` lets the reader open."""
+    every = db.session.scalars(sa.select(Referral).order_by(Referral.id)).all()
+    assert len({r.status for r in every}) >= 4  # the demo's history holds referrals in several states
+    emails = ("social@demo.kz", "health@demo.kz", "supervisor@demo.kz", "coordinator@demo.kz", "justice@demo.kz",
+              "rehab@demo.kz", "shymkent@demo.kz")
+    statuses = (None, "open", "closed", *(status.value for status in ReferralStatus))
+    checked = 0
+    for email in emails:
+        actor = demo_actor(email)
+        for box in ("incoming", "outgoing"):
+            column = "to_agency_id" if box == "incoming" else "from_agency_id"
+            for status in statuses:
+                listed = [r.id for r in db.session.scalars(referrals.inbox_query(actor, box, status))]
+                counted = db.session.scalar(referrals.inbox_count_query(actor, box, status))
+                kept = _statuses(status)
+                expected = sorted(r.id for r in every if getattr(r, column) == actor.agency_id
+                                  and (kept is None or r.status in kept) and referrals.may_see(r, actor))
+                assert sorted(listed) == expected and counted == len(expected), (email, box, status)
+                checked += bool(expected)
+    assert checked > 20
+
+
+def _statuses(status):
+    """The statuses a box's ``status`` filter keeps, as the API documents it (None: every one)."""
+    if status is None:
+        return None
+    return {"open": OPEN_STATUSES, "closed": TERMINAL_STATUSES}.get(status) or {ReferralStatus(status)}
