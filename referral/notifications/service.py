@@ -139,21 +139,36 @@ def _write(rows: list[dict], need_ids: bool = True) -> list[int]:
         # No e-mail to queue and no caller wanting ids: the cheaper plain executemany will do.
         _insert_ignoring_duplicates(Notification.__table__, rows, returning=False)
         return []
-    ids = _insert_ignoring_duplicates(Notification.__table__, rows)
+    return _with_emails(_insert_ignoring_duplicates(Notification.__table__, rows))
+
+
+def _with_emails(ids: list[int]) -> list[int]:
+    """Queue the e-mail copies of new notifications if e-mail is configured; return their ids."""
     if ids and current_app.config.get("REFERRAL_SMTP_URL"):
         queue_emails(ids, utcnow())
     return ids
 
 
-def _active_users(agency_id: int) -> list[int]:
-    statement = sa.select(User.id).where(User.agency_id == agency_id, User.is_active_account.is_(True)) \
+def _active_users_of(agency_id: int, *columns) -> sa.Select:
+    """Return a select of ``columns`` (the id if none) over an agency's active users, by id."""
+    return sa.select(*(columns or (User.id,))).where(User.agency_id == agency_id, User.is_active_account.is_(True)) \
         .order_by(User.id)
+
+
+def _reading_users(statement):
+    """Execute a statement that reads the users, flushing first only if this transaction changed a user.
+
+    Without user changes, the timeline and audit rows waiting for the flush need not be written for this
+    read, and go in one flush with the rest of the act.
+    """
     if any(isinstance(held, User) for held in (*db.session.new, *db.session.dirty)):
-        return list(db.session.scalars(statement))
-    # No user changes in this transaction: the timeline and audit rows waiting for the flush need not be
-    # written for this read, and go in one flush with the rest of the act.
+        return db.session.execute(statement)
     with db.session.no_autoflush:
-        return list(db.session.scalars(statement))
+        return db.session.execute(statement)
+
+
+def _active_users(agency_id: int) -> list[int]:
+    return list(_reading_users(_active_users_of(agency_id)).scalars())
 
 
 def _notify_active_users(agency_id: int, exclude_user_id: int | None, kind: str, params: dict,
@@ -164,27 +179,17 @@ def _notify_active_users(agency_id: int, exclude_user_id: int | None, kind: str,
     queued as ``notify_users`` queues them.
     """
     table = Notification.__table__
-    chosen = sa.select(
-        User.id, sa.literal(kind, table.c.kind.type), sa.literal(dict(params), table.c.params.type),
+    chosen = _active_users_of(
+        agency_id, User.id, sa.literal(kind, table.c.kind.type), sa.literal(dict(params), table.c.params.type),
         sa.literal(case_id, table.c.case_id.type), sa.literal(referral_id, table.c.referral_id.type),
-        sa.literal(utcnow(), table.c.created_at.type),
-    ).where(User.agency_id == agency_id, User.is_active_account.is_(True)).order_by(User.id)
+        sa.literal(utcnow(), table.c.created_at.type))
     if exclude_user_id is not None:
         chosen = chosen.where(User.id != exclude_user_id)
     statement = sa.insert(table).from_select(
         ["user_id", "kind", "params", "case_id", "referral_id", "created_at"], chosen,
     ).returning(table.c.user_id, table.c.id)
-    if any(isinstance(held, User) for held in (*db.session.new, *db.session.dirty)):
-        written = db.session.execute(statement).all()
-    else:
-        # As in _active_users: what waits for the flush goes in one flush with the rest of the act.
-        with db.session.no_autoflush:
-            written = db.session.execute(statement).all()
-    written.sort()
-    ids = [row_id for _, row_id in written]
-    if ids and current_app.config.get("REFERRAL_SMTP_URL"):
-        queue_emails(ids, utcnow())
-    return [user_id for user_id, _ in written], ids
+    written = sorted(_reading_users(statement).all())
+    return [user_id for user_id, _ in written], _with_emails([row_id for _, row_id in written])
 
 
 def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = None,
