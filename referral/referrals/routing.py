@@ -111,7 +111,7 @@ def refer(case_id: int, to_stage: str, to_agency_code: str, reason: str, actor: 
     """
     # Locked first, then checked: the check reads the case, its referrals and consents once, after the lock
     # (a lock on a case the actor may not see reveals nothing, and the NotFound rolls it back).
-    locked = lock_case(case_id) if isinstance(case_id, int) else None  # noqa: F841 - the session holds it weakly
+    locked = lock_case(case_id)  # noqa: F841 - kept while the call runs: the session holds it weakly
     case = cases.full_case(case_id, actor)
     require(actor, Permission.refer_cases)
     errors = {}

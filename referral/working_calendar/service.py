@@ -15,7 +15,6 @@ from ..audit.service import record
 from ..deadlines import service as clocks
 from ..deadlines.models import Deadline, DeadlineStatus
 from ..designer import service as designer
-from ..designer.models import WorkflowVersion
 from ..errors import Conflict, Invalid, NotFound
 from ..extensions import db
 from ..locking import lock_case
@@ -201,7 +200,7 @@ def recompute_deadlines(country: str, day: date) -> list[Deadline]:
     moved: list[Deadline] = []
     for case_id, deadline_ids in by_case.items():
         case = lock_case(case_id)
-        definition = designer.published_definition(db.session.get(WorkflowVersion, case.workflow_version_id))
+        definition = designer.published_definition_of(case.workflow_version_id)
         if definition.calendar != country:
             continue
         for deadline in db.session.scalars(sa.select(Deadline).where(Deadline.id.in_(deadline_ids),

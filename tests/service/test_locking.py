@@ -2,6 +2,7 @@
 
 from datetime import date
 
+import pytest
 import sqlalchemy as sa
 
 from referral.cases import service as cases
@@ -34,29 +35,20 @@ def _held(referral_id: int, case_id: int):
     return case, referral, deadline
 
 
-def test_locking_a_case_reads_its_rows_afresh(demo):
+@pytest.mark.parametrize("lock", [lambda referral_id, case_id: lock_case(case_id),
+                                  lambda referral_id, case_id: lock_case_of_referral(referral_id)],
+                         ids=["by case", "by referral"])
+def test_locking_a_case_reads_its_rows_afresh(demo, lock):
     asked = asked_of_the_clinic()
     referral_id, case_id = asked.id, asked.case_id
     case, referral, deadline = _held(referral_id, case_id)
     _changed_behind_the_session(referral_id, case_id)
-    assert lock_case(case_id) is case
-    assert case.region == "KZ-75"
-    assert referral.reason == "Changed elsewhere" and referral in case.referrals
-    assert deadline.reminders_sent == 1
-    assert len(case.consents) == 2
-    assert cases.has_consent(case, "justice")
-
-
-def test_locking_the_case_of_a_referral_reads_its_rows_afresh(demo):
-    asked = asked_of_the_clinic()
-    referral_id, case_id = asked.id, asked.case_id
-    case, referral, deadline = _held(referral_id, case_id)
-    _changed_behind_the_session(referral_id, case_id)
-    assert lock_case_of_referral(referral_id) is case
+    assert lock(referral_id, case_id) is case
     assert case.region == "KZ-75"
     assert referral.reason == "Changed elsewhere" and referral in case.referrals
     assert deadline.reminders_sent == 1 and deadline.status is DeadlineStatus.pending
     assert len(case.consents) == 2
+    assert cases.has_consent(case, "justice")
 
 
 def test_locking_the_case_of_no_referral_finds_none(demo):
