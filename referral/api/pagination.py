@@ -15,9 +15,15 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
+def _page_and_size(args: dict) -> tuple[int, int]:
+    """Return the page asked for and its size, at most the app's ``MAX_PER_PAGE``."""
+    return args.get("page", 1), min(args.get("per_page", 50), current_app.config["MAX_PER_PAGE"])
+
+
 def page_end(args: dict) -> int:
     """Return how many rows from the top of a list the page ``paginate`` reads reaches (page × per page)."""
-    return min(args.get("page", 1), MAX_PAGE) * min(args.get("per_page", 50), current_app.config["MAX_PER_PAGE"])
+    page, per_page = _page_and_size(args)
+    return min(page, MAX_PAGE) * per_page
 
 
 def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -> tuple[list, dict]:
@@ -25,7 +31,7 @@ def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -
 
     ``count`` is a cheaper select of the total, when the caller has one.
     """
-    page, per_page = args.get("page", 1), min(args.get("per_page", 50), current_app.config["MAX_PER_PAGE"])
+    page, per_page = _page_and_size(args)
     if count is None:
         count = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
     total = db.session.scalar(count)
