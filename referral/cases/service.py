@@ -100,12 +100,17 @@ def definition_of(case: Case) -> Definition:
     return designer.published_definition_of(case.workflow_version_id)
 
 
+def _timeline_name(actor: Actor) -> str:
+    """Return who acted as the timeline shows it: the user's name, or the system's (``scheduler``)."""
+    return actor.user.name if actor.user is not None else actor.system
+
+
 def add_event(case: Case, actor: Actor, kind: str, *, referral: Referral | None = None,
               from_status: str | None = None, to_status: str | None = None, **detail) -> Event:
     """Append one row to the case's timeline."""
     event = Event(case_id=case.id, referral_id=referral.id if referral is not None else None,
                   actor_user_id=actor.user_id,
-                  actor_label=actor.user.name if actor.user is not None else actor.system,
+                  actor_label=_timeline_name(actor),
                   actor_agency_id=actor.agency_id, kind=kind,
                   from_status=getattr(from_status, "value", from_status),
                   to_status=getattr(to_status, "value", to_status), detail=detail)
@@ -121,7 +126,7 @@ def add_events(actor: Actor, kind: str, entries: list[tuple[int, int | None, dic
     if not entries:
         return
     now = utcnow()
-    label = actor.user.name if actor.user is not None else actor.system
+    label = _timeline_name(actor)
     insert_rows(Event.__table__, [
         {"case_id": case_id, "referral_id": referral_id, "occurred_at": now, "actor_user_id": actor.user_id,
          "actor_label": label, "actor_agency_id": actor.agency_id, "kind": kind, "from_status": None,
