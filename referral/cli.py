@@ -472,6 +472,11 @@ def demo_command(host, port, no_serve):
     click.echo(summary)
     if no_serve:
         return
+    with app.app_context():
+        engine = db.engine
+    # The web worker is forked from this process while the scheduler's jobs run in it: never mid-transaction.
+    os.register_at_fork(before=lambda: scheduler.FORK_GUARD.hold(engine),
+                        after_in_parent=scheduler.FORK_GUARD.release)
     background = scheduler.add_jobs(BackgroundScheduler(timezone=app.config["REFERRAL_TIMEZONE"]), app, 30)
     background.start()
     click.echo(f"Open http://{host}:{port}/ — the scheduler runs in this process; stop with Ctrl+C.")

@@ -3,6 +3,6 @@
 APScheduler runs only here (``referral scheduler run``, or the demo's own process), never in web workers.
 """
 
-from .jobs import add_jobs, deliver_job, digest_job, retention_job, run_once, sweep_job
+from .jobs import FORK_GUARD, add_jobs, deliver_job, digest_job, retention_job, run_once, sweep_job
 
-__all__ = ["add_jobs", "deliver_job", "digest_job", "retention_job", "run_once", "sweep_job"]
+__all__ = ["FORK_GUARD", "add_jobs", "deliver_job", "digest_job", "retention_job", "run_once", "sweep_job"]

@@ -7,7 +7,9 @@ state, so a job store is never needed and nothing is lost while it is down.
 """
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,9 +28,55 @@ log = logging.getLogger("referral.scheduler")
 RETENTION = Actor.system_actor("scheduler")
 
 
+class ForkGuard:
+    """Keeps a process from forking while one of its jobs holds a database connection.
+
+    The demo runs its scheduler in the process that forks the web worker. SQLite keeps its locks per
+    process, so a worker forked while a job held a write transaction would inherit a lock that nobody
+    releases, and every write of the worker would fail with "database is locked". Jobs run inside ``job()``
+    (many at once); ``hold`` (registered with ``os.register_at_fork``) waits until none runs, lets the
+    fork happen with the process's connections closed, and lets jobs start again after it.
+    """
+
+    def __init__(self) -> None:
+        self._state = threading.Condition()
+        self._running = 0
+        self._forking = False
+
+    @contextmanager
+    def job(self):
+        """Run the block as a job: not while the process forks."""
+        with self._state:
+            self._state.wait_for(lambda: not self._forking)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._state:
+                self._running -= 1
+                self._state.notify_all()
+
+    def hold(self, engine) -> None:
+        """Before a fork: wait for the running jobs, keep new ones from starting, close the idle connections."""
+        self._state.acquire()
+        self._forking = True
+        self._state.wait_for(lambda: self._running == 0)
+        engine.dispose()
+
+    def release(self) -> None:
+        """After a fork, in the parent: let jobs run again."""
+        self._forking = False
+        self._state.notify_all()
+        self._state.release()
+
+
+#: The guard every job of this process runs under (it only waits while the demo's process forks).
+FORK_GUARD = ForkGuard()
+
+
 def _in_context(app: Flask, job: Callable, name: str, *, commit: bool = True):
     """Run a job in an app context of its own; commit what it did unless it commits each unit itself."""
-    with app.app_context():
+    with FORK_GUARD.job(), app.app_context():
         try:
             result = job()
             if commit:

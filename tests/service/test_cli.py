@@ -115,6 +115,57 @@ def test_db_upgrade_builds_an_empty_database(tmp_path):
     engine.dispose()
 
 
+def test_the_served_demo_signs_a_user_in_while_its_scheduler_works(tmp_path):
+    """The demo forks its web worker from the process whose scheduler starts sealing and sweeping the demo's
+    history at once; a worker forked mid-transaction inherited SQLite's lock and every sign-in failed with
+    "database is locked" (a 500 after five seconds)."""
+    import re
+    import time
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from referral.demo import DEMO_PASSWORD
+    from tests.appfixtures import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "referral", "demo", "--port", str(port)],
+                              env={**os.environ, "REFERRAL_DATABASE_URL": ""}, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None  # a redirect is the answer looked at, not followed
+
+    def sign_in() -> int:
+        """Open the login page in a fresh browser session, post the form; return the answer's status."""
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()), Stay())
+        page = opener.open(f"{base}/login", timeout=5).read().decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        form = urllib.parse.urlencode({"csrf_token": token, "email": "social@demo.kz",
+                                       "password": DEMO_PASSWORD}).encode()
+        try:
+            return opener.open(f"{base}/login", form, timeout=30).status
+        except urllib.error.HTTPError as answer:
+            return answer.code
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "the demo did not start"
+                time.sleep(0.5)
+        assert [sign_in(), sign_in()] == [302, 302]  # at once, while the first jobs run, and again
+    finally:
+        server.terminate()
+        _, errors = server.communicate(timeout=30)
+    assert "database is locked" not in errors
+
+
 def test_demo_prepares_database_idempotently(tmp_path):
     env = {"REFERRAL_DATABASE_URL": ""}
     first = run_referral(["demo", "--no-serve"], env, tmp_path)
