@@ -12,13 +12,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 
 from agencies import Permission, Role
 
 from ..actors import Actor, require
 from ..audit.models import AuditEntry
 from ..audit.service import record
-from ..directory.models import Agency
+from ..directory.models import NAMING_COLUMNS, Agency
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, utcnow
 from . import second_factor
@@ -364,7 +365,8 @@ def user_for_token(secret: str) -> User | None:
     """Return the active user owning an unrevoked token, or None."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)))
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)).options(
+        joinedload(ApiToken.user).joinedload(User.agency).load_only(*NAMING_COLUMNS)))
     if token is None or token.is_revoked or not token.user.is_active:
         return None
     now = utcnow()

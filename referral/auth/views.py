@@ -9,8 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 
 from ..actors import Actor
+from ..directory.models import NAMING_COLUMNS
 from ..errors import Invalid, ServiceError
 from ..extensions import db, login_manager
 from ..web.access import attempt, safe_next, show_service_errors, web_actor
@@ -58,10 +60,14 @@ def start_session(user: User) -> None:
         db.session.commit()
 
 
+#: A page reads of the user's agency only what names and places it.
+_SIGNED_IN_OPTIONS = [joinedload(User.agency).load_only(*NAMING_COLUMNS)]
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """Return the session's user while the session holds: same epoch, not idle, not older than 12 hours."""
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    user = db.session.get(User, int(user_id), options=_SIGNED_IN_OPTIONS) if user_id.isdigit() else None
     if user is None or not user.is_active:
         return None
     now = _now()

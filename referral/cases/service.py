@@ -30,6 +30,7 @@ from ..deadlines import service as clocks
 from ..deadlines.models import DeadlineKind
 from ..designer import service as designer
 from ..designer.models import Workflow, WorkflowVersion
+from ..directory.models import NAMING_COLUMNS
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..extensions import db, dialect_insert, utcnow
 from ..locking import lock_case
@@ -246,8 +247,11 @@ def openable_cases(case_ids: set, actor: Actor) -> set[int]:
 
 #: What a read of a case shows beside its columns, in the same statement (one round trip, not four): its
 #: referrals and consents (a few rows each), the version's number and its workflow's key (never the version's
-#: document, which the definition cache holds).
-_READ_OPTIONS = [joinedload(Case.referrals), joinedload(Case.consents),
+#: document, which the definition cache holds), and of each agency only what names it.
+_READ_OPTIONS = [joinedload(Case.registered_by_agency).load_only(*NAMING_COLUMNS),
+                 joinedload(Case.referrals).joinedload(Referral.from_agency).load_only(*NAMING_COLUMNS),
+                 joinedload(Case.referrals).joinedload(Referral.to_agency).load_only(*NAMING_COLUMNS),
+                 joinedload(Case.consents),
                  joinedload(Case.workflow_version)
                  .load_only(WorkflowVersion.number, WorkflowVersion.published_at, WorkflowVersion.workflow_id)
                  .joinedload(WorkflowVersion.workflow).load_only(Workflow.key),

@@ -58,6 +58,12 @@ class Agency(db.Model):
         return names_in(self.name, {"ru": self.name_ru, "kk": self.name_kk}, language)
 
 
+#: What a page, a list or an actor reads of an agency it mentions: who it is and where. Reads that join
+#: agencies in passing load only these; the profile (contacts, services, address) and the webhook settings
+#: load when something asks for them.
+NAMING_COLUMNS = (Agency.id, Agency.code, Agency.name, Agency.name_ru, Agency.name_kk, Agency.type, Agency.region,
+                  Agency.district, Agency.is_active)
+
 #: The languages an agency's name may be given in besides its own (``name``).
 NAME_LANGUAGES = ("ru", "kk")
 

@@ -212,7 +212,7 @@ def handle_batch(deadline_ids: list[int], now: datetime, result: SweepResult, ca
     The deadlines are read again under the locks: one that a person's action closed meanwhile, or that is
     no longer due, is only given back. Raise RuntimeError if a deadline changed under the batch.
     """
-    rows = db.session.execute(_BATCH_READ.where(Deadline.id.in_(deadline_ids))).all()
+    rows = db.session.execute(_BATCH_READ.where(bulk.among(Deadline.id, deadline_ids))).all()
     due = [row for row in rows if row.status is DeadlineStatus.pending and row.next_check_at is not None
            and row.next_check_at <= now]
     by_services = {row.case_id for row in due if _beyond_notifying(row, cache, now)}
@@ -224,7 +224,7 @@ def handle_batch(deadline_ids: list[int], now: datetime, result: SweepResult, ca
     handled = {row.id for row in due}
     leased = [row.id for row in rows if row.lease_until is not None and row.id not in handled]
     if leased:
-        db.session.execute(sa.update(_deadlines).where(_deadlines.c.id.in_(leased)).values(lease_until=None))
+        db.session.execute(sa.update(_deadlines).where(bulk.among(_deadlines.c.id, leased)).values(lease_until=None))
     cache.write()
     db.session.flush()
 
@@ -256,7 +256,7 @@ def _beyond_notifying(row, cache: "_BatchCache", now: datetime) -> bool:
 
 def _through_services(deadline_ids: list[int], now: datetime, result: SweepResult, cache: "_BatchCache") -> None:
     """Handle deadlines one after another through the models and services, in (next_check_at, id) order."""
-    for deadline in db.session.scalars(sa.select(Deadline).where(Deadline.id.in_(deadline_ids))
+    for deadline in db.session.scalars(sa.select(Deadline).where(bulk.among(Deadline.id, deadline_ids))
                                        .order_by(*_ORDER).options(*_WITH_CASE)
                                        .execution_options(populate_existing=True)).all():
         # One handled before may have closed this one (a cancel closes the referral's other clocks).
