@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 
 
@@ -50,9 +51,21 @@ def from_environment(instance_path: str) -> dict:
     return settings
 
 
+def json_text(value) -> str:
+    """Return the text of a JSON column's value, written by orjson; keys that are not strings become strings,
+    as the standard library's encoder makes them.
+
+    Every act writes JSON (the audit detail, the timeline event, the notification's parameters) and the
+    scheduler reads it back (a deadline's reminders and what fired): orjson reads and writes it several times
+    faster than the standard library, the same values in and out.
+    """
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 DEFAULTS = {
     # Parameters may hold personal data: keep them out of error messages and logs.
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True, "json_serializer": json_text,
+                                  "json_deserializer": orjson.loads},
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Production sits behind HTTPS; the demo and tests turn this off.
