@@ -43,6 +43,8 @@ def test_a_confirmation_asked_by_data_confirm_can_be_declined(live_server, page)
     sign_in(page, live_server, "admin@demo.kz")
     page.goto(live_server + "/agencies/")
     page.locator("table a").first.click()
+    # The confirmation is static/referral.js's: a click before the page's scripts ran would post unasked.
+    page.wait_for_load_state("load")
     asked = []
     page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     url = page.url
