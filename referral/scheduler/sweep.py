@@ -212,7 +212,10 @@ def handle_batch(deadline_ids: list[int], now: datetime, result: SweepResult, ca
     The deadlines are read again under the locks: one that a person's action closed meanwhile, or that is
     no longer due, is only given back. Raise RuntimeError if a deadline changed under the batch.
     """
-    rows = db.session.execute(_BATCH_READ.where(bulk.among(Deadline.id, deadline_ids))).all()
+    # Columns, no entities: read on the session's connection, without the ORM's handling of each row (a third
+    # of the read's CPU), after what the session holds is flushed, as its autoflush would have.
+    db.session.flush()
+    rows = db.session.connection().execute(_BATCH_READ.where(bulk.among(Deadline.id, deadline_ids))).all()
     due = [row for row in rows if row.status is DeadlineStatus.pending and row.next_check_at is not None
            and row.next_check_at <= now]
     by_services = {row.case_id for row in due if _beyond_notifying(row, cache, now)}
