@@ -4,6 +4,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,14 +119,16 @@ _PUBLISHED: dict[tuple, Definition] = {}
 _PUBLISHED_KEPT = 256
 
 
-def published_definition_of(version_id: int) -> Definition:
+def published_definition_of(version_id: int, published_at: datetime | None = None) -> Definition:
     """Return the definition of a published version by its id, loaded once.
 
-    The cache key needs only the publication time: it comes from the session when the version is there, else
-    from a one-column query; the whole row (its document) is read only when the definition is not cached.
+    The cache key needs only the publication time: given by a caller that read it with other rows, or from
+    the session when the version is there, else from a one-column query; the whole row (its document) is read
+    only when the definition is not cached.
     """
-    held = db.session.identity_map.get(identity_key(WorkflowVersion, version_id))
-    published_at = sa.inspect(held).dict.get("published_at") if held is not None else None
+    if published_at is None:
+        held = db.session.identity_map.get(identity_key(WorkflowVersion, version_id))
+        published_at = sa.inspect(held).dict.get("published_at") if held is not None else None
     if published_at is None:
         published_at = db.session.scalar(
             sa.select(WorkflowVersion.published_at).where(WorkflowVersion.id == version_id))

@@ -33,6 +33,7 @@ from ..cases.models import Case
 from ..deadlines import service as clocks
 from ..deadlines.models import Deadline, DeadlineKind, DeadlineStatus
 from ..designer import service as designer
+from ..designer.models import WorkflowVersion
 from ..directory.models import Agency
 from ..errors import ServiceError
 from ..extensions import db, utcnow
@@ -62,8 +63,11 @@ _BATCH_READ = (
               Deadline.status, Deadline.due_at, Deadline.remind_at, Deadline.reminders_sent,
               Deadline.next_check_at, Deadline.lease_until, Deadline.fired,
               Referral.status.label("referral_status"), Referral.to_stage, Referral.assignee_user_id,
-              Case.number, Case.region, Case.workflow_version_id)
+              Case.number, Case.region, Case.workflow_version_id,
+              # The key of the version's cached definition, so that no batch asks for it again.
+              WorkflowVersion.published_at.label("version_published_at"))
     .join(Referral, Referral.id == Deadline.referral_id).join(Case, Case.id == Deadline.case_id)
+    .join(WorkflowVersion, WorkflowVersion.id == Case.workflow_version_id)
     .order_by(*_ORDER)
 )
 #: The reminders and escalation of a batch's deadlines, one row of parameters each: an executemany on SQLite,
@@ -96,9 +100,9 @@ class _BatchCache:
         """Forget what the last batch looked up (users and their roles may have changed since)."""
         self.__init__()
 
-    def definition(self, version_id: int):
+    def definition(self, version_id: int, published_at: datetime | None = None):
         if version_id not in self._definitions:
-            self._definitions[version_id] = designer.published_definition_of(version_id)
+            self._definitions[version_id] = designer.published_definition_of(version_id, published_at)
         return self._definitions[version_id]
 
     def escalation_recipients(self, agency_id: int, region: str) -> list[int]:
@@ -253,7 +257,7 @@ def _beyond_notifying(row, cache: "_BatchCache", now: datetime) -> bool:
         return False
     if row.kind is DeadlineKind.review:
         return True
-    stage = cache.definition(row.workflow_version_id).stage(row.to_stage)
+    stage = cache.definition(row.workflow_version_id, row.version_published_at).stage(row.to_stage)
     return row.kind is DeadlineKind.respond and stage.on_timeout is OnTimeout.cancel
 
 
@@ -290,7 +294,7 @@ def _due_reminders(remind_at: list[str], sent: int, due_at: datetime,
 
 def _notify(row, now: datetime, result: SweepResult, cache: "_BatchCache") -> dict:
     """Send a deadline's due reminders and its escalation; return its new values for ``_BATCH_WRITE``."""
-    stage = cache.definition(row.workflow_version_id).stage(row.to_stage)
+    stage = cache.definition(row.workflow_version_id, row.version_published_at).stage(row.to_stage)
     params = cache.params(row, stage)
     fired = list(row.fired)
     due, sent = _due_reminders(row.remind_at, row.reminders_sent, row.due_at, now)
