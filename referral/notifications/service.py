@@ -13,7 +13,7 @@ from ..actors import Actor
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..auth.models import User
-from ..bulk import insert_rows
+from ..bulk import insert_rows, on_postgresql, recordset
 from ..directory.models import NAME_LANGUAGES, Agency
 from ..extensions import db, dialect_insert, utcnow
 from ..i18n import reading_language, show_date, show_moment
@@ -113,6 +113,9 @@ class NotificationBatch:
         self.disclosures: list[dict] = []
         #: Webhook calls to queue (outbox rows), written after the notifications.
         self.webhooks: list[dict] = []
+        #: Messages to every active user of an agency but one: on PostgreSQL the INSERT joins them to the
+        #: users (``_fan_out``), so that a reminder to an agency of five travels as one row, not five.
+        self.to_agencies: list[dict] = []
         self._agency_users: dict[int, list[int]] = {}
 
     def agency_users(self, agency_id: int) -> list[int]:
@@ -121,9 +124,26 @@ class NotificationBatch:
             self._agency_users[agency_id] = _active_users(agency_id)
         return self._agency_users[agency_id]
 
+    def to_agency(self, agency_id: int, exclude_user_id: int | None, kind: str, params: dict,
+                  case_id: int | None, referral_id: int | None, dedupe: str | None) -> None:
+        """Gather a message to every active user of an agency but ``exclude_user_id``."""
+        self.to_agencies.append({"position": len(self.to_agencies), "agency_id": agency_id,
+                                 "exclude_user_id": exclude_user_id, "kind": kind, "params": dict(params),
+                                 "case_id": case_id, "referral_id": referral_id, "created_at": utcnow(),
+                                 "dedupe": dedupe})
+
     def write(self) -> None:
         """Insert what was gathered (skipping duplicates) and queue the e-mails, a statement per table."""
         rows, self.rows = self.rows, []
+        to_agencies, self.to_agencies = self.to_agencies, []
+        if on_postgresql():
+            _with_emails(_fan_out(to_agencies, returning=bool(current_app.config.get("REFERRAL_SMTP_URL"))))
+        else:
+            for message in to_agencies:
+                readers = [user_id for user_id in self.agency_users(message["agency_id"])
+                           if user_id != message["exclude_user_id"]]
+                rows += _rows(readers, message["kind"], message["params"], message["case_id"],
+                              message["referral_id"], message["dedupe"], message["created_at"])
         if current_app.config.get("REFERRAL_SMTP_URL"):
             _write(rows, need_ids=False)  # the e-mails need the notifications' ids
         else:
@@ -132,6 +152,39 @@ class NotificationBatch:
         insert_rows(AuditEntry.__table__, disclosures)
         webhooks, self.webhooks = self.webhooks, []
         insert_rows(Delivery.__table__, webhooks, skip_duplicates_of="dedupe_key")
+
+
+_FAN_OUT_TYPES = {"position": sa.Integer(), "agency_id": sa.Integer(), "exclude_user_id": sa.Integer(),
+                  "kind": Notification.__table__.c.kind.type, "params": Notification.__table__.c.params.type,
+                  "case_id": sa.Integer(), "referral_id": sa.Integer(),
+                  "created_at": Notification.__table__.c.created_at.type, "dedupe": sa.Text()}
+
+
+def _fan_out(messages: list[dict], returning: bool) -> list[int]:
+    """Write each message to every active user of its agency but the one left out, in one INSERT … SELECT
+    that joins the users (PostgreSQL); skip those whose dedupe key (the message's, then the user's id) exists.
+
+    Return the new notifications' ids if ``returning`` (e-mail copies need them), else an empty list.
+    """
+    if not messages:
+        return []
+    table = Notification.__table__
+    source = recordset(_FAN_OUT_TYPES, messages, name="messages")
+    dedupe_key = sa.case((source.c.dedupe.is_(None), sa.null()),
+                         else_=source.c.dedupe.concat(":").concat(sa.cast(User.id, sa.Text)))
+    chosen = (sa.select(User.id, source.c.kind, source.c.params, source.c.case_id, source.c.referral_id,
+                        source.c.created_at, dedupe_key)
+              .select_from(source).join(User, User.agency_id == source.c.agency_id)
+              .where(User.is_active_account.is_(True),
+                     sa.or_(source.c.exclude_user_id.is_(None), User.id != source.c.exclude_user_id))
+              .order_by(source.c.position, User.id))
+    statement = dialect_insert(table).from_select(
+        ["user_id", "kind", "params", "case_id", "referral_id", "created_at", "dedupe_key"], chosen,
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    if not returning:
+        db.session.execute(statement)
+        return []
+    return list(db.session.scalars(statement.returning(table.c.id)))
 
 
 def _write(rows: list[dict], need_ids: bool = True) -> list[int]:
@@ -205,16 +258,21 @@ def notify_users(user_ids, kind: str, params: dict, *, case_id: int | None = Non
     """
     if kind not in TEMPLATES:
         raise KeyError(kind)
-    now = utcnow()
-    rows = [{"user_id": user_id, "kind": kind, "params": dict(params), "case_id": case_id,
-             "referral_id": referral_id, "created_at": now,
-             "dedupe_key": f"{dedupe}:{user_id}" if dedupe else None}
-            for user_id in dict.fromkeys(user_ids)]
+    rows = _rows(user_ids, kind, params, case_id, referral_id, dedupe, utcnow())
     if batch is not None:
         batch.rows.extend(rows)
         return []
     ids = _write(rows, need_ids=want_ids)
     return ids if want_ids else []
+
+
+def _rows(user_ids, kind: str, params: dict, case_id: int | None, referral_id: int | None, dedupe: str | None,
+          now: datetime) -> list[dict]:
+    """Return a notification row for each user (once each); with ``dedupe``, keyed by it and the user's id."""
+    return [{"user_id": user_id, "kind": kind, "params": dict(params), "case_id": case_id,
+             "referral_id": referral_id, "created_at": now,
+             "dedupe_key": f"{dedupe}:{user_id}" if dedupe else None}
+            for user_id in dict.fromkeys(user_ids)]
 
 
 def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | None = None,
@@ -230,11 +288,15 @@ def notify_agency(agency_id: int, kind: str, params: dict, *, case_id: int | Non
     if batch is None and dedupe is None:
         recipients, ids = _notify_active_users(agency_id, exclude_user_id, kind, params, case_id, referral_id)
         ids = ids if want_ids else []
+    elif batch is not None:
+        recipients = [user_id for user_id in batch.agency_users(agency_id) if user_id != exclude_user_id]
+        if recipients:
+            batch.to_agency(agency_id, exclude_user_id, kind, params, case_id, referral_id, dedupe)
+        ids = []
     else:
-        users = batch.agency_users(agency_id) if batch is not None else _active_users(agency_id)
-        recipients = [user_id for user_id in users if user_id != exclude_user_id]
+        recipients = [user_id for user_id in _active_users(agency_id) if user_id != exclude_user_id]
         ids = notify_users(recipients, kind, params, case_id=case_id, referral_id=referral_id, dedupe=dedupe,
-                           batch=batch, want_ids=want_ids)
+                           want_ids=want_ids)
     agency = db.session.get(Agency, agency_id)
     if agency is not None and agency.webhook_url:
         queue_webhook(agency, kind, params, case_id=case_id, referral_id=referral_id,

@@ -15,6 +15,7 @@ from referral.deadlines.models import Deadline
 from referral.designer import service as designer
 from referral.extensions import db, utcnow
 from referral.notifications.models import Notification
+from referral.notifications.service import NotificationBatch, notify_agency
 from referral.referrals import service as referrals
 from referral.scheduler import digest as digest_module
 from referral.scheduler import digest_job
@@ -318,3 +319,30 @@ def test_daily_digest_once_a_day_for_users_with_open_work(setup):
     assert send_digests(now) == 0
     digest = notes(users["health"], "digest")
     assert len(digest) == 1 and digest[0].params["requested"] == 1
+
+
+def test_a_batch_tells_every_active_user_of_an_agency_but_the_one_left_out_once(app, setup, make_user):
+    """A batch's message to an agency reaches each of its active users (PostgreSQL joins them in the INSERT),
+    as a message outside a batch does; its dedupe key, with the user's id, keeps a second write from adding any."""
+    case, users = setup
+    health = users["health"].agency
+    resigned = make_user(agency=health)
+    resigned.is_active_account = False
+    db.session.commit()
+    for _ in range(2):  # the second write finds every key taken
+        batch = NotificationBatch()
+        notify_agency(health.id, "deadline.reminder", {"case": case.number}, case_id=case.id,
+                      exclude_user_id=users["health_supervisor"].id, dedupe="test:1", batch=batch)
+        notify_agency(health.id, "referral.requested", {"case": case.number}, case_id=case.id, batch=batch)
+        batch.write()
+        db.session.commit()
+    told = db.session.execute(sa.select(Notification.user_id, Notification.kind, Notification.dedupe_key)
+                              .where(Notification.case_id == case.id,
+                                     Notification.kind.in_(["deadline.reminder", "referral.requested"]))
+                              .order_by(Notification.kind, Notification.user_id)).all()
+    staff, supervisor = users["health"].id, users["health_supervisor"].id
+    assert [tuple(row) for row in told] == [
+        (staff, "deadline.reminder", f"test:1:{staff}"),
+        # Without a dedupe key nothing is skipped: each write told both active users.
+        *sorted([(staff, "referral.requested", None), (supervisor, "referral.requested", None)] * 2)]
+    assert resigned.id not in {row.user_id for row in told}
