@@ -14,7 +14,7 @@ from referral.cases.models import Event
 from referral.deadlines.models import Deadline
 from referral.designer import service as designer
 from referral.extensions import db, utcnow
-from referral.notifications.models import Notification
+from referral.notifications.models import Channel, Delivery, Notification
 from referral.notifications.service import NotificationBatch, notify_agency
 from referral.referrals import service as referrals
 from referral.scheduler import digest as digest_module
@@ -346,3 +346,16 @@ def test_a_batch_tells_every_active_user_of_an_agency_but_the_one_left_out_once(
         # Without a dedupe key nothing is skipped: each write told both active users.
         *sorted([(staff, "referral.requested", None), (supervisor, "referral.requested", None)] * 2)]
     assert resigned.id not in {row.user_id for row in told}
+
+
+def test_a_reminder_from_the_sweep_queues_its_e_mail_copy_when_e_mail_is_on(app, setup):
+    case, users = setup
+    app.config["REFERRAL_SMTP_URL"] = "smtp://127.0.0.1:2525"  # queued only: the outbox sends, not the sweep
+    referral = referred(case, users)
+    assert sweep(now=referral.created_at + timedelta(hours=20, minutes=1)).reminders == 1
+    reminder = notes(users["health"], "deadline.reminder")
+    emails = db.session.scalars(sa.select(Delivery).where(Delivery.channel == Channel.email,
+                                                          Delivery.user_id == users["health"].id)).all()
+    copies = [email for email in emails if email.dedupe_key == f"email:{reminder[0].id}"]
+    assert len(copies) == 1 and copies[0].payload["to"] == users["health"].email
+    assert "Dana" not in copies[0].payload["subject"] + copies[0].payload["body"]
