@@ -85,11 +85,15 @@ def _single_spec(text: str) -> DurationSpec:
 
 
 @lru_cache(maxsize=4096)
-def _level_spec(levels: tuple[tuple[Any, Any], ...]) -> DurationSpec:
-    """Return the DurationSpec of a map's (level, text) items; raise NotPlain unless they are plainly right."""
-    if not levels or any(level not in RISK_LEVELS or type(text) is not str for level, text in levels):
+def _level_spec(high: Any, medium: Any, low: Any, size: int) -> DurationSpec:
+    """Return the DurationSpec of a map's texts per level, given its size; raise NotPlain unless plainly right.
+
+    The map is plain when it names only risk levels (the size says so), at least one, each to text.
+    """
+    levels = {level: text for level, text in zip(RISK_LEVELS, (high, medium, low), strict=True) if text is not None}
+    if not levels or len(levels) != size or any(type(text) is not str for text in levels.values()):
         raise NotPlain
-    return DurationSpec(**{level: _duration(text) for level, text in levels})
+    return DurationSpec(**{level: _duration(text) for level, text in levels.items()})
 
 
 @lru_cache(maxsize=4096)
@@ -270,7 +274,11 @@ class Deadline(Kind):
     """A duration text, or a map of risk levels (high, medium, low) to duration texts."""
 
     plain = "type({value}) is str or type({value}) is dict"
-    held = "{single}({value}) if type({value}) is str else {levels}(tuple({value}.items()))"
+    # A map is read by its three levels, not item by item: a look-up of four values.
+    held = (
+        "{single}({value}) if type({value}) is str"
+        " else {levels}({value}.get('high'), {value}.get('medium'), {value}.get('low'), len({value}))"
+    )
 
     def names(self) -> dict[str, Any]:
         """Return what reads a duration text and a map of levels."""

@@ -131,6 +131,8 @@ def test_a_document_the_fast_path_declines_still_loads():
         {"reminders": [["PT4H"]]},
         {"complete_within": {"high": ["P3D"]}},
         {"complete_within": {"urgent": "P3D"}},
+        {"complete_within": {"high": "P3D", "urgent": "P1D"}},
+        {"complete_within": {"high": None, "low": "P3D"}},
         {"complete_within": {}},
         {"respond_within": 3},
         {"start": None},
