@@ -153,7 +153,9 @@ def floor_run(url: str, targets, count: int, before: dict[str, int]) -> float:
     for the twin (notifications by their dedupe keys, the case's audit entry of a reminder, the timeline row of
     an escalation), with dedupe keys of their own. The batches are claimed, read again, written with the
     statements the sweep uses (each table's rows as one JSON document) and committed as the sweep does: the
-    database work is the same, what the floor leaves out is the engine's own.
+    database work is the same, what the floor leaves out is the engine's own. One difference: the floor sends
+    every notification as a row of its document, where the sweep sends a reminder to an agency as one row that
+    the INSERT joins to the agency's users; the rows written are the same.
     """
     insert_deadlines(targets, count, datetime.now(UTC), tag="floor")
     dsn = sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
