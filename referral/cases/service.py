@@ -256,6 +256,16 @@ _READ_OPTIONS = [joinedload(Case.registered_by_agency).load_only(*NAMING_COLUMNS
                  .load_only(WorkflowVersion.number, WorkflowVersion.published_at, WorkflowVersion.workflow_id)
                  .joinedload(WorkflowVersion.workflow).load_only(Workflow.key),
                  joinedload(Case.workflow_version).lazyload(WorkflowVersion.published_by)]
+#: Built once: building the read's select with these options, and its cache key, cost a third of running it.
+_READ = sa.select(Case).where(Case.id == sa.bindparam("case_id")).options(*_READ_OPTIONS)
+
+
+def _read_case(case_id: int) -> Case | None:
+    """Load a case with what a read shows, as ``session.get`` would: the session's own if it holds it, no flush."""
+    if db.session.identity_key(Case, case_id) in db.session.identity_map:
+        return db.session.get(Case, case_id, options=_READ_OPTIONS)
+    return db.session.execute(_READ, {"case_id": case_id},
+                              execution_options={"autoflush": False}).unique().scalar_one_or_none()
 
 
 def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, Visibility]:
@@ -263,7 +273,7 @@ def get_case(case_id: int, actor: Actor, *, audit: bool = True) -> tuple[Case, V
 
     A full read is audited.
     """
-    case = db.session.get(Case, case_id, options=_READ_OPTIONS)
+    case = _read_case(case_id)
     visibility = visibility_of(case, actor) if case is not None else Visibility.none
     if visibility is Visibility.none:
         raise NotFound(_l("No such case."))
