@@ -124,9 +124,10 @@ def _seen_by_the_box(box: str, statuses: frozenset | None) -> bool:
     return box == "outgoing" or (statuses is not None and statuses <= _SEEN_BY_RECEIVER)
 
 
-def _inbox_order() -> tuple:
-    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
-    return Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id
+#: Most urgent first: the nearest deadline, then the case's risk, then the oldest.
+_INBOX_ORDER = (Referral.due_at.asc().nulls_last(),
+                sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2),
+                Referral.created_at, Referral.id)
 
 
 def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
@@ -138,7 +139,7 @@ def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, 
     return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
             .options(contains_eager(Referral.case))
             .where(*_inbox_conditions(actor, box, _statuses_of(status), text, assignee)[0])
-            .order_by(*_inbox_order()))
+            .order_by(*_INBOX_ORDER))
 
 
 #: Up to how many rows from the top of a box a page of several statuses is found status by status.
@@ -156,6 +157,13 @@ _PAGE_COLUMNS = (Referral.id, Referral.case_id, Case.number.label("case_number")
                  _ASSIGNEE.email.label("assignee"), Referral.mode, Referral.status, Referral.status_reason,
                  Referral.reason, Referral.outcome, Referral.version, Referral.created_at, Referral.responded_at,
                  Referral.closed_at, Referral.respond_by, Referral.complete_by)
+#: The page's columns from the referral, its case, its agencies and its assignee, in the inbox's order: built
+#: once, as every page of every box reads them so.
+_PAGE = (sa.select(*_PAGE_COLUMNS).select_from(Referral).join(Case, Case.id == Referral.case_id)
+         .outerjoin(_SENDER, _SENDER.id == Referral.from_agency_id)
+         .join(_RECEIVER, _RECEIVER.id == Referral.to_agency_id)
+         .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Referral.assignee_user_id)
+         .order_by(*_INBOX_ORDER))
 
 
 def inbox_page_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
@@ -169,19 +177,14 @@ def inbox_page_query(actor: Actor, box: str = "incoming", status: str | None = N
     sorts only those, not every open referral of the agency.
     """
     statuses = _statuses_of(status)
-    statement = (sa.select(*_PAGE_COLUMNS).select_from(Referral).join(Case, Case.id == Referral.case_id)
-                 .outerjoin(_SENDER, _SENDER.id == Referral.from_agency_id)
-                 .join(_RECEIVER, _RECEIVER.id == Referral.to_agency_id)
-                 .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Referral.assignee_user_id)
-                 .where(*_inbox_conditions(actor, box, statuses, text, assignee)[0])
-                 .order_by(*_inbox_order()))
+    statement = _PAGE.where(*_inbox_conditions(actor, box, statuses, text, assignee)[0])
     if end is None or statuses is None or len(statuses) < 2 or end > _SPLIT_UP_TO:
         return statement
     firsts = []
     for one in sorted(statuses):
         conditions, _ = _inbox_conditions(actor, box, frozenset({one}), text, assignee)
         first = (sa.select(Referral.id).join(Case, Case.id == Referral.case_id).where(*conditions)
-                 .order_by(*_inbox_order()).limit(end).subquery())
+                 .order_by(*_INBOX_ORDER).limit(end).subquery())
         firsts.append(sa.select(first.c.id))
     return statement.where(Referral.id.in_(sa.union_all(*firsts)))
 
