@@ -26,10 +26,12 @@ def page_end(args: dict) -> int:
     return min(page, MAX_PAGE) * per_page
 
 
-def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -> tuple[list, dict]:
-    """Run a select for one page; return its rows and the X-Pagination header.
+def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None, *,
+             rows: bool = False) -> tuple[list, dict]:
+    """Run a select for one page; return its items and the X-Pagination header.
 
-    ``count`` is a cheaper select of the total, when the caller has one.
+    ``count`` is a cheaper select of the total, when the caller has one. The items are the objects of the
+    select's first column, or with ``rows`` its rows (a select of columns, loading no object).
     """
     page, per_page = _page_and_size(args)
     if count is None:
@@ -38,7 +40,8 @@ def paginate(statement: sa.Select, args: dict, count: sa.Select | None = None) -
     if page > MAX_PAGE:
         items = []
     else:
-        items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique())
+        result = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page))
+        items = list(result) if rows else list(result.scalars().unique())
     pages = (total + per_page - 1) // per_page
     meta = {"total": total, "total_pages": pages, "page": page, "per_page": per_page}
     return items, {"X-Pagination": json.dumps(meta)}

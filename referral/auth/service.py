@@ -361,12 +361,16 @@ def create_token(user: User, actor: Actor, label: str = "") -> tuple[ApiToken, s
     return token, secret
 
 
+#: Built once: every API request runs it, and building it (and its cache key) each time cost as much as running it.
+_TOKEN_BY_HASH = sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash")).options(
+    joinedload(ApiToken.user).joinedload(User.agency).load_only(*NAMING_COLUMNS))
+
+
 def user_for_token(secret: str) -> User | None:
     """Return the active user owning an unrevoked token, or None."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_hash(secret)).options(
-        joinedload(ApiToken.user).joinedload(User.agency).load_only(*NAMING_COLUMNS)))
+    token = db.session.scalar(_TOKEN_BY_HASH, {"token_hash": _token_hash(secret)})
     if token is None or token.is_revoked or not token.user.is_active:
         return None
     now = utcnow()

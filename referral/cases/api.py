@@ -125,7 +125,7 @@ def list_cases(args):
 def get_case(case_id):
     """Show a case as far as the caller may see it; the read is audited."""
     actor = api_actor()
-    case, visibility = cases.get_case(case_id, actor)
+    case, visibility = cases.get_case(case_id, actor, agencies=False)  # the body names no referral's agency
     body = case_body(case, visibility, actor)  # before the commit, which would expire what it reads
     db.session.commit()
     return body

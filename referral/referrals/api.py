@@ -44,7 +44,7 @@ def list_referrals(args):
     """List the caller's agency's incoming or outgoing referrals, most urgent first."""
     criteria = (api_actor(), args["box"], args["status"], args["q"], args["assignee"])
     items, headers = paginate(referrals.inbox_page_query(*criteria, end=page_end(args)), args,
-                              count=referrals.inbox_count_query(*criteria))
+                              count=referrals.inbox_count_query(*criteria), rows=True)
     return items, 200, headers
 
 

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager
 
 from agencies import Permission, has_permission, may_see_referral
 from agencies.visibility import ASKED_STATUSES, HOLDING_STATUSES
@@ -124,9 +124,10 @@ def _seen_by_the_box(box: str, statuses: frozenset | None) -> bool:
     return box == "outgoing" or (statuses is not None and statuses <= _SEEN_BY_RECEIVER)
 
 
-def _inbox_order() -> tuple:
-    risk = sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2)
-    return Referral.due_at.asc().nulls_last(), risk, Referral.created_at, Referral.id
+#: Most urgent first: the nearest deadline, then the case's risk, then the oldest.
+_INBOX_ORDER = (Referral.due_at.asc().nulls_last(),
+                sa.case((Case.risk_level == RiskLevel.high, 0), (Case.risk_level == RiskLevel.medium, 1), else_=2),
+                Referral.created_at, Referral.id)
 
 
 def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
@@ -138,36 +139,52 @@ def inbox_query(actor: Actor, box: str = "incoming", status: str | None = None, 
     return (sa.select(Referral).join(Case, Case.id == Referral.case_id)
             .options(contains_eager(Referral.case))
             .where(*_inbox_conditions(actor, box, _statuses_of(status), text, assignee)[0])
-            .order_by(*_inbox_order()))
+            .order_by(*_INBOX_ORDER))
 
 
 #: Up to how many rows from the top of a box a page of several statuses is found status by status.
 _SPLIT_UP_TO = 2_000
 
 
+#: The sender, the receiver and the assignee of a listed referral, each under its own name in the page's FROM
+#: (a filter's subquery of users, or of agencies, is then never correlated to them).
+_SENDER, _RECEIVER, _ASSIGNEE = aliased(Agency), aliased(Agency), aliased(User)
+
+#: What a page of the inbox shows of each referral, named as ReferralSchema names it: the case's number, the
+#: agencies' codes and the assignee's e-mail beside the referral's own columns.
+_PAGE_COLUMNS = (Referral.id, Referral.case_id, Case.number.label("case_number"), Referral.from_stage,
+                 Referral.to_stage, _SENDER.code.label("from_agency"), _RECEIVER.code.label("to_agency"),
+                 _ASSIGNEE.email.label("assignee"), Referral.mode, Referral.status, Referral.status_reason,
+                 Referral.reason, Referral.outcome, Referral.version, Referral.created_at, Referral.responded_at,
+                 Referral.closed_at, Referral.respond_by, Referral.complete_by)
+#: The page's columns from the referral, its case, its agencies and its assignee, in the inbox's order: built
+#: once, as every page of every box reads them so.
+_PAGE = (sa.select(*_PAGE_COLUMNS).select_from(Referral).join(Case, Case.id == Referral.case_id)
+         .outerjoin(_SENDER, _SENDER.id == Referral.from_agency_id)
+         .join(_RECEIVER, _RECEIVER.id == Referral.to_agency_id)
+         .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Referral.assignee_user_id)
+         .order_by(*_INBOX_ORDER))
+
+
 def inbox_page_query(actor: Actor, box: str = "incoming", status: str | None = None, text: str = "",
                      assignee: str | None = None, *, end: int | None = None) -> sa.Select:
-    """Return inbox_query for a page that names only each referral's case number, agencies' codes and assignee.
+    """Return inbox_query for a page, as rows of the columns it shows (``_PAGE_COLUMNS``), not as referrals.
 
-    One statement: the case, the agencies and the assignee come with their few columns the page shows (an
-    agency's contacts and services, a case's names and consents are never read); anything else a caller
-    touches loads when asked. ``end`` is how many rows from the top the page reaches (page × per page): a
-    filter of several statuses (``open``, ``closed``) then reads the first ``end`` of each status in the
-    inbox index's order and sorts only those, not every open referral of the agency.
+    One statement, and no object loaded: the rows are the inbox's referrals in its order (the same conditions,
+    the visibility rule among them), each with its case's number, its agencies' codes and its assignee's
+    e-mail. ``end`` is how many rows from the top the page reaches (page × per page): a filter of several
+    statuses (``open``, ``closed``) then reads the first ``end`` of each status in the inbox index's order and
+    sorts only those, not every open referral of the agency.
     """
-    statement = inbox_query(actor, box, status, text, assignee).options(
-        contains_eager(Referral.case).load_only(Case.id, Case.number, Case.risk_level).lazyload("*"),
-        joinedload(Referral.from_agency).load_only(Agency.id, Agency.code),
-        joinedload(Referral.to_agency).load_only(Agency.id, Agency.code),
-        joinedload(Referral.assignee).load_only(User.id, User.email).lazyload("*"))
     statuses = _statuses_of(status)
+    statement = _PAGE.where(*_inbox_conditions(actor, box, statuses, text, assignee)[0])
     if end is None or statuses is None or len(statuses) < 2 or end > _SPLIT_UP_TO:
         return statement
     firsts = []
     for one in sorted(statuses):
         conditions, _ = _inbox_conditions(actor, box, frozenset({one}), text, assignee)
         first = (sa.select(Referral.id).join(Case, Case.id == Referral.case_id).where(*conditions)
-                 .order_by(*_inbox_order()).limit(end).subquery())
+                 .order_by(*_INBOX_ORDER).limit(end).subquery())
         firsts.append(sa.select(first.c.id))
     return statement.where(Referral.id.in_(sa.union_all(*firsts)))
 
