@@ -12,7 +12,7 @@ free loopback port with the given workers and threads, and drives it with
 * ``GET /api/v1/referrals?box=incoming&status=requested`` — one inbox page of 50.
 
 It prints requests per second, p50 and p99 latency, errors (non-2xx answers and
-socket errors) and each web worker's resident memory after the load, and each
+socket errors) and each web worker's resident memory at boot and after the load, and each
 endpoint's throughput as a share of the floor's.
 
 Goals on this 2-core machine: at 10 connections at least 400 req/s with p99 at
@@ -76,8 +76,9 @@ def prepare(url: str, cases: int) -> tuple[str, int]:
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "REFERRAL_DATABASE_URL": url, "REFERRAL_SECRET_KEY": "bench-secret-key",
            "REFERRAL_INSTANCE_PATH": "/tmp/referral_bench_instance"}
-    referral = shutil.which("referral", path=str(Path(sys.executable).parent)) or "referral"
-    server = subprocess.Popen([referral, "serve", "--host", "127.0.0.1", "--port", str(port),
+    # ``python -m`` from the checkout: the venv's ``referral`` script imports the installed package, which in an
+    # editable install elsewhere is another checkout's code.
+    server = subprocess.Popen([sys.executable, "-m", "referral", "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--workers", str(workers), "--threads", str(threads)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -150,6 +151,7 @@ def main() -> None:
                 f"{base}/api/v1/referrals?box=incoming&status=requested&per_page=50", token)]
     print(f"referral serve --workers {args.workers} --threads {args.threads}; {args.cases:,} cases; "
           f"{args.seconds} s per run; load average {os.getloadavg()[0]:.1f}")
+    booted = worker_rss_mb(server)
     try:
         for _label, target, auth in targets:  # warm every worker's caches and pools
             wrk(target, 4, 2, auth)
@@ -163,7 +165,9 @@ def main() -> None:
                       f"p99 {result['p99']:7.1f} ms  errors {result['errors']:<4} "
                       f"({share:.0%} of the floor)")
         rss = worker_rss_mb(server)
-        print("worker RSS after the load: " + ", ".join(f"{mb:.0f} MB (PSS {pss:.0f} MB)" for mb, pss in rss))
+        for label, found in (("at boot", booted), ("after the load", rss)):
+            print(f"worker RSS {label}: " + ", ".join(f"{mb:.0f} MB (PSS {pss:.0f} MB)" for mb, pss in found))
+        print(f"load average {os.getloadavg()[0]:.1f}")
     finally:
         server.terminate()
         server.wait(timeout=30)
