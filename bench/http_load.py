@@ -45,6 +45,7 @@ from referral.auth import service as accounts  # noqa: E402
 from referral.auth.models import User  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 
 DATABASE = "referral_bench_http"
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def free_port() -> int:
 
 def prepare(url: str, cases: int) -> tuple[str, int]:
     """Seed the database; return a token of the clinic's staff user and a case it holds in full."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
         upgrade()
         seed(cases, 5, random.Random(7))
