@@ -55,6 +55,7 @@ from referral.directory.models import Agency  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals import service as referrals  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 from workflows import load_definition  # noqa: E402
 from workflows.lifecycle import Action, Party, ReferralStatus  # noqa: E402
 from workflows.lifecycle import apply as apply_action  # noqa: E402
@@ -534,7 +535,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("REFERRAL_INSTANCE_PATH", "/tmp/referral_bench_instance")
     url = database_url(args.url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
         upgrade()
         started = time.perf_counter()

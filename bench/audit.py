@@ -27,6 +27,7 @@ from referral.audit import integrity  # noqa: E402
 from referral.audit.models import AuditEntry, AuditSeal  # noqa: E402
 from referral.audit.service import record  # noqa: E402
 from referral.extensions import db  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 
 DATABASE = "referral_bench_audit"
 READER = Actor.system_actor("bench")
@@ -93,6 +94,7 @@ def main() -> None:
         args.database = sa.make_url(url).get_backend_name()
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
                       "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": args.writers + 2, "hide_parameters": True}})
+    init_migrations(app)
     with app.app_context():
         upgrade()
     results = {False: [], True: []}

@@ -52,6 +52,7 @@ from referral.extensions import db  # noqa: E402
 from referral.notifications.models import Notification  # noqa: E402
 from referral.referrals import service as referrals  # noqa: E402
 from referral.scheduler.sweep import BATCH_SIZE, sweep  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 
 DATABASE = "referral_bench_deadlines"
 REFERRALS = 500
@@ -221,7 +222,7 @@ def _rows_by_deadline(swept, written) -> dict[str, dict[int, list[dict]]]:
 def run(kind: str, count: int, steady_seconds: int, name: str = DATABASE) -> None:
     url = fresh_database(kind, name)
     os.environ["REFERRAL_DATABASE_URL"] = url
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"}))
     with app.app_context():
         upgrade()
         load_demo_data()

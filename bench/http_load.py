@@ -12,7 +12,7 @@ free loopback port with the given workers and threads, and drives it with
 * ``GET /api/v1/referrals?box=incoming&status=requested`` — one inbox page of 50.
 
 It prints requests per second, p50 and p99 latency, errors (non-2xx answers and
-socket errors) and each web worker's resident memory after the load, and each
+socket errors) and each web worker's resident memory at boot and after the load, and each
 endpoint's throughput as a share of the floor's.
 
 Goals on this 2-core machine: at 10 connections at least 400 req/s with p99 at
@@ -45,6 +45,7 @@ from referral.auth import service as accounts  # noqa: E402
 from referral.auth.models import User  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 
 DATABASE = "referral_bench_http"
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,7 +59,7 @@ def free_port() -> int:
 
 def prepare(url: str, cases: int) -> tuple[str, int]:
     """Seed the database; return a token of the clinic's staff user and a case it holds in full."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
         upgrade()
         seed(cases, 5, random.Random(7))
@@ -76,8 +77,9 @@ def prepare(url: str, cases: int) -> tuple[str, int]:
 def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.Popen:
     env = {**os.environ, "REFERRAL_DATABASE_URL": url, "REFERRAL_SECRET_KEY": "bench-secret-key",
            "REFERRAL_INSTANCE_PATH": "/tmp/referral_bench_instance"}
-    referral = shutil.which("referral", path=str(Path(sys.executable).parent)) or "referral"
-    server = subprocess.Popen([referral, "serve", "--host", "127.0.0.1", "--port", str(port),
+    # ``python -m`` from the checkout: the venv's ``referral`` script imports the installed package, which in an
+    # editable install elsewhere is another checkout's code.
+    server = subprocess.Popen([sys.executable, "-m", "referral", "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--workers", str(workers), "--threads", str(threads)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -150,6 +152,7 @@ def main() -> None:
                 f"{base}/api/v1/referrals?box=incoming&status=requested&per_page=50", token)]
     print(f"referral serve --workers {args.workers} --threads {args.threads}; {args.cases:,} cases; "
           f"{args.seconds} s per run; load average {os.getloadavg()[0]:.1f}")
+    booted = worker_rss_mb(server)
     try:
         for _label, target, auth in targets:  # warm every worker's caches and pools
             wrk(target, 4, 2, auth)
@@ -163,7 +166,9 @@ def main() -> None:
                       f"p99 {result['p99']:7.1f} ms  errors {result['errors']:<4} "
                       f"({share:.0%} of the floor)")
         rss = worker_rss_mb(server)
-        print("worker RSS after the load: " + ", ".join(f"{mb:.0f} MB (PSS {pss:.0f} MB)" for mb, pss in rss))
+        for label, found in (("at boot", booted), ("after the load", rss)):
+            print(f"worker RSS {label}: " + ", ".join(f"{mb:.0f} MB (PSS {pss:.0f} MB)" for mb, pss in found))
+        print(f"load average {os.getloadavg()[0]:.1f}")
     finally:
         server.terminate()
         server.wait(timeout=30)

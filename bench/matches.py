@@ -44,6 +44,7 @@ from referral.demo import load_demo_data  # noqa: E402
 from referral.designer import service as designer  # noqa: E402
 from referral.directory.models import Agency  # noqa: E402
 from referral.extensions import db  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 
 DATABASE = "referral_bench_matches"
 CHUNK = 5_000
@@ -207,7 +208,7 @@ def _ms(values: list[float]) -> str:
 
 def run(kind: str, case_count: int, samples: int) -> None:
     url = fresh_database(kind, DATABASE)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
         upgrade()
         started = time.perf_counter()

@@ -41,6 +41,7 @@ from referral.directory.models import Agency  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals import service as referrals  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 from workflows import load_definition  # noqa: E402
 
 DATABASE = "referral_bench"
@@ -173,7 +174,7 @@ def measure_accepts(samples: int) -> tuple[list[float], float]:
 
 def run(kind: str, case_count: int, per_case: int, samples: int, name: str = DATABASE) -> None:
     url = fresh_database(kind, name)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
         upgrade()
         started = time.perf_counter()

@@ -38,6 +38,7 @@ from referral.auth.models import User  # noqa: E402
 from referral.cases.models import Case  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
+from referral.schema_migrations import init_migrations  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
@@ -87,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("REFERRAL_INSTANCE_PATH", "/tmp/referral_bench_instance")
     url, fresh = database_url(args.database, args.reuse)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False})
+    app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
         if fresh:
             upgrade()

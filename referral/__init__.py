@@ -15,7 +15,7 @@ from .deadlines.views import bp as deadlines_bp
 from .designer.views import bp as designer_bp
 from .directory.views import bp as directory_bp
 from .errors import register_error_handlers
-from .extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from .extensions import babel, bootstrap, csrf, db, login_manager
 from .fhir.views import bp as fhir_bp
 from .migration.views import bp as migration_bp
 from .notifications.admin_views import bp as deliveries_admin_bp
@@ -28,8 +28,6 @@ from .shell.navigation import init_navigation
 from .shell.views import bp as web_bp
 from .web.locale import init_i18n
 from .working_calendar.views import bp as calendar_bp
-
-MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -45,9 +43,7 @@ def create_app(config: dict | None = None) -> Flask:
     settings.check(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=app.config.get("MIGRATIONS_DIR", MIGRATIONS_DIR),
-                     render_as_batch=True, compare_type=True)
+    db.init_app(app)  # the migrations are bound by who runs them: schema_migrations.init_migrations
     login_manager.init_app(app)
     csrf.init_app(app)
     bootstrap.init_app(app)

@@ -37,11 +37,12 @@ from .directory import transfer
 from .directory.schemas import AgencyCreateSchema
 from .errors import ServiceError
 from .extensions import db
+from .schema_migrations import init_migrations
 from .server import serve as run_server
 
 
 def _app_for_cli(info=None):
-    return create_app({"REFERRAL_CLI": True})
+    return init_migrations(create_app({"REFERRAL_CLI": True}))
 
 
 def fail(message: str) -> None:
@@ -126,7 +127,12 @@ def main() -> None:
 def serve_command(host, port, workers, threads):
     """Serve the web UI and API with gunicorn (several worker processes)."""
     create_app()  # fails here, in one clear line, if the configuration is unusable
-    run_server(create_app, host, port, workers, threads)
+    # The workers fork from a fresh interpreter that imports the app only (referral/serving.py says why). -P and
+    # PYTHONPATH: the package imported is this one, wherever the command runs from.
+    package_root = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))
+    os.execve(sys.executable, [sys.executable, "-P", "-m", "referral.serving", host, str(port), str(workers),
+                               str(threads)], {**os.environ, "PYTHONPATH": path})
 
 
 # -- users ----------------------------------------------------------------------
@@ -463,7 +469,7 @@ def demo_command(host, port, no_serve):
                  "REMEMBER_COOKIE_SECURE": False, "REFERRAL_BASE_URL": f"http://{host}:{port}"}
     if not from_env:
         overrides["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(instance / "demo.sqlite3")
-    app = create_app(overrides)
+    app = init_migrations(create_app(overrides))
     with app.app_context():
         upgrade()
         summary = load_demo_data()

@@ -33,6 +33,7 @@ from referral.auth.models import User
 from referral.demo import DEMO_PASSWORD, load_demo_data
 from referral.directory.models import Agency
 from referral.extensions import db
+from referral.schema_migrations import init_migrations
 
 
 def _worker_database(url: str | None) -> str | None:
@@ -74,7 +75,7 @@ class FreshContextClient(FlaskClient):
 
 
 def _migrated(url: str) -> None:
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app = init_migrations(create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url}))
     with app.app_context():
         upgrade()
         db.engine.dispose()
@@ -172,7 +173,8 @@ def worker_app(template_database, tmp_path_factory) -> WorkerApp:
     configuration back before each test (``make_app``). Tests that ask for other configuration get their own app.
     """
     url = PG_URL or f"sqlite:///{tmp_path_factory.mktemp('database') / 'test.sqlite3'}"
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    # Migrations bound as the CLI binds them: tests run its commands on this app.
+    app = init_migrations(create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": url}))
     app.test_client_class = FreshContextClient
     with app.app_context():
         emptying = _emptying_statement(db.engine) if PG_URL else None
@@ -208,7 +210,7 @@ def make_app(worker_app, database_url):
     def factory(**overrides):
         if not overrides:
             return worker_app.app
-        app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+        app = init_migrations(create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url, **overrides}))
         app.test_client_class = FreshContextClient
         apps.append(app)
         worker_app.state["other_apps"] = len(apps)

@@ -37,6 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
+from holidays.registry import EntityLoader
 
 #: The risk levels a duration map may name, most urgent first.
 RISK_LEVELS = ("high", "medium", "low")
@@ -331,9 +332,11 @@ def is_known_calendar(code: Any) -> bool:
     return isinstance(code, str) and code in _supported_countries()
 
 
+# The package's registry of codes, not list_supported_countries(): that one imports the module of every one of
+# its 250 countries to list their subdivisions, 14 MB a web worker kept from its first request on.
 @lru_cache(maxsize=1)
 def _supported_countries() -> frozenset[str]:
-    return frozenset(holidays.list_supported_countries())
+    return frozenset(EntityLoader.get_country_codes())
 
 
 # Frozen sets per country and year: cheap lookups, and nothing shared is mutated

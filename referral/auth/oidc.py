@@ -1,50 +1,26 @@
-"""The OpenID Connect client (Authlib) of single sign-on: discovery, authorization code with PKCE, the ID token.
+"""Single sign-on through an OpenID Connect provider, for the views: is it offered, start, finish.
 
-One client per app, kept in ``app.extensions`` (tests run apps with different providers side by side). Authlib
-keeps the state, the nonce and the PKCE verifier in the signed session cookie between the two legs, checks the
-state on return, and verifies the ID token's signature (the provider's key set), issuer, audience, expiry and
-nonce.
+The client itself (Authlib) is in ``oidc_client``, imported only by an app that offers single sign-on: Authlib,
+requests and cryptography are 16 MB of every web worker's memory, which an app without a provider never uses.
 """
 
-import logging
-
-import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
+from .oidc_errors import ProviderError
+
+__all__ = ["ProviderError", "finish", "init_oidc", "is_configured", "start"]
+
 EXTENSION = "referral_oidc"
-SCOPE = "openid email profile"
-
-
-class ProviderError(Exception):
-    """The identity provider refused, could not be reached, or answered something that does not verify.
-
-    ``code`` says what, in a few words fit for the audit log: never a token or a claim.
-    """
-
-    def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
 
 
 def init_oidc(app: Flask) -> None:
     """Register the provider's client when REFERRAL_OIDC_ISSUER (with its client id and secret) is set."""
-    config = app.config
-    if not config.get("REFERRAL_OIDC_ISSUER"):
+    if not app.config.get("REFERRAL_OIDC_ISSUER"):
         return
-    # Authlib logs the PKCE verifier at DEBUG: a secret of the sign-in, kept out of every log.
-    logging.getLogger("authlib").setLevel(max(logging.INFO, logging.getLogger("authlib").getEffectiveLevel()))
-    oauth = OAuth(app)
-    oauth.register(
-        "provider",
-        client_id=config["REFERRAL_OIDC_CLIENT_ID"],
-        client_secret=config["REFERRAL_OIDC_CLIENT_SECRET"],
-        server_metadata_url=config["REFERRAL_OIDC_ISSUER"].rstrip("/") + "/.well-known/openid-configuration",
-        client_kwargs={"scope": SCOPE, "code_challenge_method": "S256",
-                       "default_timeout": config["REFERRAL_OIDC_TIMEOUT_SECONDS"]},
-    )
-    app.extensions[EXTENSION] = oauth.provider
+    # Imported here, not at the top, for memory (the module's docstring says why); no cycle is dodged.
+    from . import oidc_client
+
+    app.extensions[EXTENSION] = oidc_client.Client(app)
 
 
 def is_configured() -> bool:
@@ -54,34 +30,9 @@ def is_configured() -> bool:
 
 def start(redirect_uri: str):
     """Return the redirect to the provider's authorization endpoint; raise ProviderError if discovery fails."""
-    try:
-        return current_app.extensions[EXTENSION].authorize_redirect(redirect_uri)
-    except (AuthlibBaseError, requests.RequestException, ValueError) as error:
-        raise ProviderError(_code(error, "discovery_failed")) from None
+    return current_app.extensions[EXTENSION].start(redirect_uri)
 
 
 def finish() -> dict:
-    """Exchange the code the provider sent back for verified claims (the ID token's, e-mail from UserInfo if
-    the ID token leaves it out); raise ProviderError."""
-    client = current_app.extensions[EXTENSION]
-    try:
-        token = client.authorize_access_token()
-        claims = dict(token.get("userinfo") or {})
-        if not claims.get("sub"):
-            raise ProviderError("no_id_token")
-        if "email" not in claims:
-            # Providers that follow OIDC Core 5.4 give scope claims at UserInfo when an access token is issued.
-            info = client.userinfo(token=token)
-            if info.get("sub") != claims["sub"]:  # OIDC Core 5.3.2: a different subject is not this person
-                raise ProviderError("userinfo_subject_mismatch")
-            claims.update({key: info[key] for key in ("email", "email_verified") if key in info})
-        return claims
-    except (AuthlibBaseError, requests.RequestException, ValueError, KeyError) as error:
-        raise ProviderError(_code(error, "token_failed")) from None
-
-
-def _code(error: Exception, fallback: str) -> str:
-    # Authlib's errors carry a short code ("mismatching_state", "access_denied", "invalid_claim"); a
-    # description may quote what the provider sent, so it is left out.
-    code = getattr(error, "error", None)
-    return code if isinstance(code, str) and code.isascii() and len(code) <= 64 else fallback
+    """Exchange the code the provider sent back for verified claims; raise ProviderError."""
+    return current_app.extensions[EXTENSION].finish()

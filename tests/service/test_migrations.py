@@ -10,8 +10,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 
-from referral import MIGRATIONS_DIR, create_app
+from referral import create_app
 from referral.extensions import db
+from referral.schema_migrations import MIGRATIONS_DIR, init_migrations
 from tests.appfixtures import BASE_CONFIG, PG_URL
 
 
@@ -43,7 +44,7 @@ def tables() -> set[str]:
 
 
 def test_upgrade_matches_models_and_downgrade_to_base_and_back_works(empty_database_url):
-    app = create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": empty_database_url})
+    app = init_migrations(create_app({**BASE_CONFIG, "SQLALCHEMY_DATABASE_URI": empty_database_url}))
     with app.app_context():
         upgrade()
         assert tables() == set(db.metadata.tables)
