@@ -248,19 +248,19 @@ def openable_cases(case_ids: set, actor: Actor) -> set[int]:
 #: What a read of a case shows beside its columns, in the same statement (one round trip, not four): its
 #: referrals and consents (a few rows each), the version's number and its workflow's key (never the version's
 #: document, which the definition cache holds), and of each agency only what names it.
-_READ_OPTIONS = [joinedload(Case.registered_by_agency).load_only(*NAMING_COLUMNS),
-                 joinedload(Case.referrals).joinedload(Referral.from_agency).load_only(*NAMING_COLUMNS),
-                 joinedload(Case.referrals).joinedload(Referral.to_agency).load_only(*NAMING_COLUMNS),
-                 joinedload(Case.consents),
-                 joinedload(Case.workflow_version)
-                 .load_only(WorkflowVersion.number, WorkflowVersion.published_at, WorkflowVersion.workflow_id)
-                 .joinedload(WorkflowVersion.workflow).load_only(Workflow.key),
-                 joinedload(Case.workflow_version).lazyload(WorkflowVersion.published_by)]
+_REFERRALS = joinedload(Case.referrals)
+_READ_CASE = [joinedload(Case.registered_by_agency).load_only(*NAMING_COLUMNS),
+              joinedload(Case.consents),
+              joinedload(Case.workflow_version)
+              .load_only(WorkflowVersion.number, WorkflowVersion.published_at, WorkflowVersion.workflow_id)
+              .joinedload(WorkflowVersion.workflow).load_only(Workflow.key),
+              joinedload(Case.workflow_version).lazyload(WorkflowVersion.published_by)]
+_READ_OPTIONS = [*_READ_CASE,
+                 _REFERRALS.joinedload(Referral.from_agency).load_only(*NAMING_COLUMNS),
+                 _REFERRALS.joinedload(Referral.to_agency).load_only(*NAMING_COLUMNS)]
 #: The same read without the referrals' agencies (they load when touched), for a caller that names none.
-_READ_OPTIONS_WITHOUT_AGENCIES = [_READ_OPTIONS[0],
-                                  joinedload(Case.referrals).lazyload(Referral.from_agency),
-                                  joinedload(Case.referrals).lazyload(Referral.to_agency),
-                                  *_READ_OPTIONS[3:]]
+_READ_OPTIONS_WITHOUT_AGENCIES = [*_READ_CASE, _REFERRALS.lazyload(Referral.from_agency),
+                                  _REFERRALS.lazyload(Referral.to_agency)]
 #: Built once, with and without the referrals' agencies: building the read's select with its options, and its
 #: cache key, cost a third of running it.
 _READS = {agencies: sa.select(Case).where(Case.id == sa.bindparam("case_id")).options(

@@ -3,9 +3,11 @@
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 
 from workflows import Duration, DurationSpec, is_working_day, parse_duration, shift_working_days
+from workflows.durations import _supported_countries, is_known_calendar
 
 ALMATY = ZoneInfo("Asia/Almaty")
 
@@ -210,3 +212,11 @@ class TestRiskLevels:
         assert DurationSpec.of("P3D").to_document() == "P3D"
         written = {"high": "PT24H", "low": "5 working days"}
         assert DurationSpec.of(written).to_document() == written
+
+
+def test_the_known_calendars_are_every_country_the_holidays_package_supports():
+    """Read from the package's registry, without importing each country: the same codes, aliases included."""
+    supported = set(holidays.list_supported_countries())
+    assert {"KZ", "KAZ", "RU", "UZ"} <= supported
+    assert _supported_countries() == supported and all(is_known_calendar(code) for code in supported)
+    assert not any(is_known_calendar(code) for code in ("XX", "kz", "", None, 7))
