@@ -38,7 +38,7 @@ def from_environment(instance_path: str) -> dict:
         settings["REFERRAL_MAX_BODY_MB"] = int(body)
     for name in ("REFERRAL_SWEEP_BATCH", "REFERRAL_OUTBOX_LEASE_SECONDS", "REFERRAL_OUTBOX_PER_DESTINATION",
                  "REFERRAL_OUTBOX_WORKERS", "REFERRAL_WEBHOOK_TIMEOUT_SECONDS", "REFERRAL_WEBHOOK_SECRET_GRACE_HOURS",
-                 "REFERRAL_AUDIT_SEAL_BATCH", "REFERRAL_AUDIT_SEAL_LAG_SECONDS"):
+                 "REFERRAL_AUDIT_SEAL_BATCH", "REFERRAL_AUDIT_SEAL_LAG_SECONDS", "REFERRAL_REPORT_EXACT_UP_TO"):
         value = os.environ.get(name, "")
         if value.isdigit() and int(value) > 0:
             settings[name] = int(value)
@@ -118,6 +118,9 @@ DEFAULTS = {
     #: Audit entries younger than this are left for the next sealing run: a transaction may still commit a lower id.
     "REFERRAL_AUDIT_SEAL_LAG_SECONDS": 5,
     "MAX_PER_PAGE": 200,
+    #: A report counting at most this many referrals computes its medians and p90s from every referral; above
+    #: it, from the tallies' histograms on PostgreSQL (within 0.5 %, in a fraction of the time).
+    "REFERRAL_REPORT_EXACT_UP_TO": 20000,
     #: Single sign-on: the OpenID provider's issuer URL (discovery at /.well-known/openid-configuration) and
     #: this service's client there; all three set, the login page offers it. None: passwords only.
     "REFERRAL_OIDC_ISSUER": None,

@@ -24,6 +24,8 @@ from ..directory.models import Agency
 from ..errors import Invalid
 from ..extensions import UTCDateTime, db, utcnow
 from ..referrals.models import Referral
+from . import tallies
+from .models import referral_duration_tallies, referral_tallies
 
 #: The longest period a report covers, in days (ten years and leap days).
 MAX_PERIOD_DAYS = 3653
@@ -121,6 +123,18 @@ def _month_starts(first: date, last: date) -> list[date]:
 
 
 @dataclass(frozen=True)
+class _Columns:
+    """Where a scope reads a referral's sender, receiver and case region: the referrals, or a tally."""
+
+    from_agency_id: object
+    to_agency_id: object
+    region: object
+
+
+_REFERRALS = _Columns(Referral.from_agency_id, Referral.to_agency_id, Case.region)
+
+
+@dataclass(frozen=True)
 class _Scope:
     """Which referrals a report counts, and which receiving agencies get a row."""
 
@@ -129,22 +143,22 @@ class _Scope:
     needs_case: bool
 
 
-def _scope(actor: Actor, region: str | None, agency: Agency | None) -> _Scope:
+def _scope(actor: Actor, region: str | None, agency: Agency | None, columns: _Columns = _REFERRALS) -> _Scope:
     referrals, agencies, needs_case = [], [], False
     if actor.user is not None and not has_permission(actor.role, Permission.view_all_cases):
         if has_permission(actor.role, Permission.view_region_cases):
-            referrals.append(Case.region == actor.user.agency.region)
+            referrals.append(columns.region == actor.user.agency.region)
             needs_case = True
         else:
             mine = actor.agency_id
-            referrals.append(sa.or_(Referral.from_agency_id == mine, Referral.to_agency_id == mine))
-            agencies.append(Referral.to_agency_id == mine)
+            referrals.append(sa.or_(columns.from_agency_id == mine, columns.to_agency_id == mine))
+            agencies.append(columns.to_agency_id == mine)
     if region is not None:
-        referrals.append(Case.region == region)
+        referrals.append(columns.region == region)
         needs_case = True
     if agency is not None:
-        referrals.append(sa.or_(Referral.from_agency_id == agency.id, Referral.to_agency_id == agency.id))
-        agencies.append(Referral.to_agency_id == agency.id)
+        referrals.append(sa.or_(columns.from_agency_id == agency.id, columns.to_agency_id == agency.id))
+        agencies.append(columns.to_agency_id == agency.id)
     return _Scope(sa.and_(sa.true(), *referrals), sa.and_(sa.true(), *agencies), needs_case)
 
 
@@ -249,10 +263,13 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
                    agency_code: str | None = None) -> Report:
     """Return the report without auditing it (the export audits itself); raise as ``referral_report``.
 
-    Five passes over the period's referrals, whatever their number: one counts them per receiving agency and
-    route at once (a few hundred groups, summed here into the agency, stage, route and total rows), one per
-    month, one sorts the response times for their percentiles, one the times in stage for theirs (SQLite,
-    which has no ordered-set aggregates, hands the ordered times over instead), one counts the cases.
+    On PostgreSQL with the tallies built (``tallies.py``) the counts, months and closed durations are sums over
+    the tallies of the period's days, and only what the clock changes is read from the referrals: the open ones
+    (overdue now, days in stage so far) and the number of cases. Elsewhere, five passes over the period's
+    referrals: one counts them per receiving agency and route at once (a few hundred groups, summed here into
+    the agency, stage, route and total rows), one per month, one sorts the response times for their
+    percentiles, one the times in stage for theirs (SQLite, which has no ordered-set aggregates, hands the
+    ordered times over instead), one counts the cases.
     """
     require(actor, Permission.view_reports)
     check_period(first, last)
@@ -270,13 +287,23 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
     if scope.needs_case:
         base = base.join(Case, Case.id == Referral.case_id)
     base = base.where(Referral.created_at >= start, Referral.created_at < end, scope.referrals)
-    groups = _groups(base, measures, scope)
-    responses = _response_spread(base, measures, scope, postgresql)
+    if tallies.is_current():
+        period = _Period(first, last, _scope(actor, region, agency, referral_tallies.c),
+                         _scope(actor, region, agency, referral_duration_tallies.c))
+        groups = _tallied_groups(period, _live_overdue(base, measures, scope))
+        exact = sum(group.counts.referrals for group in groups) <= current_app.config["REFERRAL_REPORT_EXACT_UP_TO"]
+        responses = (_response_spread(base, measures, scope, postgresql) if exact else
+                     _tallied_response_spread(period))
+        stages = _stage_spread(base, measures, postgresql) if exact else _tallied_stage_spread(period, base, measures)
+        months = _tallied_month_rows(period)
+    else:
+        groups = _groups(base, measures, scope)
+        responses = _response_spread(base, measures, scope, postgresql)
+        stages = _stage_spread(base, measures, postgresql)
+        months = _month_rows(base, measures, first, last)
     return Report(first=first, last=last, region=region, agency=agency_code,
-                  agencies=_agency_rows(groups, responses),
-                  stages=_stage_rows(groups, _stage_spread(base, measures, postgresql)),
-                  flows=_flow_rows(groups), months=_month_rows(base, measures, first, last),
-                  totals=_totals(groups, responses, _case_count(base)))
+                  agencies=_agency_rows(groups, responses), stages=_stage_rows(groups, stages),
+                  flows=_flow_rows(groups), months=months, totals=_totals(groups, responses, _case_count(base)))
 
 
 @dataclass
@@ -363,6 +390,115 @@ def _stage_spread(base: sa.Select, m: _Measures, postgresql: bool) -> dict:
 
 def _case_count(base: sa.Select) -> int:
     return db.session.scalar(base.with_only_columns(sa.func.count(sa.distinct(Referral.case_id))))
+
+
+@dataclass(frozen=True)
+class _Period:
+    """The days a report sums tallies over, and its scope over either table of tallies."""
+
+    first: date
+    last: date
+    counts: _Scope
+    durations: _Scope
+
+    def counted(self, table: sa.Table, scope: _Scope):
+        return sa.and_(table.c.day >= self.first, table.c.day <= self.last, scope.referrals)
+
+
+def _group_key(sent, agencies, to_agency_id, from_stage, to_stage) -> tuple:
+    return (sa.and_(sent, agencies), to_agency_id, from_stage, to_stage)
+
+
+def _live_overdue(base: sa.Select, m: _Measures, scope: _Scope) -> dict:
+    """Return ``{group key: count}`` of the period's referrals overdue now: open ones only, read from the
+    referrals (the clock, not a write, makes a referral overdue)."""
+    keys = _group_key(m.sent, scope.agencies, Referral.to_agency_id, Referral.from_stage, Referral.to_stage)
+    statement = base.where(m.overdue).with_only_columns(*keys, sa.func.count()).group_by(*keys)
+    return {(bool(row[0]), *row[1:4]): row[4] for row in db.session.execute(statement)}
+
+
+def _tallied_groups(period: _Period, overdue: dict) -> list[_Group]:
+    """Sum the tallies of the period's days per receiver and route; the overdue counts come from ``overdue``."""
+    t = referral_tallies.c
+    keys = _group_key(t.from_agency_id.is_not(None), period.counts.agencies, t.to_agency_id, t.from_stage,
+                      t.to_stage)
+    sums = [sa.func.sum(getattr(t, name)) for name in
+            ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")]
+    statement = (sa.select(*keys, *sums).where(period.counted(referral_tallies, period.counts))
+                 .group_by(*keys).having(sums[0] != 0))
+    groups = []
+    for row in db.session.execute(statement):
+        key = (bool(row[0]), *row[1:4])
+        referrals, accepted, rejected, no_response, completed, failed, active = (int(n) for n in row[4:])
+        counts = _Counts(referrals, accepted, rejected, no_response, completed, failed, overdue.get(key, 0), active)
+        groups.append(_Group(*key, counts))
+    return groups
+
+
+def _histogram_percentiles(histogram, shares=(0.5, 0.9)) -> dict:
+    """Return ``{g: [percentile per share]}`` from a histogram ``(g, bucket, n)`` of the tallies' buckets.
+
+    ``percentile_cont`` over the buckets: the two ranks around ``share × (count − 1)`` are found by a running
+    sum in bucket order, each read as its bucket's middle, and interpolated between.
+    """
+    h = histogram.subquery()
+    running = sa.select(
+        h.c.g, h.c.bucket, sa.func.sum(h.c.n).over(partition_by=h.c.g, order_by=h.c.bucket).label("upto"),
+        sa.func.sum(h.c.n).over(partition_by=h.c.g).label("total")).subquery()
+    wanted = sa.values(sa.column("share", sa.Float), name="shares").data([(share,) for share in shares])
+    rank = wanted.c.share * (running.c.total - 1)
+    low_rank = sa.func.floor(rank)
+    high_rank = sa.func.least(low_rank + 1, running.c.total - 1)
+
+    def value_at(position):
+        return sa.func.referral_bucket_value(sa.func.min(running.c.bucket).filter(running.c.upto > position))
+
+    low, high = value_at(low_rank), value_at(high_rank)
+    statement = (sa.select(running.c.g, wanted.c.share, low + (high - low) * (rank - low_rank))
+                 .select_from(running.join(wanted, sa.true()))
+                 .group_by(running.c.g, wanted.c.share, running.c.total))
+    found: dict = {}
+    for g, share, value in db.session.execute(statement):
+        found.setdefault(g, {})[share] = value
+    return {g: [values.get(share) for share in shares] for g, values in found.items()}
+
+
+def _tallied_response_spread(period: _Period) -> dict:
+    """``_response_spread`` read from the histograms of hours to an answer: the agencies', and ``None`` for all."""
+    d = referral_duration_tallies.c
+    inner = sa.select(sa.case((period.durations.agencies, d.to_agency_id), else_=-1).label("g"), d.bucket, d.n) \
+        .where(d.kind == 1, period.counted(referral_duration_tallies, period.durations)).subquery()
+    histogram = sa.select(inner.c.g, inner.c.bucket, sa.func.sum(inner.c.n).label("n")).group_by(
+        sa.func.grouping_sets(sa.tuple_(inner.c.g, inner.c.bucket), sa.tuple_(inner.c.bucket)))
+    spread = {g: tuple(shares) for g, shares in _histogram_percentiles(histogram).items() if g != -1}
+    return spread if None in spread else spread | {None: (None, None)}
+
+
+def _tallied_stage_spread(period: _Period, base: sa.Select, m: _Measures) -> dict:
+    """``_stage_spread`` from the histograms of closed referrals' days in stage and the open ones' days so far."""
+    d = referral_duration_tallies.c
+    closed = sa.select(d.to_stage.label("g"), d.bucket, d.n).where(
+        d.kind == 2, period.counted(referral_duration_tallies, period.durations))
+    bucket = sa.func.referral_bucket(m.days_held)
+    still_open = base.where(m.held, Referral.closed_at.is_(None)).with_only_columns(
+        Referral.to_stage.label("g"), bucket.label("bucket"), sa.func.count().label("n")).group_by(
+        Referral.to_stage, bucket)
+    both = sa.union_all(closed, still_open).subquery()
+    histogram = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(both.c.g, both.c.bucket)
+    return {stage: shares[0] for stage, shares in _histogram_percentiles(histogram, (0.5,)).items()}
+
+
+def _tallied_month_rows(period: _Period) -> list[MonthRow]:
+    """``_month_rows`` summed from the tallies' days."""
+    t = referral_tallies.c
+    month = sa.func.to_char(t.day, "YYYY-MM")
+    statement = (sa.select(month, sa.func.sum(t.referrals).filter(t.from_agency_id.is_(None)),
+                           sa.func.sum(t.referrals).filter(t.from_agency_id.is_not(None)))
+                 .where(period.counted(referral_tallies, period.counts)).group_by(month))
+    found = {name: (int(registered or 0), int(referred or 0)) for name, registered, referred in
+             db.session.execute(statement)}
+    return [MonthRow(day.strftime("%Y-%m"), *found.get(day.strftime("%Y-%m"), (0, 0)))
+            for day in _month_starts(period.first, period.last)[:-1]]
 
 
 def _agency_rows(groups: list[_Group], responses: dict) -> list[AgencyRow]:

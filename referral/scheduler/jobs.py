@@ -21,6 +21,7 @@ from ..audit import integrity
 from ..cases.retention import run_retention
 from ..extensions import db, utcnow
 from ..notifications.delivery import deliver_outbox
+from ..reports import tallies
 from .digest import send_todays_digests
 from .sweep import sweep
 
@@ -131,6 +132,16 @@ def anchor_job(app: Flask):
     return _in_context(app, integrity.anchor, "audit anchor", commit=False)
 
 
+def tallies_job(app: Flask):
+    """Build the report tallies if they are missing or in another time zone (PostgreSQL; at once when current)."""
+    return _in_context(app, tallies.build, "report tallies")
+
+
+def compact_job(app: Flask):
+    """Fold the report tallies' delta rows into one row per group (PostgreSQL); safe to run twice."""
+    return _in_context(app, tallies.compact, "report tallies compaction")
+
+
 def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseScheduler:
     """Add the interval and cron jobs to a scheduler; the first sweep runs at once."""
     zone = ZoneInfo(app.config["REFERRAL_TIMEZONE"])
@@ -142,6 +153,10 @@ def add_jobs(scheduler: BaseScheduler, app: Flask, interval: int) -> BaseSchedul
                       max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
     scheduler.add_job(seal_job, "interval", seconds=interval, args=[app], id="audit-seal", name="seal the audit log",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(tallies_job, "interval", seconds=interval, args=[app], id="report-tallies",
+                      name="build the report tallies", max_instances=1, coalesce=True, next_run_time=datetime.now(zone))
+    scheduler.add_job(compact_job, "cron", hour=3, minute=15, args=[app], id="report-tallies-compaction",
+                      name="fold the report tallies", max_instances=1, coalesce=True)
     scheduler.add_job(anchor_job, "cron", hour=0, minute=5, args=[app], id="audit-anchor",
                       name="log the audit chain's head", max_instances=1, coalesce=True)
     scheduler.add_job(retention_job, "cron", hour=2, minute=30, args=[app], id="retention",

@@ -11,7 +11,8 @@ from referral.designer import service as designer
 from referral.directory.models import Agency
 from referral.extensions import db, utcnow
 from referral.referrals.models import Referral
-from tests.appfixtures import demo_actor
+from referral.reports import tallies
+from tests.appfixtures import PG_URL, demo_actor
 from workflows.lifecycle import ReferralStatus
 
 #: Last year's March, so that every deadline of the history is past whatever day the tests run.
@@ -54,9 +55,17 @@ def make_referral(case, from_stage, to_stage, to_agency, created, *, status, res
     return referral
 
 
-@pytest.fixture
-def history(demo):
+#: How the reports count: from the referrals; on PostgreSQL also from tallies the triggers kept while the history
+#: was written, and from tallies built over the history once written.
+COUNTINGS = ["referrals"] + (["tallies followed", "tallies built"] if PG_URL else [])
+
+
+@pytest.fixture(params=COUNTINGS)
+def history(demo, request):
     """Three cases with referrals in the history's March, and some just outside it (local dates)."""
+    if request.param == "tallies followed":
+        assert tallies.build()
+        db.session.commit()
     a = make_case(f"KZ-{YEAR}-900001", "KZ-71", "astana-family-support", at(3, 2, 10), closed=at(3, 2, 14))
     make_referral(a, "registration", "health-screening", "astana-childrens-clinic", at(3, 2, 12),
                   status="completed", responded=at(3, 2, 14), closed=at(3, 6, 12))
@@ -76,6 +85,11 @@ def history(demo):
                   status="requested", respond_by=at(4, 2))
     make_case(f"KZ-{YEAR}-900004", "KZ-71", "astana-family-support", at(2, 28, 18, 59), closed=None)
     db.session.commit()
+    if request.param == "tallies built":
+        assert tallies.build()
+        db.session.commit()
+    assert tallies.is_current() == (request.param != "referrals")
+    db.session.rollback()
     return {"a": a, "b": b, "c": c}
 
 

@@ -1,0 +1,141 @@
+"""report tallies: referral counts and duration histograms per local day, kept by triggers on PostgreSQL
+
+Revision ID: 0026
+Revises: 0025
+Create Date: 2026-12-07 16:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0026'
+down_revision = '0025'
+branch_labels = None
+depends_on = None
+
+# The triggers do nothing until the scheduler has built the tallies and written the time zone their days are
+# in (settings 'report_tallies_zone'); a report reads tallies only when that zone is the service's.
+ZONE = "(SELECT value #>> '{}' FROM settings WHERE key = 'report_tallies_zone')"
+STATE = "status, status_reason, responded_at, closed_at, created_at, case_id, from_agency_id, to_agency_id, " \
+        "from_stage, to_stage"
+COUNTS = ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")
+TALLY_COLUMNS = "day, region, from_agency_id, to_agency_id, from_stage, to_stage, " + ", ".join(COUNTS)
+DURATION_COLUMNS = "day, region, from_agency_id, to_agency_id, to_stage, kind, bucket, n"
+LOCAL_DAY = "(r.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
+REFUSED = "(r.status = 'rejected' OR (r.status = 'cancelled' AND r.responded_at IS NULL))"
+
+
+def _summed(columns: str, counts) -> str:
+    """Return the SELECT list that sums the deltas of ``t`` per group, and the HAVING that drops empty ones."""
+    keys = [name.strip() for name in columns.split(",") if name.strip() not in counts]
+    return (", ".join(f"t.{key}" for key in keys) + ", " + ", ".join(f"sum(t.{count})" for count in counts),
+            "GROUP BY " + ", ".join(f"t.{key}" for key in keys),
+            "HAVING " + " OR ".join(f"sum(t.{count}) <> 0" for count in counts))
+
+
+def _follow(table: str, columns: str, rows: str, counts) -> str:
+    """Return the INSERT of one trigger firing's deltas of ``rows`` into ``table``: -1 for OLD, +1 for NEW."""
+    select, group, having = _summed(columns, counts)
+    region = "(SELECT c.region FROM cases c WHERE c.id = {record}.case_id)"
+    return (f"INSERT INTO {table} ({columns}) SELECT {select} FROM ("
+            f"SELECT * FROM {rows}(OLD, {region.format(record='OLD')}, -1, zone) WHERE TG_OP <> 'INSERT' "
+            f"UNION ALL SELECT * FROM {rows}(NEW, {region.format(record='NEW')}, 1, zone) WHERE TG_OP <> 'DELETE'"
+            f") t {group} {having};")
+
+
+def _move(table: str, columns: str, rows: str) -> str:
+    """Return the INSERT that moves a case's referrals from its old region to its new one in ``table``."""
+    return (f"INSERT INTO {table} ({columns}) SELECT t.* FROM referrals r CROSS JOIN LATERAL ("
+            f"SELECT * FROM {rows}(r, OLD.region, -1, zone) UNION ALL SELECT * FROM {rows}(r, NEW.region, 1, zone)"
+            f") t WHERE r.case_id = NEW.id;")
+
+
+POSTGRESQL = [
+    # Buckets 1 % wide from 0.01 up: a value read back as its bucket's geometric middle is within 0.5 %.
+    "CREATE FUNCTION referral_bucket(value double precision) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+    "AS $$ SELECT CASE WHEN value < 0.01 THEN 0 ELSE 1 + floor(ln(value / 0.01) / ln(1.01))::integer END $$",
+    "CREATE FUNCTION referral_bucket_value(bucket integer) RETURNS double precision LANGUAGE sql IMMUTABLE "
+    "PARALLEL SAFE AS $$ SELECT CASE WHEN bucket = 0 THEN 0 ELSE 0.01 * power(1.01, bucket - 0.5) END $$",
+    # What one referral adds to the tallies (times delta); the report's definitions, in SQL.
+    "CREATE FUNCTION referral_tally_rows(r referrals, case_region varchar, delta integer, zone text) "
+    "RETURNS TABLE (day date, region varchar, from_agency_id integer, to_agency_id integer, from_stage varchar, "
+    "to_stage varchar, referrals integer, accepted integer, rejected integer, no_response integer, "
+    "completed integer, failed integer, active integer) LANGUAGE sql STABLE AS $$ "
+    f"SELECT {LOCAL_DAY}, case_region, r.from_agency_id, r.to_agency_id, r.from_stage, r.to_stage, delta, "
+    "delta * (r.responded_at IS NOT NULL AND r.status <> 'rejected')::integer, "
+    "delta * (r.status = 'rejected')::integer, "
+    "delta * (r.status = 'cancelled' AND coalesce(r.status_reason = 'no-response', false))::integer, "
+    "delta * (r.status = 'completed')::integer, delta * (r.status = 'failed')::integer, "
+    "delta * (r.status IN ('accepted', 'in-progress', 'on-hold'))::integer $$",
+    "CREATE FUNCTION referral_duration_rows(r referrals, case_region varchar, delta integer, zone text) "
+    "RETURNS TABLE (day date, region varchar, from_agency_id integer, to_agency_id integer, to_stage varchar, "
+    "kind smallint, bucket integer, n integer) LANGUAGE sql STABLE AS $$ "
+    f"SELECT {LOCAL_DAY}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 1::smallint, "
+    "referral_bucket(date_part('epoch', r.responded_at - r.created_at) / 3600.0), delta "
+    "WHERE r.from_agency_id IS NOT NULL AND r.responded_at IS NOT NULL "
+    f"UNION ALL SELECT {LOCAL_DAY}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 2::smallint, "
+    "referral_bucket(date_part('epoch', r.closed_at - r.created_at) / 86400.0), delta "
+    f"WHERE r.closed_at IS NOT NULL AND NOT {REFUSED} $$",
+    "CREATE FUNCTION referral_tallies_follow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"DECLARE zone text := {ZONE}; BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
+    + _follow("referral_tallies", TALLY_COLUMNS, "referral_tally_rows", COUNTS)
+    + _follow("referral_duration_tallies", DURATION_COLUMNS, "referral_duration_rows", ("n",))
+    + " RETURN NULL; END $$",
+    "CREATE FUNCTION referral_tallies_follow_region() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"DECLARE zone text := {ZONE}; BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
+    + _move("referral_tallies", TALLY_COLUMNS, "referral_tally_rows")
+    + _move("referral_duration_tallies", DURATION_COLUMNS, "referral_duration_rows")
+    + " RETURN NULL; END $$",
+    "CREATE TRIGGER referral_tallies_on_write AFTER INSERT OR DELETE ON referrals "
+    "FOR EACH ROW EXECUTE FUNCTION referral_tallies_follow()",
+    "CREATE TRIGGER referral_tallies_on_change AFTER UPDATE ON referrals FOR EACH ROW "
+    f"WHEN (({', '.join('OLD.' + c.strip() for c in STATE.split(','))}) IS DISTINCT FROM "
+    f"({', '.join('NEW.' + c.strip() for c in STATE.split(','))})) EXECUTE FUNCTION referral_tallies_follow()",
+    "CREATE TRIGGER referral_tallies_on_region AFTER UPDATE OF region ON cases FOR EACH ROW "
+    "WHEN (OLD.region IS DISTINCT FROM NEW.region) EXECUTE FUNCTION referral_tallies_follow_region()",
+]
+DROP_POSTGRESQL = [
+    "DROP TRIGGER IF EXISTS referral_tallies_on_region ON cases",
+    "DROP TRIGGER IF EXISTS referral_tallies_on_change ON referrals",
+    "DROP TRIGGER IF EXISTS referral_tallies_on_write ON referrals",
+    "DROP FUNCTION IF EXISTS referral_tallies_follow_region()",
+    "DROP FUNCTION IF EXISTS referral_tallies_follow()",
+    "DROP FUNCTION IF EXISTS referral_duration_rows(referrals, varchar, integer, text)",
+    "DROP FUNCTION IF EXISTS referral_tally_rows(referrals, varchar, integer, text)",
+    "DROP FUNCTION IF EXISTS referral_bucket_value(integer)",
+    "DROP FUNCTION IF EXISTS referral_bucket(double precision)",
+    "DELETE FROM settings WHERE key = 'report_tallies_zone'",
+]
+
+
+def _where():
+    return [sa.Column('day', sa.Date(), nullable=False), sa.Column('region', sa.String(length=5), nullable=False),
+            sa.Column('from_agency_id', sa.Integer(), nullable=True),
+            sa.Column('to_agency_id', sa.Integer(), nullable=False)]
+
+
+def upgrade():
+    op.create_table('referral_tallies', *_where(),
+                    sa.Column('from_stage', sa.String(length=64), nullable=True),
+                    sa.Column('to_stage', sa.String(length=64), nullable=False),
+                    *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS))
+    op.create_index(op.f('ix_referral_tallies_day'), 'referral_tallies', ['day'], unique=False)
+    op.create_table('referral_duration_tallies', *_where(),
+                    sa.Column('to_stage', sa.String(length=64), nullable=False),
+                    sa.Column('kind', sa.SmallInteger(), nullable=False),
+                    sa.Column('bucket', sa.Integer(), nullable=False),
+                    sa.Column('n', sa.Integer(), nullable=False))
+    op.create_index(op.f('ix_referral_duration_tallies_day'), 'referral_duration_tallies', ['day'], unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in POSTGRESQL:
+            op.execute(statement)
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        for statement in DROP_POSTGRESQL:
+            op.execute(statement)
+    op.drop_index(op.f('ix_referral_duration_tallies_day'), table_name='referral_duration_tallies')
+    op.drop_table('referral_duration_tallies')
+    op.drop_index(op.f('ix_referral_tallies_day'), table_name='referral_tallies')
+    op.drop_table('referral_tallies')

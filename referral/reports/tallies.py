@@ -1,0 +1,88 @@
+"""Keeping the report tallies on PostgreSQL: built once by the scheduler, followed by triggers, folded daily.
+
+Triggers (migration 0026) add delta rows in the writer's own transaction: insert-only, so that two accepts
+never wait on one tally row. They do nothing until ``build`` has counted every referral and written the time
+zone the tallies' days are in; a report reads the tallies only while that zone is the service's
+(``REFERRAL_TIMEZONE``), and computes from the referrals otherwise. SQLite keeps no tallies: its reports
+always read the referrals.
+"""
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..auth.models import Setting
+from ..extensions import db
+from .models import referral_duration_tallies, referral_tallies
+
+ZONE_KEY = "report_tallies_zone"
+_COUNTS = ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")
+_TABLES = ((referral_tallies, "referral_tally_rows", _COUNTS), (referral_duration_tallies, "referral_duration_rows",
+                                                                ("n",)))
+
+
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _keys(table: sa.Table, counts) -> list[str]:
+    return [column.name for column in table.columns if column.name not in counts]
+
+
+def _summed(table: sa.Table, counts, source: str) -> str:
+    """Return ``SELECT keys, sums FROM source GROUP BY keys`` for ``table``, dropping groups that sum to nothing;
+    ``source`` names its rows ``t``."""
+    keys = ", ".join(f"t.{key}" for key in _keys(table, counts))
+    sums = ", ".join(f"sum(t.{count})" for count in counts)
+    having = " OR ".join(f"sum(t.{count}) <> 0" for count in counts)
+    return f"SELECT {keys}, {sums} FROM {source} GROUP BY {keys} HAVING {having}"
+
+
+def is_current() -> bool:
+    """Whether a report may read the tallies: PostgreSQL, built, and in the service's time zone."""
+    if not _postgresql():
+        return False
+    zone = db.session.scalar(sa.select(Setting.value).where(Setting.key == ZONE_KEY))
+    return zone == current_app.config["REFERRAL_TIMEZONE"]
+
+
+def build() -> bool:
+    """Count every referral into the tallies in the service's time zone, unless they already are; return
+    whether they were built. Part of the caller's transaction.
+
+    Writers of referrals and cases wait meanwhile (a lock that two schedulers also take in turn: the second
+    finds the tallies built): a few seconds over half a million referrals, once, or when the zone changes.
+    """
+    if not _postgresql() or is_current():
+        return False
+    db.session.execute(sa.text("LOCK TABLE referrals, cases IN SHARE ROW EXCLUSIVE MODE"))
+    if is_current():
+        return False
+    zone = current_app.config["REFERRAL_TIMEZONE"]
+    for table, rows, counts in _TABLES:
+        db.session.execute(sa.delete(table))
+        columns = ", ".join(column.name for column in table.columns)
+        source = f"referrals r JOIN cases c ON c.id = r.case_id CROSS JOIN LATERAL {rows}(r, c.region, 1, :zone) t"
+        db.session.execute(sa.text(f"INSERT INTO {table.name} ({columns}) {_summed(table, counts, source)}"),
+                           {"zone": zone})
+    setting = db.session.get(Setting, ZONE_KEY)
+    if setting is None:
+        db.session.add(Setting(key=ZONE_KEY, value=zone))
+    else:
+        setting.value = zone
+    db.session.flush()
+    return True
+
+
+def compact() -> None:
+    """Fold each group's delta rows into one row; part of the caller's transaction.
+
+    Rows written meanwhile are not in the statement's snapshot and stay for the next fold; a second scheduler
+    folding at once finds the rows it would delete gone, so that no delta is counted twice.
+    """
+    if not _postgresql():
+        return
+    for table, _, counts in _TABLES:
+        columns = ", ".join(column.name for column in table.columns)
+        db.session.execute(sa.text(
+            f"WITH gone AS (DELETE FROM {table.name} RETURNING *) "
+            f"INSERT INTO {table.name} ({columns}) {_summed(table, counts, 'gone t')}"))
