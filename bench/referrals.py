@@ -50,15 +50,55 @@ CHUNK = 5_000
 INBOX_STATUSES = ("requested", "open", "in-progress")
 
 
-def seed(case_count: int, per_case: int, rng: random.Random) -> None:
-    """Bulk-insert cases with referrals along the returned-child workflow, over every demo agency."""
+def settled(rng: random.Random, created: datetime, now: datetime) -> dict:
+    """Return the state of a referral created at ``created`` as a year of casework leaves it by ``now``.
+
+    Answers come after a median of a day (log-normal), the work after a median of ten days; most referrals
+    older than a month are closed: completed, failed, rejected or cancelled unanswered; two in a hundred
+    are stuck open, as on a real service.
+    """
+    respond_by = created + timedelta(days=rng.randint(1, 5))
+    answered = created + timedelta(hours=min(rng.lognormvariate(3.0, 1.0), 24 * 30))
+    stuck = rng.random() < 0.02
+    fate = rng.random()
+    state = {"respond_by": respond_by, "complete_by": None, "responded_at": None, "closed_at": None,
+             "outcome": None, "status_reason": None}
+    if fate < 0.08 and respond_by < now and not stuck:
+        return state | {"status": "cancelled", "closed_at": respond_by, "status_reason": "no-response"}
+    if answered >= now or stuck and fate < 0.5:
+        return state | {"status": "requested", "due_at": respond_by}
+    state |= {"responded_at": answered}
+    if fate < 0.2:
+        return state | {"status": "rejected", "closed_at": answered, "status_reason": "benchmark"}
+    finished = answered + timedelta(days=min(rng.lognormvariate(2.3, 0.8), 200))
+    state["complete_by"] = answered + timedelta(days=14)
+    if finished >= now or stuck:
+        status = "on-hold" if fate > 0.95 else "in-progress"
+        return state | {"status": status, "due_at": state["complete_by"],
+                        "status_reason": "benchmark" if status == "on-hold" else None}
+    if fate > 0.93:
+        return state | {"status": "failed", "closed_at": finished, "status_reason": "benchmark"}
+    return state | {"status": "completed", "closed_at": finished, "outcome": "done"}
+
+
+def seed(case_count: int, per_case: int, rng: random.Random, *, history: bool = False) -> None:
+    """Bulk-insert cases with referrals along the returned-child workflow, over every demo agency.
+
+    With ``history`` the referrals are as a year of casework leaves them (``settled``): answered and closed
+    after realistic delays, few open. Without it a tenth of each status, answered and closed at once.
+    """
     load_demo_data()
     db.session.commit()
     version = designer.latest_version("returned-child")
     definition, _ = load_definition(version.document)
     agencies_by_type: dict[str, list[int]] = {}
-    for agency in db.session.scalars(sa.select(Agency)):
+    #: With ``history``: the agency of each type a region's cases go to, its own or else the type's first.
+    serving: dict[tuple[str, str], int] = {}
+    region_of: dict[int, str] = {}
+    for agency in db.session.scalars(sa.select(Agency).order_by(Agency.id)):
         agencies_by_type.setdefault(agency.type.value, []).append(agency.id)
+        serving[agency.region, agency.type.value] = agency.id
+        region_of[agency.id] = agency.region
     social = agencies_by_type["social"]
     stages = [stage for stage in definition.stages if not stage.is_start and not stage.is_terminal]
     start = definition.start_stage.key
@@ -67,17 +107,23 @@ def seed(case_count: int, per_case: int, rng: random.Random) -> None:
                                     "cancelled"]
     case_table, referral_table = Case.__table__, Referral.__table__
     offset = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Case.id), 0)))
+    ages = [rng.randint(0, 60 * 24 * 365) for _ in range(case_count)]
+    if history:  # registered one after another, as a service numbers and stores them
+        ages.sort(reverse=True)
     for first in range(0, case_count, CHUNK):
         count = min(CHUNK, case_count - first)
         cases_rows, referral_rows = [], []
         for index in range(first, first + count):
-            created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+            created = now - timedelta(minutes=ages[index])
+            holder = rng.choice(social)
             cases_rows.append({
                 "id": offset + index + 1, "number": f"KZ-2025-{index + 1:06d}", "workflow_version_id": version.id,
                 "given_name": "Bench", "family_name": f"Child {index}", "estimated_age": rng.randint(3, 17),
-                "sex": rng.choice(["female", "male"]), "region": rng.choice(["KZ-71", "KZ-75", "KZ-79", "KZ-47"]),
+                "sex": rng.choice(["female", "male"]),
+                # A history's cases are registered where the child lives, and go to that region's agencies.
+                "region": region_of[holder] if history else rng.choice(["KZ-71", "KZ-75", "KZ-79", "KZ-47"]),
                 "languages": ["kk"], "risk_level": rng.choice(["high", "medium", "low"]), "status": "open",
-                "registered_by_agency_id": rng.choice(social), "created_at": created, "updated_at": created})
+                "registered_by_agency_id": holder, "created_at": created, "updated_at": created})
         db.session.execute(sa.insert(case_table), cases_rows)
         for row in cases_rows:
             holder = row["registered_by_agency_id"]
@@ -87,9 +133,21 @@ def seed(case_count: int, per_case: int, rng: random.Random) -> None:
                 "created_at": row["created_at"], "responded_at": row["created_at"], "closed_at": None,
                 "outcome": None, "status_reason": None, "respond_by": None, "complete_by": None,
                 "due_at": None})
+            if history and now - row["created_at"] > timedelta(days=1):
+                referral_rows[-1] |= {"status": "completed", "outcome": "handed over",
+                                      "closed_at": row["created_at"] + timedelta(minutes=1)}
             for stage in rng.sample(stages, per_case - 1):
                 status = rng.choice(statuses)
                 created = row["created_at"] + timedelta(minutes=rng.randint(1, 600))
+                if history:
+                    created = min(created, now)
+                    referral_rows.append({
+                        "case_id": row["id"], "from_stage": start, "from_agency_id": holder, "to_stage": stage.key,
+                        "to_agency_id": serving.get((row["region"], stage.agency_type),
+                                                    agencies_by_type[stage.agency_type][0]), "mode": "handover",
+                        "version": 1, "reason": "Benchmark referral", "created_at": created, "due_at": None,
+                        **settled(rng, created, now)})
+                    continue
                 terminal = status in ("completed", "rejected", "cancelled")
                 referral_rows.append({
                     "case_id": row["id"], "from_stage": start, "from_agency_id": holder, "to_stage": stage.key,

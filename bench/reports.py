@@ -38,6 +38,8 @@ from referral.auth.models import User  # noqa: E402
 from referral.cases.models import Case  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
+from referral.reports import tallies  # noqa: E402
+from referral.reports.models import referral_duration_tallies, referral_tallies  # noqa: E402
 from referral.schema_migrations import init_migrations  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -90,11 +92,20 @@ def main() -> None:
     url, fresh = database_url(args.database, args.reuse)
     app = init_migrations(create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": False}))
     with app.app_context():
+        upgrade()  # a reused database may predate the tallies
         if fresh:
-            upgrade()
             started = time.perf_counter()
-            seed(args.cases, args.referrals_per_case, random.Random(11))
+            seed(args.cases, args.referrals_per_case, random.Random(11), history=True)
             print(f"seeded in {time.perf_counter() - started:.1f} s")
+        started = time.perf_counter()
+        if tallies.build():
+            db.session.commit()
+            print(f"tallies built in {time.perf_counter() - started:.1f} s")
+        tallies.compact()
+        db.session.commit()
+        rows = [db.session.scalar(sa.select(sa.func.count()).select_from(table))
+                for table in (referral_tallies, referral_duration_tallies)]
+        print(f"tallies: {rows[0]:,} count rows and {rows[1]:,} histogram rows")
         cases_n = db.session.scalar(sa.select(sa.func.count()).select_from(Case))
         referrals_n = db.session.scalar(sa.select(sa.func.count()).select_from(Referral))
         print(f"{cases_n:,} cases and {referrals_n:,} referrals")

@@ -1,4 +1,5 @@
-"""report tallies: referral counts and duration histograms per local day, kept by triggers on PostgreSQL
+"""report tallies: referral counts per local day and duration histograms per local month, kept by triggers on
+PostgreSQL; referrals indexed by creation, and their open ones
 
 Revision ID: 0026
 Revises: 0025
@@ -20,8 +21,9 @@ STATE = "status, status_reason, responded_at, closed_at, created_at, case_id, fr
         "from_stage, to_stage"
 COUNTS = ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")
 TALLY_COLUMNS = "day, region, from_agency_id, to_agency_id, from_stage, to_stage, " + ", ".join(COUNTS)
-DURATION_COLUMNS = "day, region, from_agency_id, to_agency_id, to_stage, kind, bucket, n"
+DURATION_COLUMNS = "month, region, from_agency_id, to_agency_id, to_stage, kind, bucket, n"
 LOCAL_DAY = "(r.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
+LOCAL_MONTH = "date_trunc('month', r.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
 REFUSED = "(r.status = 'rejected' OR (r.status = 'cancelled' AND r.responded_at IS NULL))"
 
 
@@ -44,18 +46,21 @@ def _follow(table: str, columns: str, rows: str, counts) -> str:
 
 
 def _move(table: str, columns: str, rows: str) -> str:
-    """Return the INSERT that moves a case's referrals from its old region to its new one in ``table``."""
-    return (f"INSERT INTO {table} ({columns}) SELECT t.* FROM referrals r CROSS JOIN LATERAL ("
-            f"SELECT * FROM {rows}(r, OLD.region, -1, zone) UNION ALL SELECT * FROM {rows}(r, NEW.region, 1, zone)"
-            f") t WHERE r.case_id = NEW.id;")
+    """Return the INSERTs that move a case's referrals from its old region to its new one in ``table`` (two
+    statements: PostgreSQL 15 cannot plan the two lateral calls as one UNION ALL)."""
+    return "".join(f"INSERT INTO {table} ({columns}) SELECT t.* FROM referrals r CROSS JOIN LATERAL "
+                   f"{rows}(r, {region}, {delta}, zone) t WHERE r.case_id = NEW.id;"
+                   for region, delta in (("OLD.region", -1), ("NEW.region", 1)))
 
 
 POSTGRESQL = [
-    # Buckets 1 % wide from 0.01 up: a value read back as its bucket's geometric middle is within 0.5 %.
+    # Buckets 5 % wide from 0.01 up (bucket 0 below): a value read back at a fraction of its bucket, in
+    # geometric steps, is within 2.5 % of the true one, and far closer where a bucket holds many.
     "CREATE FUNCTION referral_bucket(value double precision) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE "
-    "AS $$ SELECT CASE WHEN value < 0.01 THEN 0 ELSE 1 + floor(ln(value / 0.01) / ln(1.01))::integer END $$",
-    "CREATE FUNCTION referral_bucket_value(bucket integer) RETURNS double precision LANGUAGE sql IMMUTABLE "
-    "PARALLEL SAFE AS $$ SELECT CASE WHEN bucket = 0 THEN 0 ELSE 0.01 * power(1.01, bucket - 0.5) END $$",
+    "AS $$ SELECT CASE WHEN value < 0.01 THEN 0 ELSE 1 + floor(ln(value / 0.01) / ln(1.05))::integer END $$",
+    "CREATE FUNCTION referral_bucket_value(bucket integer, fraction double precision) RETURNS double precision "
+    "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CASE WHEN bucket = 0 THEN 0.01 * fraction "
+    "ELSE 0.01 * power(1.05, bucket - 1 + fraction) END $$",
     # What one referral adds to the tallies (times delta); the report's definitions, in SQL.
     "CREATE FUNCTION referral_tally_rows(r referrals, case_region varchar, delta integer, zone text) "
     "RETURNS TABLE (day date, region varchar, from_agency_id integer, to_agency_id integer, from_stage varchar, "
@@ -68,12 +73,12 @@ POSTGRESQL = [
     "delta * (r.status = 'completed')::integer, delta * (r.status = 'failed')::integer, "
     "delta * (r.status IN ('accepted', 'in-progress', 'on-hold'))::integer $$",
     "CREATE FUNCTION referral_duration_rows(r referrals, case_region varchar, delta integer, zone text) "
-    "RETURNS TABLE (day date, region varchar, from_agency_id integer, to_agency_id integer, to_stage varchar, "
+    "RETURNS TABLE (month date, region varchar, from_agency_id integer, to_agency_id integer, to_stage varchar, "
     "kind smallint, bucket integer, n integer) LANGUAGE sql STABLE AS $$ "
-    f"SELECT {LOCAL_DAY}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 1::smallint, "
+    f"SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 1::smallint, "
     "referral_bucket(date_part('epoch', r.responded_at - r.created_at) / 3600.0), delta "
     "WHERE r.from_agency_id IS NOT NULL AND r.responded_at IS NOT NULL "
-    f"UNION ALL SELECT {LOCAL_DAY}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 2::smallint, "
+    f"UNION ALL SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 2::smallint, "
     "referral_bucket(date_part('epoch', r.closed_at - r.created_at) / 86400.0), delta "
     f"WHERE r.closed_at IS NOT NULL AND NOT {REFUSED} $$",
     "CREATE FUNCTION referral_tallies_follow() RETURNS trigger LANGUAGE plpgsql AS $$ "
@@ -102,30 +107,33 @@ DROP_POSTGRESQL = [
     "DROP FUNCTION IF EXISTS referral_tallies_follow()",
     "DROP FUNCTION IF EXISTS referral_duration_rows(referrals, varchar, integer, text)",
     "DROP FUNCTION IF EXISTS referral_tally_rows(referrals, varchar, integer, text)",
-    "DROP FUNCTION IF EXISTS referral_bucket_value(integer)",
+    "DROP FUNCTION IF EXISTS referral_bucket_value(integer, double precision)",
     "DROP FUNCTION IF EXISTS referral_bucket(double precision)",
     "DELETE FROM settings WHERE key = 'report_tallies_zone'",
 ]
 
 
-def _where():
-    return [sa.Column('day', sa.Date(), nullable=False), sa.Column('region', sa.String(length=5), nullable=False),
+def _where(time: str):
+    return [sa.Column(time, sa.Date(), nullable=False), sa.Column('region', sa.String(length=5), nullable=False),
             sa.Column('from_agency_id', sa.Integer(), nullable=True),
             sa.Column('to_agency_id', sa.Integer(), nullable=False)]
 
 
 def upgrade():
-    op.create_table('referral_tallies', *_where(),
+    op.create_table('referral_tallies', *_where('day'),
                     sa.Column('from_stage', sa.String(length=64), nullable=True),
                     sa.Column('to_stage', sa.String(length=64), nullable=False),
                     *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS))
     op.create_index(op.f('ix_referral_tallies_day'), 'referral_tallies', ['day'], unique=False)
-    op.create_table('referral_duration_tallies', *_where(),
+    op.create_table('referral_duration_tallies', *_where('month'),
                     sa.Column('to_stage', sa.String(length=64), nullable=False),
                     sa.Column('kind', sa.SmallInteger(), nullable=False),
                     sa.Column('bucket', sa.Integer(), nullable=False),
                     sa.Column('n', sa.Integer(), nullable=False))
-    op.create_index(op.f('ix_referral_duration_tallies_day'), 'referral_duration_tallies', ['day'], unique=False)
+    op.create_index('ix_referral_duration_tallies_kind_month', 'referral_duration_tallies', ['kind', 'month'], unique=False)
+    op.create_index('ix_referrals_created', 'referrals', ['created_at', 'case_id'], unique=False)
+    op.create_index('ix_referrals_open_created', 'referrals', ['created_at'], unique=False,
+                    sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
     if op.get_bind().dialect.name == "postgresql":
         for statement in POSTGRESQL:
             op.execute(statement)
@@ -135,7 +143,9 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for statement in DROP_POSTGRESQL:
             op.execute(statement)
-    op.drop_index(op.f('ix_referral_duration_tallies_day'), table_name='referral_duration_tallies')
+    op.drop_index('ix_referrals_open_created', table_name='referrals')
+    op.drop_index('ix_referrals_created', table_name='referrals')
+    op.drop_index('ix_referral_duration_tallies_kind_month', table_name='referral_duration_tallies')
     op.drop_table('referral_duration_tallies')
     op.drop_index(op.f('ix_referral_tallies_day'), table_name='referral_tallies')
     op.drop_table('referral_tallies')

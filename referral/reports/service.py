@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import array as postgresql_array
+from sqlalchemy.dialects.postgresql import distinct_on
 
 from agencies import Permission, has_permission, is_region_code
 from workflows.lifecycle import ACTIVE_STATUSES, OPEN_STATUSES, ReferralStatus
@@ -162,6 +163,17 @@ def _scope(actor: Actor, region: str | None, agency: Agency | None, columns: _Co
     return _Scope(sa.and_(sa.true(), *referrals), sa.and_(sa.true(), *agencies), needs_case)
 
 
+def _referrals(scope: _Scope, days: list[tuple[date, date]]) -> sa.Select:
+    """Return the base of a pass over the scope's referrals created on the local days ``[from, until)`` of any
+    of ``days`` (none: no referral)."""
+    base = sa.select(sa.literal(1)).select_from(Referral)
+    if scope.needs_case:
+        base = base.join(Case, Case.id == Referral.case_id)
+    created = [sa.and_(Referral.created_at >= _local_midnight(since), Referral.created_at < _local_midnight(until))
+               for since, until in days if since < until]
+    return base.where(sa.or_(sa.false(), *created), scope.referrals)
+
+
 def _hours(later, earlier, postgresql: bool):
     if postgresql:
         # date_part gives a double; EXTRACT gives numeric, several times slower to aggregate.
@@ -263,9 +275,11 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
                    agency_code: str | None = None) -> Report:
     """Return the report without auditing it (the export audits itself); raise as ``referral_report``.
 
-    On PostgreSQL with the tallies built (``tallies.py``) the counts, months and closed durations are sums over
-    the tallies of the period's days, and only what the clock changes is read from the referrals: the open ones
-    (overdue now, days in stage so far) and the number of cases. Elsewhere, five passes over the period's
+    On PostgreSQL with the tallies built (``tallies.py``) the counts and months are sums over the tallies of the
+    period's days, and what the clock changes is read from the referrals: the open ones (overdue now, days in
+    stage so far), and the number of cases. Up to ``REFERRAL_REPORT_EXACT_UP_TO`` referrals the percentiles
+    are sorted from the referrals; above it they are read from the histograms of the period's whole months and
+    from the referrals of its other days (within 2.5 %). Elsewhere, five passes over the period's
     referrals: one counts them per receiving agency and route at once (a few hundred groups, summed here into
     the agency, stage, route and total rows), one per month, one sorts the response times for their
     percentiles, one the times in stage for theirs (SQLite, which has no ordered-set aggregates, hands the
@@ -282,19 +296,23 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
         db.session.execute(sa.text("SET LOCAL jit = off"))
     measures = _Measures(utcnow(), postgresql)
     scope = _scope(actor, region, agency)
-    start, end = _local_midnight(first), _local_midnight(last + timedelta(days=1))
-    base = sa.select(sa.literal(1)).select_from(Referral)
-    if scope.needs_case:
-        base = base.join(Case, Case.id == Referral.case_id)
-    base = base.where(Referral.created_at >= start, Referral.created_at < end, scope.referrals)
+    base = _referrals(scope, [(first, last + timedelta(days=1))])
     if tallies.is_current():
+        whole = _whole_months(first, last)
         period = _Period(first, last, _scope(actor, region, agency, referral_tallies.c),
-                         _scope(actor, region, agency, referral_duration_tallies.c))
+                         _scope(actor, region, agency, referral_duration_tallies.c), whole)
         groups = _tallied_groups(period, _live_overdue(base, measures, scope))
-        exact = sum(group.counts.referrals for group in groups) <= current_app.config["REFERRAL_REPORT_EXACT_UP_TO"]
-        responses = (_response_spread(base, measures, scope, postgresql) if exact else
-                     _tallied_response_spread(period))
-        stages = _stage_spread(base, measures, postgresql) if exact else _tallied_stage_spread(period, base, measures)
+        if sum(group.counts.referrals for group in groups) <= current_app.config["REFERRAL_REPORT_EXACT_UP_TO"]:
+            responses = _response_spread(base, measures, scope, postgresql)
+            stages = _stage_spread(base, measures, postgresql)
+        else:
+            # The whole months' durations are in the histograms; the days before and after them are not.
+            inside = [] if whole is None else [whole]
+            outside = [(first, last + timedelta(days=1))] if whole is None else \
+                [(first, whole[0]), (whole[1], last + timedelta(days=1))]
+            edges = _referrals(scope, outside)
+            responses = _tallied_response_spread(period, edges, measures, scope)
+            stages = _tallied_stage_spread(period, _referrals(scope, inside), edges, measures)
         months = _tallied_month_rows(period)
     else:
         groups = _groups(base, measures, scope)
@@ -394,15 +412,31 @@ def _case_count(base: sa.Select) -> int:
 
 @dataclass(frozen=True)
 class _Period:
-    """The days a report sums tallies over, and its scope over either table of tallies."""
+    """The days a report sums tallies over, its scope over either table of tallies, and the whole local months
+    inside it (``[begin, end)``, first days of months; None when there is none): the histograms hold months."""
 
     first: date
     last: date
     counts: _Scope
     durations: _Scope
+    months: tuple[date, date] | None
 
-    def counted(self, table: sa.Table, scope: _Scope):
-        return sa.and_(table.c.day >= self.first, table.c.day <= self.last, scope.referrals)
+    def counted(self):
+        t = referral_tallies.c
+        return sa.and_(t.day >= self.first, t.day <= self.last, self.counts.referrals)
+
+    def histogrammed(self, kind: int):
+        d = referral_duration_tallies.c
+        if self.months is None:
+            return sa.false()
+        return sa.and_(d.kind == kind, d.month >= self.months[0], d.month < self.months[1],
+                       self.durations.referrals)
+
+
+def _whole_months(first: date, last: date) -> tuple[date, date] | None:
+    begin = first if first.day == 1 else (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+    end = (last + timedelta(days=1)).replace(day=1)
+    return (begin, end) if begin < end else None
 
 
 def _group_key(sent, agencies, to_agency_id, from_stage, to_stage) -> tuple:
@@ -413,7 +447,9 @@ def _live_overdue(base: sa.Select, m: _Measures, scope: _Scope) -> dict:
     """Return ``{group key: count}`` of the period's referrals overdue now: open ones only, read from the
     referrals (the clock, not a write, makes a referral overdue)."""
     keys = _group_key(m.sent, scope.agencies, Referral.to_agency_id, Referral.from_stage, Referral.to_stage)
-    statement = base.where(m.overdue).with_only_columns(*keys, sa.func.count()).group_by(*keys)
+    # Open is unclosed (a constraint): said so, the index of open referrals serves.
+    statement = base.where(Referral.closed_at.is_(None), m.overdue).with_only_columns(*keys, sa.func.count()) \
+        .group_by(*keys)
     return {(bool(row[0]), *row[1:4]): row[4] for row in db.session.execute(statement)}
 
 
@@ -424,8 +460,7 @@ def _tallied_groups(period: _Period, overdue: dict) -> list[_Group]:
                       t.to_stage)
     sums = [sa.func.sum(getattr(t, name)) for name in
             ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")]
-    statement = (sa.select(*keys, *sums).where(period.counted(referral_tallies, period.counts))
-                 .group_by(*keys).having(sums[0] != 0))
+    statement = sa.select(*keys, *sums).where(period.counted()).group_by(*keys).having(sums[0] != 0)
     groups = []
     for row in db.session.execute(statement):
         key = (bool(row[0]), *row[1:4])
@@ -435,55 +470,73 @@ def _tallied_groups(period: _Period, overdue: dict) -> list[_Group]:
     return groups
 
 
-def _histogram_percentiles(histogram, shares=(0.5, 0.9)) -> dict:
-    """Return ``{g: [percentile per share]}`` from a histogram ``(g, bucket, n)`` of the tallies' buckets.
+def _histogram_percentiles(histogram: sa.Select, shares=(0.5, 0.9)) -> dict:
+    """Return ``{g: [percentile per share]}`` from a histogram ``(g, bucket, n)`` in ``referral_bucket``'s buckets.
 
-    ``percentile_cont`` over the buckets: the two ranks around ``share × (count − 1)`` are found by a running
-    sum in bucket order, each read as its bucket's middle, and interpolated between.
+    ``percentile_cont`` read from the buckets: the two referrals ranked either side of ``share × (count − 1)``
+    are found by a running sum in bucket order, each placed inside its bucket by its rank among the bucket's
+    referrals, and the percentile interpolated between them as PostgreSQL does between exact values.
     """
     h = histogram.subquery()
     running = sa.select(
-        h.c.g, h.c.bucket, sa.func.sum(h.c.n).over(partition_by=h.c.g, order_by=h.c.bucket).label("upto"),
+        h.c.g, h.c.bucket, h.c.n, sa.func.sum(h.c.n).over(partition_by=h.c.g, order_by=h.c.bucket).label("upto"),
         sa.func.sum(h.c.n).over(partition_by=h.c.g).label("total")).subquery()
     wanted = sa.values(sa.column("share", sa.Float), name="shares").data([(share,) for share in shares])
+    side = sa.values(sa.column("next", sa.Integer), name="sides").data([(0,), (1,)])
     rank = wanted.c.share * (running.c.total - 1)
-    low_rank = sa.func.floor(rank)
-    high_rank = sa.func.least(low_rank + 1, running.c.total - 1)
-
-    def value_at(position):
-        return sa.func.referral_bucket_value(sa.func.min(running.c.bucket).filter(running.c.upto > position))
-
-    low, high = value_at(low_rank), value_at(high_rank)
-    statement = (sa.select(running.c.g, wanted.c.share, low + (high - low) * (rank - low_rank))
-                 .select_from(running.join(wanted, sa.true()))
-                 .group_by(running.c.g, wanted.c.share, running.c.total))
+    position = sa.func.least(sa.func.floor(rank) + side.c.next, running.c.total - 1)
+    # Clamped: the rows of later buckets are evaluated too before DISTINCT ON keeps the first.
+    inside = sa.func.least(sa.func.greatest((position - (running.c.upto - running.c.n) + 0.5) / running.c.n, 0.0),
+                           1.0)
+    ranked = (sa.select(running.c.g, wanted.c.share, side.c.next, rank.label("rank"),
+                        sa.func.referral_bucket_value(running.c.bucket, inside).label("value"))
+              .select_from(running.join(wanted, sa.true()).join(side, sa.true())).where(running.c.upto > position)
+              .ext(distinct_on(running.c.g, wanted.c.share, side.c.next))
+              .order_by(running.c.g, wanted.c.share, side.c.next, running.c.bucket).subquery())
+    low = sa.func.min(ranked.c.value).filter(ranked.c.next == 0)
+    high = sa.func.min(ranked.c.value).filter(ranked.c.next == 1)
+    weight = sa.func.min(ranked.c.rank) - sa.func.floor(sa.func.min(ranked.c.rank))
+    statement = sa.select(ranked.c.g, ranked.c.share, low + weight * (high - low)).group_by(ranked.c.g,
+                                                                                            ranked.c.share)
     found: dict = {}
     for g, share, value in db.session.execute(statement):
         found.setdefault(g, {})[share] = value
     return {g: [values.get(share) for share in shares] for g, values in found.items()}
 
 
-def _tallied_response_spread(period: _Period) -> dict:
-    """``_response_spread`` read from the histograms of hours to an answer: the agencies', and ``None`` for all."""
+def _tallied_response_spread(period: _Period, edges: sa.Select, m: _Measures, scope: _Scope) -> dict:
+    """``_response_spread`` read from the histograms of hours to an answer (the whole months') and from the
+    referrals of the period's other days: the agencies', and ``None`` for all."""
     d = referral_duration_tallies.c
-    inner = sa.select(sa.case((period.durations.agencies, d.to_agency_id), else_=-1).label("g"), d.bucket, d.n) \
-        .where(d.kind == 1, period.counted(referral_duration_tallies, period.durations)).subquery()
-    histogram = sa.select(inner.c.g, inner.c.bucket, sa.func.sum(inner.c.n).label("n")).group_by(
-        sa.func.grouping_sets(sa.tuple_(inner.c.g, inner.c.bucket), sa.tuple_(inner.c.bucket)))
+    tallied = sa.select(sa.case((period.durations.agencies, d.to_agency_id), else_=-1).label("g"),
+                        d.bucket, d.n).where(period.histogrammed(1))
+    hours = m.respond_hours
+    g = sa.case((scope.agencies, Referral.to_agency_id), else_=-1)
+    bucket = sa.func.referral_bucket(hours)
+    raw = edges.where(hours.is_not(None)).with_only_columns(
+        g.label("g"), bucket.label("bucket"), sa.func.count().label("n")).group_by(g, bucket)
+    both = sa.union_all(tallied, raw).subquery()
+    histogram = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(
+        sa.func.grouping_sets(sa.tuple_(both.c.g, both.c.bucket), sa.tuple_(both.c.bucket)))
     spread = {g: tuple(shares) for g, shares in _histogram_percentiles(histogram).items() if g != -1}
     return spread if None in spread else spread | {None: (None, None)}
 
 
-def _tallied_stage_spread(period: _Period, base: sa.Select, m: _Measures) -> dict:
-    """``_stage_spread`` from the histograms of closed referrals' days in stage and the open ones' days so far."""
+def _tallied_stage_spread(period: _Period, months: sa.Select, edges: sa.Select, m: _Measures) -> dict:
+    """``_stage_spread`` from the histograms of the whole months' closed referrals, their open ones' days so far,
+    and the referrals of the period's other days."""
     d = referral_duration_tallies.c
-    closed = sa.select(d.to_stage.label("g"), d.bucket, d.n).where(
-        d.kind == 2, period.counted(referral_duration_tallies, period.durations))
+    closed = sa.select(d.to_stage.label("g"), d.bucket, d.n).where(period.histogrammed(2))
     bucket = sa.func.referral_bucket(m.days_held)
-    still_open = base.where(m.held, Referral.closed_at.is_(None)).with_only_columns(
-        Referral.to_stage.label("g"), bucket.label("bucket"), sa.func.count().label("n")).group_by(
-        Referral.to_stage, bucket)
-    both = sa.union_all(closed, still_open).subquery()
+
+    def counted(referrals: sa.Select):
+        return referrals.with_only_columns(Referral.to_stage.label("g"), bucket.label("bucket"),
+                                           sa.func.count().label("n")).group_by(Referral.to_stage, bucket)
+
+    parts = [closed, counted(edges.where(m.held))]
+    if period.months is not None:
+        parts.append(counted(months.where(m.held, Referral.closed_at.is_(None))))
+    both = sa.union_all(*parts).subquery()
     histogram = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(both.c.g, both.c.bucket)
     return {stage: shares[0] for stage, shares in _histogram_percentiles(histogram, (0.5,)).items()}
 
@@ -494,7 +547,7 @@ def _tallied_month_rows(period: _Period) -> list[MonthRow]:
     month = sa.func.to_char(t.day, "YYYY-MM")
     statement = (sa.select(month, sa.func.sum(t.referrals).filter(t.from_agency_id.is_(None)),
                            sa.func.sum(t.referrals).filter(t.from_agency_id.is_not(None)))
-                 .where(period.counted(referral_tallies, period.counts)).group_by(month))
+                 .where(period.counted()).group_by(month))
     found = {name: (int(registered or 0), int(referred or 0)) for name, registered, referred in
              db.session.execute(statement)}
     return [MonthRow(day.strftime("%Y-%m"), *found.get(day.strftime("%Y-%m"), (0, 0)))

@@ -1,0 +1,199 @@
+"""The report tallies on PostgreSQL: the triggers follow every write as a fresh count would, folding and building
+twice at once count nothing twice, tallies in another time zone are never read, and percentiles read from the
+histograms are within 2.5 % of the exact ones."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from referral.auth.models import Setting
+from referral.cases.models import Case
+from referral.extensions import db, utcnow
+from referral.referrals.models import Referral
+from referral.reports import tallies
+from referral.reports.models import referral_duration_tallies, referral_tallies
+from referral.reports.service import compute_report
+from referral.scheduler.jobs import tallies_job
+from referral.scheduler.sweep import sweep
+from tests.appfixtures import PG_URL, demo_actor
+from workflows.lifecycle import ReferralStatus
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="the tallies are kept on PostgreSQL only")
+
+
+def sums() -> dict:
+    """Return each table's groups and their sums, without the groups that sum to nothing."""
+    found = {}
+    for table, counts in ((referral_tallies, tallies._COUNTS), (referral_duration_tallies, ("n",))):
+        keys = [column for column in table.columns if column.name not in counts]
+        statement = (sa.select(*keys, *(sa.func.sum(table.c[name]) for name in counts)).group_by(*keys)
+                     .having(sa.or_(*(sa.func.sum(table.c[name]) != 0 for name in counts))))
+        found[table.name] = {tuple(row[:len(keys)]): tuple(int(n) for n in row[len(keys):])
+                             for row in db.session.execute(statement)}
+    return found
+
+
+def rows(table) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(table))
+
+
+def rebuilt() -> dict:
+    """Return ``sums()`` of tallies counted afresh from the referrals (the current ones are rolled back)."""
+    nested = db.session.begin_nested()
+    db.session.execute(sa.delete(Setting).where(Setting.key == tallies.ZONE_KEY))
+    assert tallies.build()
+    fresh = sums()
+    nested.rollback()
+    return fresh
+
+
+@pytest.fixture
+def built(demo):
+    assert tallies.build()
+    db.session.commit()
+    assert tallies.is_current()
+
+
+def test_building_counts_every_referral_of_the_demo_once(built):
+    counted = sums()
+    total = sum(values[0] for values in counted["referral_tallies"].values())
+    assert total == db.session.scalar(sa.select(sa.func.count()).select_from(Referral)) > 0
+    assert not tallies.build()  # built already: nothing done
+
+
+def test_the_triggers_follow_every_write_as_a_count_afresh_would(built, api, app):
+    # The service's writes: the scheduler's sweep over the demo's missed deadlines (escalations, cancellations
+    # of unanswered referrals), an acceptance and a rejection through the API.
+    sweep(batch_size=50)
+    incoming = api("health@demo.kz", "GET", "/api/v1/referrals?box=incoming&status=requested").json
+    assert len(incoming) >= 2, incoming
+    accepted = api("health@demo.kz", "POST", f"/api/v1/referrals/{incoming[0]['id']}/accept",
+                   json={"version": incoming[0]["version"]})
+    assert accepted.status_code == 200, accepted.json
+    rejected = api("health@demo.kz", "POST", f"/api/v1/referrals/{incoming[1]['id']}/reject",
+                   json={"version": incoming[1]["version"], "reason": "No paediatrician this month"})
+    assert rejected.status_code == 200, rejected.json
+    # Writes no service makes, but a person with the database might: a case moved to another region, a
+    # referral moved to another stage and day, one written and deleted.
+    case = db.session.get(Case, accepted.json["case_id"])
+    case.region = "KZ-75" if case.region != "KZ-75" else "KZ-71"
+    other = db.session.scalar(sa.select(Referral).where(Referral.status == ReferralStatus.completed).limit(1))
+    other.to_stage, other.created_at = "elsewhere", other.created_at - timedelta(days=40)
+    written = Referral(case_id=case.id, from_stage=None, from_agency_id=None, to_stage="registration",
+                       to_agency_id=other.to_agency_id, status=ReferralStatus.cancelled, status_reason="no-response",
+                       closed_at=utcnow())
+    db.session.add(written)
+    db.session.flush()
+    db.session.execute(sa.delete(Referral).where(Referral.id == written.id))
+    db.session.commit()
+    followed = sums()
+    assert followed == rebuilt()
+    assert followed["referral_tallies"] and followed["referral_duration_tallies"]
+
+
+def test_folding_leaves_one_row_per_group_and_every_sum_as_it_was(built, api):
+    before = sums()
+    for referral in db.session.scalars(sa.select(Referral).where(Referral.status == ReferralStatus.requested)
+                                       .limit(5)):
+        referral.status, referral.responded_at = ReferralStatus.accepted, utcnow()
+    db.session.commit()
+    after_writes = sums()
+    assert after_writes != before
+    assert rows(referral_tallies) > len(after_writes["referral_tallies"])
+    tallies.compact()
+    db.session.commit()
+    assert sums() == after_writes
+    assert rows(referral_tallies) == len(after_writes["referral_tallies"])
+    assert rows(referral_duration_tallies) == len(after_writes["referral_duration_tallies"])
+
+
+def at_once(app, work, count: int = 2) -> list:
+    """Run ``work()`` in ``count`` threads with their own sessions, started together; return what each returned."""
+    barrier, results, errors = threading.Barrier(count), [], []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(work())
+                db.session.commit()
+            except Exception as error:  # reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+def test_two_schedulers_folding_at_once_count_nothing_twice(built, app):
+    for referral in db.session.scalars(sa.select(Referral).where(Referral.status == ReferralStatus.requested)
+                                       .limit(5)):
+        referral.status, referral.responded_at = ReferralStatus.accepted, utcnow()
+    db.session.commit()
+    expected = sums()
+    at_once(app, tallies.compact)
+    db.session.expire_all()
+    assert sums() == expected
+
+
+def test_two_schedulers_building_at_once_build_once(demo, app):
+    assert sorted(at_once(app, tallies.build)) == [False, True]
+    db.session.expire_all()
+    assert tallies.is_current()
+    assert sums() == rebuilt()
+
+
+def test_tallies_in_another_time_zone_are_never_read_and_the_scheduler_counts_them_again(built, app):
+    setting = db.session.get(Setting, tallies.ZONE_KEY)
+    setting.value = "UTC"
+    db.session.commit()
+    assert not tallies.is_current()
+    # The triggers keep writing in the zone the tallies say; the report reads the referrals meanwhile.
+    today = utcnow().date()
+    assert compute_report(demo_actor("admin@demo.kz"), today - timedelta(days=364), today).totals["referrals"] > 0
+    db.session.rollback()
+    assert tallies_job(app) is True
+    db.session.expire_all()
+    assert tallies.is_current()
+    assert tallies_job(app) is False
+
+
+def close(found: float | None, exact: float | None) -> bool:
+    """Whether a percentile read from the histograms is the exact one within 2.5 % (half a bucket; below 0.01
+    the first bucket is read as 0 to 0.01), both rounded to 0.1."""
+    if exact is None:
+        return found is None
+    return found is not None and abs(found - exact) <= 0.025 * abs(exact) + 0.01 + 0.05 + 1e-9
+
+
+def test_percentiles_read_from_the_histograms_are_within_two_and_a_half_percent(built, app):
+    actor, today = demo_actor("admin@demo.kz"), utcnow().date()
+    exact = compute_report(actor, today - timedelta(days=364), today)
+    app.config["REFERRAL_REPORT_EXACT_UP_TO"] = 0
+    try:
+        found = compute_report(actor, today - timedelta(days=364), today)
+    finally:
+        app.config["REFERRAL_REPORT_EXACT_UP_TO"] = 20000
+    assert [row.agency.code for row in found.agencies] == [row.agency.code for row in exact.agencies]
+    compared = 0
+    for mine, theirs in zip(found.agencies, exact.agencies, strict=True):
+        for name in ("respond_median_hours", "respond_p90_hours"):
+            assert close(getattr(mine, name), getattr(theirs, name)), (mine, theirs)
+            compared += getattr(theirs, name) is not None
+    for mine, theirs in zip(found.stages, exact.stages, strict=True):
+        assert close(mine.median_days_in_stage, theirs.median_days_in_stage), (mine, theirs)
+        compared += theirs.median_days_in_stage is not None
+    for name in ("respond_median_hours", "respond_p90_hours"):
+        assert close(found.totals[name], exact.totals[name])
+    assert compared >= 5
+    # Everything but the percentiles is the same count.
+    assert [(row.agency.code, row.received, row.overdue_now) for row in found.agencies] == \
+        [(row.agency.code, row.received, row.overdue_now) for row in exact.agencies]
