@@ -470,6 +470,12 @@ def _tallied_groups(period: _Period, overdue: dict) -> list[_Group]:
     return groups
 
 
+def _double(count):
+    """A histogram's count as a double: sums of integers are NUMERIC in PostgreSQL, several times slower to add,
+    and a double holds every count a histogram can have exactly."""
+    return sa.cast(count, sa.Double).label("n")
+
+
 def _histogram_percentiles(histogram: sa.Select, shares=(0.5, 0.9)) -> dict:
     """Return ``{g: [percentile per share]}`` from a histogram ``(g, bucket, n)`` in ``referral_bucket``'s buckets.
 
@@ -509,12 +515,12 @@ def _tallied_response_spread(period: _Period, edges: sa.Select, m: _Measures, sc
     referrals of the period's other days: the agencies', and ``None`` for all."""
     d = referral_duration_tallies.c
     tallied = sa.select(sa.case((period.durations.agencies, d.to_agency_id), else_=-1).label("g"),
-                        d.bucket, d.n).where(period.histogrammed(1))
+                        d.bucket, _double(d.n)).where(period.histogrammed(1))
     hours = m.respond_hours
     g = sa.case((scope.agencies, Referral.to_agency_id), else_=-1)
     bucket = sa.func.referral_bucket(hours)
     raw = edges.where(hours.is_not(None)).with_only_columns(
-        g.label("g"), bucket.label("bucket"), sa.func.count().label("n")).group_by(g, bucket)
+        g.label("g"), bucket.label("bucket"), _double(sa.func.count())).group_by(g, bucket)
     both = sa.union_all(tallied, raw).subquery()
     histogram = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(
         sa.func.grouping_sets(sa.tuple_(both.c.g, both.c.bucket), sa.tuple_(both.c.bucket)))
@@ -526,12 +532,12 @@ def _tallied_stage_spread(period: _Period, months: sa.Select, edges: sa.Select, 
     """``_stage_spread`` from the histograms of the whole months' closed referrals, their open ones' days so far,
     and the referrals of the period's other days."""
     d = referral_duration_tallies.c
-    closed = sa.select(d.to_stage.label("g"), d.bucket, d.n).where(period.histogrammed(2))
+    closed = sa.select(d.to_stage.label("g"), d.bucket, _double(d.n)).where(period.histogrammed(2))
     bucket = sa.func.referral_bucket(m.days_held)
 
     def counted(referrals: sa.Select):
         return referrals.with_only_columns(Referral.to_stage.label("g"), bucket.label("bucket"),
-                                           sa.func.count().label("n")).group_by(Referral.to_stage, bucket)
+                                           _double(sa.func.count())).group_by(Referral.to_stage, bucket)
 
     parts = [closed, counted(edges.where(m.held))]
     if period.months is not None:
