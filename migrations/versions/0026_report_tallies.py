@@ -45,6 +45,30 @@ def _follow(table: str, columns: str, rows: str, counts) -> str:
             f") t {group} {having};")
 
 
+def _local(moment: str) -> str:
+    return f"({moment} AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
+
+
+NONE_WRITTEN = "(SELECT NULL::integer AS id, NULL::integer AS case_id WHERE false)"
+NONE_REMOVED = "(SELECT NULL::integer AS id, NULL::integer AS case_id, NULL::timestamp AS created_at WHERE false)"
+
+
+def _case_delta(written: str, removed: str) -> str:
+    """Return the INSERT of what a statement that wrote ``written`` and removed (or changed) ``removed`` changes
+    in the case tallies: the touched cases' referrals counted as they are now, less as they were."""
+    previous = "lag(created_at) OVER (PARTITION BY case_id ORDER BY created_at, id)"
+    return (f"WITH touched AS (SELECT case_id FROM {written} w UNION SELECT case_id FROM {removed} x), "
+            "now_rows AS (SELECT r.id, r.case_id, r.created_at FROM referrals r "
+            "WHERE r.case_id IN (SELECT case_id FROM touched)), "
+            f"then_rows AS (SELECT id, case_id, created_at FROM now_rows WHERE id NOT IN (SELECT id FROM {written} w) "
+            f"UNION ALL SELECT id, case_id, created_at FROM {removed} x), "
+            f"counted AS (SELECT case_id, created_at, {previous} AS previous, 1 AS delta FROM now_rows "
+            f"UNION ALL SELECT case_id, created_at, {previous}, -1 FROM then_rows) "
+            "INSERT INTO referral_case_tallies (day, region, previous_day, n) "
+            f"SELECT {_local('k.created_at')}, c.region, {_local('k.previous')}, sum(k.delta) FROM counted k "
+            "JOIN cases c ON c.id = k.case_id GROUP BY 1, 2, 3 HAVING sum(k.delta) <> 0;")
+
+
 def _move(table: str, columns: str, rows: str) -> str:
     """Return the INSERTs that move a case's referrals from its old region to its new one in ``table`` (two
     statements: PostgreSQL 15 cannot plan the two lateral calls as one UNION ALL)."""
@@ -75,7 +99,8 @@ POSTGRESQL = [
     "CREATE FUNCTION referral_duration_rows(r referrals, case_region varchar, delta integer, zone text) "
     "RETURNS TABLE (month date, region varchar, from_agency_id integer, to_agency_id integer, to_stage varchar, "
     "kind smallint, bucket integer, n integer) LANGUAGE sql STABLE AS $$ "
-    f"SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 1::smallint, "
+    # Hours to an answer are per agency, not per stage: '' for the stage keeps a row per agency and bucket.
+    f"SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, ''::varchar, 1::smallint, "
     "referral_bucket(date_part('epoch', r.responded_at - r.created_at) / 3600.0), delta "
     "WHERE r.from_agency_id IS NOT NULL AND r.responded_at IS NOT NULL "
     f"UNION ALL SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 2::smallint, "
@@ -90,7 +115,30 @@ POSTGRESQL = [
     f"DECLARE zone text := {ZONE}; BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
     + _move("referral_tallies", TALLY_COLUMNS, "referral_tally_rows")
     + _move("referral_duration_tallies", DURATION_COLUMNS, "referral_duration_rows")
+    + "INSERT INTO referral_case_tallies (day, region, previous_day, n) "
+    f"SELECT {_local('t.created_at')}, region, {_local('t.previous')}, delta FROM (SELECT r.created_at, "
+    "lag(r.created_at) OVER (ORDER BY r.created_at, r.id) AS previous FROM referrals r WHERE r.case_id = NEW.id"
+    ") t CROSS JOIN (VALUES (OLD.region, -1), (NEW.region, 1)) moved (region, delta);"
     + " RETURN NULL; END $$",
+    # Each referral is counted by the day of its case's previous one. A statement that writes referrals
+    # changes that for the cases it touches: their referrals are counted again as they are after it (+1) and
+    # as they were before it (-1: the rows it wrote left out, the rows it removed or changed put back). Per
+    # statement, not per row: a row trigger would see the statement's later rows as already there. Writers
+    # of one case's referrals hold the case's lock, so two statements never count one case at once.
+    "CREATE FUNCTION referral_case_tallies_follow() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"DECLARE zone text := {ZONE}; BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
+    f"IF TG_OP = 'INSERT' THEN {_case_delta('new_rows', NONE_REMOVED)} "
+    f"ELSIF TG_OP = 'DELETE' THEN {_case_delta(NONE_WRITTEN, 'old_rows')} "
+    "ELSIF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id "
+    "WHERE (o.created_at, o.case_id) IS DISTINCT FROM (n.created_at, n.case_id)) THEN "
+    f"{_case_delta('new_rows', 'old_rows')} END IF; RETURN NULL; END $$",
+    "CREATE TRIGGER referral_case_tallies_on_insert AFTER INSERT ON referrals REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION referral_case_tallies_follow()",
+    "CREATE TRIGGER referral_case_tallies_on_delete AFTER DELETE ON referrals REFERENCING OLD TABLE AS old_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION referral_case_tallies_follow()",
+    "CREATE TRIGGER referral_case_tallies_on_update AFTER UPDATE ON referrals "
+    "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION referral_case_tallies_follow()",
     "CREATE TRIGGER referral_tallies_on_write AFTER INSERT OR DELETE ON referrals "
     "FOR EACH ROW EXECUTE FUNCTION referral_tallies_follow()",
     "CREATE TRIGGER referral_tallies_on_change AFTER UPDATE ON referrals FOR EACH ROW "
@@ -100,6 +148,10 @@ POSTGRESQL = [
     "WHEN (OLD.region IS DISTINCT FROM NEW.region) EXECUTE FUNCTION referral_tallies_follow_region()",
 ]
 DROP_POSTGRESQL = [
+    "DROP TRIGGER IF EXISTS referral_case_tallies_on_update ON referrals",
+    "DROP TRIGGER IF EXISTS referral_case_tallies_on_delete ON referrals",
+    "DROP TRIGGER IF EXISTS referral_case_tallies_on_insert ON referrals",
+    "DROP FUNCTION IF EXISTS referral_case_tallies_follow()",
     "DROP TRIGGER IF EXISTS referral_tallies_on_region ON cases",
     "DROP TRIGGER IF EXISTS referral_tallies_on_change ON referrals",
     "DROP TRIGGER IF EXISTS referral_tallies_on_write ON referrals",
@@ -134,6 +186,11 @@ def upgrade():
     op.create_index('ix_referrals_created', 'referrals', ['created_at', 'case_id'], unique=False)
     op.create_index('ix_referrals_open_created', 'referrals', ['created_at'], unique=False,
                     sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
+    op.create_table('referral_case_tallies', sa.Column('day', sa.Date(), nullable=False),
+                    sa.Column('region', sa.String(length=5), nullable=False),
+                    sa.Column('previous_day', sa.Date(), nullable=True),
+                    sa.Column('n', sa.Integer(), nullable=False))
+    op.create_index(op.f('ix_referral_case_tallies_day'), 'referral_case_tallies', ['day'], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for statement in POSTGRESQL:
             op.execute(statement)
@@ -143,6 +200,8 @@ def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         for statement in DROP_POSTGRESQL:
             op.execute(statement)
+    op.drop_index(op.f('ix_referral_case_tallies_day'), table_name='referral_case_tallies')
+    op.drop_table('referral_case_tallies')
     op.drop_index('ix_referrals_open_created', table_name='referrals')
     op.drop_index('ix_referrals_created', table_name='referrals')
     op.drop_index('ix_referral_duration_tallies_kind_month', table_name='referral_duration_tallies')

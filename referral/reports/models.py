@@ -37,10 +37,22 @@ referral_tallies = sa.Table(
 referral_duration_tallies = sa.Table(
     "referral_duration_tallies", db.metadata,
     *_where("month", index=False),
+    #: The stage of days held; empty for hours to an answer, which a report counts per agency only.
     sa.Column("to_stage", sa.String(64), nullable=False),
     #: 1: hours from sending to the answer; 2: days a closed referral held its stage.
     sa.Column("kind", sa.SmallInteger, nullable=False),
     sa.Column("bucket", sa.Integer, nullable=False),
     sa.Column("n", sa.Integer, nullable=False),
     sa.Index("ix_referral_duration_tallies_kind_month", "kind", "month"),
+)
+
+#: Referrals per local day by the local day of their case's previous referral (NULL: the case's first): a case
+#: has referrals in a period once for each referral in it whose previous one came before the period (or none
+#: did), so that distinct cases are a sum too.
+referral_case_tallies = sa.Table(
+    "referral_case_tallies", db.metadata,
+    sa.Column("day", sa.Date, nullable=False, index=True),
+    sa.Column("region", sa.String(5), nullable=False),
+    sa.Column("previous_day", sa.Date),
+    sa.Column("n", sa.Integer, nullable=False),
 )

@@ -26,7 +26,7 @@ from ..errors import Invalid
 from ..extensions import UTCDateTime, db, utcnow
 from ..referrals.models import Referral
 from . import tallies
-from .models import referral_duration_tallies, referral_tallies
+from .models import referral_case_tallies, referral_duration_tallies, referral_tallies
 
 #: The longest period a report covers, in days (ten years and leap days).
 MAX_PERIOD_DAYS = 3653
@@ -142,6 +142,9 @@ class _Scope:
     referrals: object
     agencies: object
     needs_case: bool
+    #: Whether the scope is a set of whole cases (everything, or a region's): then its distinct cases are a sum
+    #: of the case tallies; a supervisor's or an agency's referrals are not.
+    whole_cases: bool = True
 
 
 def _scope(actor: Actor, region: str | None, agency: Agency | None, columns: _Columns = _REFERRALS) -> _Scope:
@@ -160,7 +163,7 @@ def _scope(actor: Actor, region: str | None, agency: Agency | None, columns: _Co
     if agency is not None:
         referrals.append(sa.or_(columns.from_agency_id == agency.id, columns.to_agency_id == agency.id))
         agencies.append(columns.to_agency_id == agency.id)
-    return _Scope(sa.and_(sa.true(), *referrals), sa.and_(sa.true(), *agencies), needs_case)
+    return _Scope(sa.and_(sa.true(), *referrals), sa.and_(sa.true(), *agencies), needs_case, not agencies)
 
 
 def _referrals(scope: _Scope, days: list[tuple[date, date]]) -> sa.Select:
@@ -298,30 +301,29 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
     scope = _scope(actor, region, agency)
     base = _referrals(scope, [(first, last + timedelta(days=1))])
     if tallies.is_current():
-        whole = _whole_months(first, last)
+        plan = _plan_months(first, last, datetime.now(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])).date())
         period = _Period(first, last, _scope(actor, region, agency, referral_tallies.c),
-                         _scope(actor, region, agency, referral_duration_tallies.c), whole)
+                         _scope(actor, region, agency, referral_duration_tallies.c), plan.months)
         groups = _tallied_groups(period, _live_overdue(base, measures, scope))
         if sum(group.counts.referrals for group in groups) <= current_app.config["REFERRAL_REPORT_EXACT_UP_TO"]:
             responses = _response_spread(base, measures, scope, postgresql)
             stages = _stage_spread(base, measures, postgresql)
         else:
-            # The whole months' durations are in the histograms; the days before and after them are not.
-            inside = [] if whole is None else [whole]
-            outside = [(first, last + timedelta(days=1))] if whole is None else \
-                [(first, whole[0]), (whole[1], last + timedelta(days=1))]
-            edges = _referrals(scope, outside)
-            responses = _tallied_response_spread(period, edges, measures, scope)
-            stages = _tallied_stage_spread(period, _referrals(scope, inside), edges, measures)
+            corrections = [(_referrals(scope, plan.added), 1.0), (_referrals(scope, plan.taken), -1.0)]
+            responses = _tallied_response_spread(period, corrections, measures, scope)
+            stages = _tallied_stage_spread(period, corrections, base, measures)
         months = _tallied_month_rows(period)
+        cases = _case_count(base) if not scope.whole_cases else _tallied_case_count(
+            period, _scope(actor, region, agency, _Columns(None, None, referral_case_tallies.c.region)))
     else:
         groups = _groups(base, measures, scope)
         responses = _response_spread(base, measures, scope, postgresql)
         stages = _stage_spread(base, measures, postgresql)
         months = _month_rows(base, measures, first, last)
+        cases = _case_count(base)
     return Report(first=first, last=last, region=region, agency=agency_code,
                   agencies=_agency_rows(groups, responses), stages=_stage_rows(groups, stages),
-                  flows=_flow_rows(groups), months=months, totals=_totals(groups, responses, _case_count(base)))
+                  flows=_flow_rows(groups), months=months, totals=_totals(groups, responses, cases))
 
 
 @dataclass
@@ -433,10 +435,44 @@ class _Period:
                        self.durations.referrals)
 
 
-def _whole_months(first: date, last: date) -> tuple[date, date] | None:
-    begin = first if first.day == 1 else (first.replace(day=1) + timedelta(days=32)).replace(day=1)
-    end = (last + timedelta(days=1)).replace(day=1)
-    return (begin, end) if begin < end else None
+@dataclass(frozen=True)
+class _MonthPlan:
+    """How the histograms' months make up a period: the months summed (``[begin, end)``, first days; None for
+    none), the days read from the referrals and added, and the days of those months outside the period read
+    and taken away (``[since, until)`` local dates); of each partial month, whichever holds fewer days (days
+    still to come hold no referral)."""
+
+    months: tuple[date, date] | None
+    added: list
+    taken: list
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _plan_months(first: date, last: date, today: date) -> _MonthPlan:
+    def past_days(since: date, until: date) -> int:
+        return max(0, (min(until, today + timedelta(days=1)) - since).days)
+
+    after = last + timedelta(days=1)
+    begin, end = first.replace(day=1), _next_month(last)
+    if begin == last.replace(day=1) and (first.day != 1 or after != end):  # within one month, not all of it
+        return _MonthPlan(None, [(first, after)], [])
+    added, taken = [], []
+    if first != begin:
+        if past_days(begin, first) <= past_days(first, _next_month(first)):
+            taken.append((begin, first))
+        else:
+            added.append((first, _next_month(first)))
+            begin = _next_month(first)
+    if after != end:
+        if past_days(after, end) <= past_days(last.replace(day=1), after):
+            taken.append((after, end))
+        else:
+            added.append((last.replace(day=1), after))
+            end = last.replace(day=1)
+    return _MonthPlan((begin, end) if begin < end else None, added, taken)
 
 
 def _group_key(sent, agencies, to_agency_id, from_stage, to_stage) -> tuple:
@@ -510,41 +546,57 @@ def _histogram_percentiles(histogram: sa.Select, shares=(0.5, 0.9)) -> dict:
     return {g: [values.get(share) for share in shares] for g, values in found.items()}
 
 
-def _tallied_response_spread(period: _Period, edges: sa.Select, m: _Measures, scope: _Scope) -> dict:
-    """``_response_spread`` read from the histograms of hours to an answer (the whole months') and from the
-    referrals of the period's other days: the agencies', and ``None`` for all."""
+def _corrected(corrections: list, columns) -> list[sa.Select]:
+    """Return each correction's histogram rows ``columns`` (the last two: the bucket and its grouping), its
+    counts signed: the days added count for, the days taken away against."""
+    *keys, bucket = columns
+    return [referrals.with_only_columns(*keys, bucket.label("bucket"), _double(sa.func.count() * sign))
+            .group_by(*keys, bucket) for referrals, sign in corrections]
+
+
+def _tallied_response_spread(period: _Period, corrections: list, m: _Measures, scope: _Scope) -> dict:
+    """``_response_spread`` read from the histograms of hours to an answer of the period's months, corrected by
+    the referrals of its days those months miss or hold beyond it: the agencies', and ``None`` for all."""
     d = referral_duration_tallies.c
     tallied = sa.select(sa.case((period.durations.agencies, d.to_agency_id), else_=-1).label("g"),
                         d.bucket, _double(d.n)).where(period.histogrammed(1))
     hours = m.respond_hours
-    g = sa.case((scope.agencies, Referral.to_agency_id), else_=-1)
-    bucket = sa.func.referral_bucket(hours)
-    raw = edges.where(hours.is_not(None)).with_only_columns(
-        g.label("g"), bucket.label("bucket"), _double(sa.func.count())).group_by(g, bucket)
-    both = sa.union_all(tallied, raw).subquery()
-    histogram = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(
-        sa.func.grouping_sets(sa.tuple_(both.c.g, both.c.bucket), sa.tuple_(both.c.bucket)))
+    raw = _corrected([(referrals.where(hours.is_not(None)), sign) for referrals, sign in corrections],
+                     (sa.case((scope.agencies, Referral.to_agency_id), else_=-1).label("g"),
+                      sa.func.referral_bucket(hours)))
+    both = sa.union_all(tallied, *raw).subquery()
+    # Per agency (hashed), then all of them from those few rows: GROUPING SETS would sort every tally row.
+    agencies = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(
+        both.c.g, both.c.bucket).cte("agency_histograms")
+    histogram = sa.union_all(
+        sa.select(agencies.c.g, agencies.c.bucket, agencies.c.n),
+        sa.select(sa.null(), agencies.c.bucket, sa.func.sum(agencies.c.n)).group_by(agencies.c.bucket))
     spread = {g: tuple(shares) for g, shares in _histogram_percentiles(histogram).items() if g != -1}
     return spread if None in spread else spread | {None: (None, None)}
 
 
-def _tallied_stage_spread(period: _Period, months: sa.Select, edges: sa.Select, m: _Measures) -> dict:
-    """``_stage_spread`` from the histograms of the whole months' closed referrals, their open ones' days so far,
-    and the referrals of the period's other days."""
+def _tallied_stage_spread(period: _Period, corrections: list, base: sa.Select, m: _Measures) -> dict:
+    """``_stage_spread`` from the histograms of the months' closed referrals (corrected as the responses are)
+    and the days so far of the period's open ones."""
     d = referral_duration_tallies.c
     closed = sa.select(d.to_stage.label("g"), d.bucket, _double(d.n)).where(period.histogrammed(2))
-    bucket = sa.func.referral_bucket(m.days_held)
-
-    def counted(referrals: sa.Select):
-        return referrals.with_only_columns(Referral.to_stage.label("g"), bucket.label("bucket"),
-                                           _double(sa.func.count())).group_by(Referral.to_stage, bucket)
-
-    parts = [closed, counted(edges.where(m.held))]
-    if period.months is not None:
-        parts.append(counted(months.where(m.held, Referral.closed_at.is_(None))))
+    columns = (Referral.to_stage.label("g"), sa.func.referral_bucket(m.days_held))
+    held = sa.and_(m.held, Referral.closed_at.is_not(None))
+    parts = [closed, *_corrected([(referrals.where(held), sign) for referrals, sign in corrections], columns),
+             *_corrected([(base.where(m.held, Referral.closed_at.is_(None)), 1.0)], columns)]
     both = sa.union_all(*parts).subquery()
     histogram = sa.select(both.c.g, both.c.bucket, sa.func.sum(both.c.n).label("n")).group_by(both.c.g, both.c.bucket)
     return {stage: shares[0] for stage, shares in _histogram_percentiles(histogram, (0.5,)).items()}
+
+
+def _tallied_case_count(period: _Period, scope: _Scope) -> int:
+    """Count the cases of a scope of whole cases with referrals in the period: each once, by its first referral
+    in it (the one whose previous referral came before the period, or that has none)."""
+    k = referral_case_tallies.c
+    statement = sa.select(sa.func.coalesce(sa.func.sum(k.n), 0)).where(
+        k.day >= period.first, k.day <= period.last, sa.or_(k.previous_day.is_(None), k.previous_day < period.first),
+        scope.referrals)
+    return int(db.session.scalar(statement))
 
 
 def _tallied_month_rows(period: _Period) -> list[MonthRow]:

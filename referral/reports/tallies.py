@@ -12,12 +12,21 @@ from flask import current_app
 
 from ..auth.models import Setting
 from ..extensions import db
-from .models import referral_duration_tallies, referral_tallies
+from .models import referral_case_tallies, referral_duration_tallies, referral_tallies
 
 ZONE_KEY = "report_tallies_zone"
 _COUNTS = ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")
-_TABLES = ((referral_tallies, "referral_tally_rows", _COUNTS), (referral_duration_tallies, "referral_duration_rows",
-                                                                ("n",)))
+_LOCAL = "AT TIME ZONE 'UTC' AT TIME ZONE :zone)::date"
+#: Each table of tallies, the rows ``t`` a build counts into it, and its count columns.
+_TABLES = (
+    (referral_tallies, "referrals r JOIN cases c ON c.id = r.case_id "
+                       "CROSS JOIN LATERAL referral_tally_rows(r, c.region, 1, :zone) t", _COUNTS),
+    (referral_duration_tallies, "referrals r JOIN cases c ON c.id = r.case_id "
+                                "CROSS JOIN LATERAL referral_duration_rows(r, c.region, 1, :zone) t", ("n",)),
+    (referral_case_tallies, f"(SELECT (r.created_at {_LOCAL} AS day, c.region, (lag(r.created_at) OVER "
+                            f"(PARTITION BY r.case_id ORDER BY r.created_at, r.id) {_LOCAL} AS previous_day, 1 AS n "
+                            "FROM referrals r JOIN cases c ON c.id = r.case_id) t", ("n",)),
+)
 
 
 def _postgresql() -> bool:
@@ -58,10 +67,9 @@ def build() -> bool:
     if is_current():
         return False
     zone = current_app.config["REFERRAL_TIMEZONE"]
-    for table, rows, counts in _TABLES:
+    for table, source, counts in _TABLES:
         db.session.execute(sa.delete(table))
         columns = ", ".join(column.name for column in table.columns)
-        source = f"referrals r JOIN cases c ON c.id = r.case_id CROSS JOIN LATERAL {rows}(r, c.region, 1, :zone) t"
         db.session.execute(sa.text(f"INSERT INTO {table.name} ({columns}) {_summed(table, counts, source)}"),
                            {"zone": zone})
     setting = db.session.get(Setting, ZONE_KEY)
