@@ -280,9 +280,10 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
 
     On PostgreSQL with the tallies built (``tallies.py``) the counts and months are sums over the tallies of the
     period's days, and what the clock changes is read from the referrals: the open ones (overdue now, days in
-    stage so far), and the number of cases. Up to ``REFERRAL_REPORT_EXACT_UP_TO`` referrals the percentiles
-    are sorted from the referrals; above it they are read from the histograms of the period's whole months and
-    from the referrals of its other days (within 2.5 %). Elsewhere, five passes over the period's
+    stage so far), and the distinct cases of a supervisor's or an agency's referrals. Up to
+    ``REFERRAL_REPORT_EXACT_UP_TO`` referrals the percentiles are sorted from the referrals; above it they are
+    read from the histograms of the months the period touches, corrected by the referrals of the fewer days of
+    each partial month (within 2.5 %). Elsewhere, five passes over the period's
     referrals: one counts them per receiving agency and route at once (a few hundred groups, summed here into
     the agency, stage, route and total rows), one per month, one sorts the response times for their
     percentiles, one the times in stage for theirs (SQLite, which has no ordered-set aggregates, hands the
@@ -414,8 +415,8 @@ def _case_count(base: sa.Select) -> int:
 
 @dataclass(frozen=True)
 class _Period:
-    """The days a report sums tallies over, its scope over either table of tallies, and the whole local months
-    inside it (``[begin, end)``, first days of months; None when there is none): the histograms hold months."""
+    """The days a report sums tallies over, its scope over either table of tallies, and the local months whose
+    histograms it sums (``[begin, end)``, first days of months; None for none; see ``_plan_months``)."""
 
     first: date
     last: date
@@ -452,6 +453,7 @@ def _next_month(day: date) -> date:
 
 
 def _plan_months(first: date, last: date, today: date) -> _MonthPlan:
+    """Return how the histograms' months and a few days of referrals make up ``first`` … ``last``."""
     def past_days(since: date, until: date) -> int:
         return max(0, (min(until, today + timedelta(days=1)) - since).days)
 
@@ -547,8 +549,8 @@ def _histogram_percentiles(histogram: sa.Select, shares=(0.5, 0.9)) -> dict:
 
 
 def _corrected(corrections: list, columns) -> list[sa.Select]:
-    """Return each correction's histogram rows ``columns`` (the last two: the bucket and its grouping), its
-    counts signed: the days added count for, the days taken away against."""
+    """Return each correction's histogram rows: ``columns`` (the last one the bucket) and the count, signed: the
+    days added count for, the days taken away against."""
     *keys, bucket = columns
     return [referrals.with_only_columns(*keys, bucket.label("bucket"), _double(sa.func.count() * sign))
             .group_by(*keys, bucket) for referrals, sign in corrections]
