@@ -184,7 +184,7 @@ def upgrade():
                     sa.Column('n', sa.Integer(), nullable=False))
     op.create_index('ix_referral_duration_tallies_kind_month', 'referral_duration_tallies', ['kind', 'month'], unique=False)
     op.create_index('ix_referrals_created', 'referrals', ['created_at', 'case_id'], unique=False)
-    op.create_index('ix_referrals_open_created', 'referrals', ['created_at'], unique=False,
+    op.create_index('ix_referrals_open_created', 'referrals', ['created_at', 'due_at'], unique=False,
                     sqlite_where=sa.text('closed_at IS NULL'), postgresql_where=sa.text('closed_at IS NULL'))
     op.create_table('referral_case_tallies', sa.Column('day', sa.Date(), nullable=False),
                     sa.Column('region', sa.String(length=5), nullable=False),

@@ -27,9 +27,9 @@ class Referral(db.Model):
         sa.Index("ix_referrals_outbox", "from_agency_id", "status", "due_at"),
         sa.Index("ix_referrals_assignee", "assignee_user_id", "status"),
         # A report's period: its days at either end, its distinct cases (read from the index alone), and its
-        # open referrals, the few whose figures the clock changes.
+        # open referrals, the few whose figures the clock changes (the overdue ones found in the index).
         sa.Index("ix_referrals_created", "created_at", "case_id"),
-        sa.Index("ix_referrals_open_created", "created_at", sqlite_where=sa.text("closed_at IS NULL"),
+        sa.Index("ix_referrals_open_created", "created_at", "due_at", sqlite_where=sa.text("closed_at IS NULL"),
                  postgresql_where=sa.text("closed_at IS NULL")),
     )
 
