@@ -22,27 +22,40 @@ STATE = "status, status_reason, responded_at, closed_at, created_at, case_id, fr
 COUNTS = ("referrals", "accepted", "rejected", "no_response", "completed", "failed", "active")
 TALLY_COLUMNS = "day, region, from_agency_id, to_agency_id, from_stage, to_stage, " + ", ".join(COUNTS)
 DURATION_COLUMNS = "month, region, from_agency_id, to_agency_id, to_stage, kind, bucket, n"
-LOCAL_DAY = "(r.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
-LOCAL_MONTH = "date_trunc('month', r.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
-REFUSED = "(r.status = 'rejected' OR (r.status = 'cancelled' AND r.responded_at IS NULL))"
 
 
-def _summed(columns: str, counts) -> str:
-    """Return the SELECT list that sums the deltas of ``t`` per group, and the HAVING that drops empty ones."""
-    keys = [name.strip() for name in columns.split(",") if name.strip() not in counts]
-    return (", ".join(f"t.{key}" for key in keys) + ", " + ", ".join(f"sum(t.{count})" for count in counts),
-            "GROUP BY " + ", ".join(f"t.{key}" for key in keys),
-            "HAVING " + " OR ".join(f"sum(t.{count}) <> 0" for count in counts))
+def _tally(r: str, region: str, delta: str) -> str:
+    """Return the SELECT list of what the referral ``r`` adds to the counts (times ``delta``): the report's
+    definitions, in SQL, written once for the SQL function a build uses and for the row trigger."""
+    return (f"({r}.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date, {region}, {r}.from_agency_id, "
+            f"{r}.to_agency_id, {r}.from_stage, {r}.to_stage, {delta}, "
+            f"{delta} * ({r}.responded_at IS NOT NULL AND {r}.status <> 'rejected')::integer, "
+            f"{delta} * ({r}.status = 'rejected')::integer, "
+            f"{delta} * ({r}.status = 'cancelled' AND coalesce({r}.status_reason = 'no-response', false))::integer, "
+            f"{delta} * ({r}.status = 'completed')::integer, {delta} * ({r}.status = 'failed')::integer, "
+            f"{delta} * ({r}.status IN ('accepted', 'in-progress', 'on-hold'))::integer")
 
 
-def _follow(table: str, columns: str, rows: str, counts) -> str:
-    """Return the INSERT of one trigger firing's deltas of ``rows`` into ``table``: -1 for OLD, +1 for NEW."""
-    select, group, having = _summed(columns, counts)
-    region = "(SELECT c.region FROM cases c WHERE c.id = {record}.case_id)"
-    return (f"INSERT INTO {table} ({columns}) SELECT {select} FROM ("
-            f"SELECT * FROM {rows}(OLD, {region.format(record='OLD')}, -1, zone) WHERE TG_OP <> 'INSERT' "
-            f"UNION ALL SELECT * FROM {rows}(NEW, {region.format(record='NEW')}, 1, zone) WHERE TG_OP <> 'DELETE'"
-            f") t {group} {having};")
+def _durations(r: str, region: str, delta: str, guard: str = "true") -> str:
+    """Return the SELECTs of what the referral ``r`` adds to the histograms (times ``delta``): its hours to an
+    answer per agency ('' for the stage keeps one row per agency and bucket), the days a closed referral held
+    its stage (one refused or withdrawn unanswered never held it)."""
+    month = f"date_trunc('month', {r}.created_at AT TIME ZONE 'UTC' AT TIME ZONE zone)::date"
+    refused = f"({r}.status = 'rejected' OR ({r}.status = 'cancelled' AND {r}.responded_at IS NULL))"
+    return (f"SELECT {month}, {region}, {r}.from_agency_id, {r}.to_agency_id, ''::varchar, 1::smallint, "
+            f"referral_bucket(date_part('epoch', {r}.responded_at - {r}.created_at) / 3600.0), {delta} "
+            f"WHERE {guard} AND {r}.from_agency_id IS NOT NULL AND {r}.responded_at IS NOT NULL "
+            f"UNION ALL SELECT {month}, {region}, {r}.from_agency_id, {r}.to_agency_id, {r}.to_stage, 2::smallint, "
+            f"referral_bucket(date_part('epoch', {r}.closed_at - {r}.created_at) / 86400.0), {delta} "
+            f"WHERE {guard} AND {r}.closed_at IS NOT NULL AND NOT {refused}")
+
+
+def _follow(table: str, columns: str, old_rows: str, new_rows: str) -> str:
+    """Return the INSERT of one trigger firing's deltas into ``table``: ``old_rows`` (-1 for OLD) and
+    ``new_rows`` (+1 for NEW), as they are (the nightly fold sums them). Written out, not calls of the SQL
+    functions: the trigger's statements keep their plans, where a function taking a record is planned again
+    at every call."""
+    return f"INSERT INTO {table} ({columns}) {old_rows} UNION ALL {new_rows};"
 
 
 def _local(moment: str) -> str:
@@ -85,31 +98,28 @@ POSTGRESQL = [
     "CREATE FUNCTION referral_bucket_value(bucket integer, fraction double precision) RETURNS double precision "
     "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT CASE WHEN bucket = 0 THEN 0.01 * fraction "
     "ELSE 0.01 * power(1.05, bucket - 1 + fraction) END $$",
-    # What one referral adds to the tallies (times delta); the report's definitions, in SQL.
+    # What one referral adds to the tallies (times delta), for a build over every referral.
     "CREATE FUNCTION referral_tally_rows(r referrals, case_region varchar, delta integer, zone text) "
     "RETURNS TABLE (day date, region varchar, from_agency_id integer, to_agency_id integer, from_stage varchar, "
     "to_stage varchar, referrals integer, accepted integer, rejected integer, no_response integer, "
     "completed integer, failed integer, active integer) LANGUAGE sql STABLE AS $$ "
-    f"SELECT {LOCAL_DAY}, case_region, r.from_agency_id, r.to_agency_id, r.from_stage, r.to_stage, delta, "
-    "delta * (r.responded_at IS NOT NULL AND r.status <> 'rejected')::integer, "
-    "delta * (r.status = 'rejected')::integer, "
-    "delta * (r.status = 'cancelled' AND coalesce(r.status_reason = 'no-response', false))::integer, "
-    "delta * (r.status = 'completed')::integer, delta * (r.status = 'failed')::integer, "
-    "delta * (r.status IN ('accepted', 'in-progress', 'on-hold'))::integer $$",
+    f"SELECT {_tally('r', 'case_region', 'delta')} $$",
     "CREATE FUNCTION referral_duration_rows(r referrals, case_region varchar, delta integer, zone text) "
     "RETURNS TABLE (month date, region varchar, from_agency_id integer, to_agency_id integer, to_stage varchar, "
     "kind smallint, bucket integer, n integer) LANGUAGE sql STABLE AS $$ "
-    # Hours to an answer are per agency, not per stage: '' for the stage keeps a row per agency and bucket.
-    f"SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, ''::varchar, 1::smallint, "
-    "referral_bucket(date_part('epoch', r.responded_at - r.created_at) / 3600.0), delta "
-    "WHERE r.from_agency_id IS NOT NULL AND r.responded_at IS NOT NULL "
-    f"UNION ALL SELECT {LOCAL_MONTH}, case_region, r.from_agency_id, r.to_agency_id, r.to_stage, 2::smallint, "
-    "referral_bucket(date_part('epoch', r.closed_at - r.created_at) / 86400.0), delta "
-    f"WHERE r.closed_at IS NOT NULL AND NOT {REFUSED} $$",
+    f"{_durations('r', 'case_region', 'delta')} $$",
     "CREATE FUNCTION referral_tallies_follow() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"DECLARE zone text := {ZONE}; BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
-    + _follow("referral_tallies", TALLY_COLUMNS, "referral_tally_rows", COUNTS)
-    + _follow("referral_duration_tallies", DURATION_COLUMNS, "referral_duration_rows", ("n",))
+    f"DECLARE zone text := {ZONE}; old_region varchar; new_region varchar; "
+    "BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
+    "IF TG_OP <> 'INSERT' THEN SELECT c.region INTO old_region FROM cases c WHERE c.id = OLD.case_id; END IF; "
+    "IF TG_OP = 'UPDATE' AND OLD.case_id = NEW.case_id THEN new_region := old_region; "
+    "ELSIF TG_OP <> 'DELETE' THEN SELECT c.region INTO new_region FROM cases c WHERE c.id = NEW.case_id; END IF; "
+    + _follow("referral_tallies", TALLY_COLUMNS,
+              f"SELECT {_tally('OLD', 'old_region', '-1')} WHERE TG_OP <> 'INSERT'",
+              f"SELECT {_tally('NEW', 'new_region', '1')} WHERE TG_OP <> 'DELETE'")
+    + _follow("referral_duration_tallies", DURATION_COLUMNS,
+              _durations("OLD", "old_region", "-1", "TG_OP <> 'INSERT'"),
+              _durations("NEW", "new_region", "1", "TG_OP <> 'DELETE'"))
     + " RETURN NULL; END $$",
     "CREATE FUNCTION referral_tallies_follow_region() RETURNS trigger LANGUAGE plpgsql AS $$ "
     f"DECLARE zone text := {ZONE}; BEGIN IF zone IS NULL THEN RETURN NULL; END IF; "
