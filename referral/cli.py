@@ -37,6 +37,7 @@ from .directory import transfer
 from .directory.schemas import AgencyCreateSchema
 from .errors import ServiceError
 from .extensions import db
+from .reports import tallies
 from .schema_migrations import init_migrations
 from .server import serve as run_server
 
@@ -422,6 +423,60 @@ def audit_head():
     """Print the chain's head as the scheduler logs it daily, to keep outside the database."""
     click.echo(f"Audit: {integrity.anchor()}.")
     db.session.rollback()
+
+
+# -- report tallies -------------------------------------------------------------
+
+@cli.group("reports")
+def reports_group():
+    """Check, count afresh and fold the report tallies that PostgreSQL keeps beside the referrals."""
+
+
+def _tallies_kept() -> None:
+    if db.session.get_bind().dialect.name != "postgresql":
+        fail("the report tallies are kept on PostgreSQL only; reports on SQLite read the referrals.")
+
+
+@reports_group.command("check-tallies")
+@with_appcontext
+@migrated
+@clean_errors
+def reports_check_tallies():
+    """Count every referral afresh and compare: exit 0 if the tallies match, 1 saying how many groups differ."""
+    _tallies_kept()
+    if not tallies.is_current():
+        fail("the report tallies are not built in REFERRAL_TIMEZONE yet: the scheduler builds them at its next "
+             "run, or run `referral reports rebuild-tallies`.")
+    differing = tallies.differences()
+    db.session.rollback()
+    if differing:
+        fail(f"the report tallies differ from the referrals in {differing} groups: run "
+             "`referral reports rebuild-tallies`.")
+    click.echo("Report tallies match the referrals.")
+
+
+@reports_group.command("rebuild-tallies")
+@with_appcontext
+@migrated
+@clean_errors
+def reports_rebuild_tallies():
+    """Count the report tallies afresh (writes to referrals and cases wait meanwhile, a few seconds)."""
+    _tallies_kept()
+    tallies.rebuild()
+    db.session.commit()
+    click.echo(f"Report tallies counted afresh in {current_app.config['REFERRAL_TIMEZONE']}.")
+
+
+@reports_group.command("fold-tallies")
+@with_appcontext
+@migrated
+@clean_errors
+def reports_fold_tallies():
+    """Fold the tallies' rows into one per group now, as the scheduler does every night."""
+    _tallies_kept()
+    tallies.compact()
+    db.session.commit()
+    click.echo("Report tallies folded.")
 
 
 # -- scheduler ------------------------------------------------------------------

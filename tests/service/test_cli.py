@@ -245,3 +245,10 @@ def test_the_scheduler_on_an_unmigrated_database_says_what_to_do(tmp_path):
     assert result.returncode == 1
     assert "has not been migrated: run `referral db upgrade` first" in result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_checking_tallies_that_are_not_kept_says_why(app, runner):
+    result = runner.invoke(cli, ["reports", "check-tallies"])
+    assert result.exit_code == 1
+    # SQLite keeps none; a PostgreSQL database keeps them once the scheduler (or rebuild-tallies) built them.
+    assert ("PostgreSQL only" if db.engine.dialect.name == "sqlite" else "not built") in result.output
