@@ -119,7 +119,7 @@ DEFAULTS = {
     "REFERRAL_AUDIT_SEAL_LAG_SECONDS": 5,
     "MAX_PER_PAGE": 200,
     #: A report counting at most this many referrals computes its medians and p90s from every referral; above
-    #: it, from the tallies' histograms on PostgreSQL (within 0.5 %, in a fraction of the time).
+    #: it, from the tallies' histograms on PostgreSQL (within 2.5 %, in a fraction of the time).
     "REFERRAL_REPORT_EXACT_UP_TO": 20000,
     #: Single sign-on: the OpenID provider's issuer URL (discovery at /.well-known/openid-configuration) and
     #: this service's client there; all three set, the login page offers it. None: passwords only.

@@ -114,6 +114,10 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, zone).astimezone(UTC)
 
 
+def _local_today() -> date:
+    return datetime.now(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])).date()
+
+
 def _month_starts(first: date, last: date) -> list[date]:
     """Return the first day of each month the period touches, and of the month after."""
     starts, day = [], first.replace(day=1)
@@ -302,7 +306,7 @@ def compute_report(actor: Actor, first: date, last: date, *, region: str | None 
     scope = _scope(actor, region, agency)
     base = _referrals(scope, [(first, last + timedelta(days=1))])
     if tallies.is_current():
-        plan = _plan_months(first, last, datetime.now(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])).date())
+        plan = _plan_months(first, last, _local_today())
         period = _Period(first, last, _scope(actor, region, agency, referral_tallies.c),
                          _scope(actor, region, agency, referral_duration_tallies.c), plan.months)
         groups = _tallied_groups(period, _live_overdue(base, measures, scope))
@@ -676,7 +680,7 @@ class HomeCounts:
 def home_counts(actor: Actor) -> HomeCounts:
     """Return the open deadlines of the actor's agency due today (local) and overdue, and the region's overdue."""
     now = utcnow()
-    today = datetime.now(ZoneInfo(current_app.config["REFERRAL_TIMEZONE"])).date()
+    today = _local_today()
     end_of_day = _local_midnight(today + timedelta(days=1))
     pending = Deadline.status == DeadlineStatus.pending
     mine = sa.and_(pending, Deadline.agency_id == actor.agency_id)

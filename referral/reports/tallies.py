@@ -9,8 +9,10 @@ always read the referrals.
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from ..auth.models import Setting
+from ..errors import Conflict
 from ..extensions import db
 from .models import referral_case_tallies, referral_duration_tallies, referral_tallies
 
@@ -54,16 +56,33 @@ def is_current() -> bool:
     return zone == current_app.config["REFERRAL_TIMEZONE"]
 
 
+def _locked_out_writers() -> bool:
+    """Lock writers of cases and referrals out (cases first, as every writer locks them), waiting at most half a
+    second: a writer that holds a case and goes on to its referrals is given way to, never deadlocked with, and
+    the build tries again at the scheduler's next run. Return whether the lock was taken."""
+    waited = db.session.scalar(sa.text("SHOW lock_timeout"))
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '500ms'"))
+        db.session.execute(sa.text("LOCK TABLE cases, referrals IN SHARE ROW EXCLUSIVE MODE"))
+    except sa.exc.OperationalError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    db.session.execute(sa.text("SELECT set_config('lock_timeout', :waited, true)"), {"waited": waited})
+    return True
+
+
 def build() -> bool:
     """Count every referral into the tallies in the service's time zone, unless they already are; return
     whether they were built. Part of the caller's transaction.
 
     Writers of referrals and cases wait meanwhile (a lock that two schedulers also take in turn: the second
     finds the tallies built): a few seconds over half a million referrals, once, or when the zone changes.
+    A lock not had within half a second leaves the build to the next run (False).
     """
-    if not _postgresql() or is_current():
+    if not _postgresql() or is_current() or not _locked_out_writers():
         return False
-    db.session.execute(sa.text("LOCK TABLE referrals, cases IN SHARE ROW EXCLUSIVE MODE"))
     if is_current():
         return False
     zone = current_app.config["REFERRAL_TIMEZONE"]
@@ -101,7 +120,7 @@ def totals() -> dict:
     however many delta rows they are kept in."""
     found = {}
     for table, _, counts in _TABLES:
-        keys = [column for column in table.columns if column.name not in counts]
+        keys = [table.c[name] for name in _keys(table, counts)]
         sums = [sa.func.sum(table.c[name]) for name in counts]
         statement = sa.select(*keys, *sums).group_by(*keys).having(sa.or_(*(total != 0 for total in sums)))
         found[table.name] = {tuple(row[:len(keys)]): tuple(int(n) for n in row[len(keys):])
@@ -111,17 +130,19 @@ def totals() -> dict:
 
 def differences() -> int:
     """Count the referrals afresh (in a savepoint rolled back) and return how many groups of the tallies differ
-    from that count; 0: the tallies are right. PostgreSQL, tallies built; the caller's transaction."""
+    from that count; 0: the tallies are right. PostgreSQL, tallies built; the caller's transaction. Raise
+    Conflict as ``rebuild``."""
     kept = totals()
     savepoint = db.session.begin_nested()
-    db.session.execute(sa.delete(Setting).where(Setting.key == ZONE_KEY))
-    build()
+    rebuild()
     fresh = totals()
     savepoint.rollback()
     return sum(len(set(kept[name].items()) ^ set(fresh[name].items())) for name in kept)
 
 
 def rebuild() -> None:
-    """Count the tallies afresh, whatever they hold (writers of referrals and cases wait meanwhile)."""
+    """Count the tallies afresh, whatever they hold (writers of referrals and cases wait meanwhile); raise
+    Conflict if the writers' lock was not had within half a second (``build``)."""
     db.session.execute(sa.delete(Setting).where(Setting.key == ZONE_KEY))
-    build()
+    if not build():
+        raise Conflict(_l("Referrals are being written right now; try again in a moment."))
