@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from referral.auth.models import Setting
 from referral.cases.models import Case
@@ -17,7 +18,7 @@ from referral.referrals.models import Referral
 from referral.reports import tallies
 from referral.reports.models import referral_case_tallies, referral_duration_tallies, referral_tallies
 from referral.reports.service import _plan_months, compute_report
-from referral.scheduler.jobs import tallies_job
+from referral.scheduler.jobs import add_jobs, tallies_job
 from referral.scheduler.sweep import sweep
 from tests.appfixtures import PG_URL, demo_actor
 from workflows.lifecycle import ReferralStatus
@@ -187,6 +188,13 @@ def test_a_build_gives_way_to_a_writer_and_comes_back_at_the_next_run(demo, app,
     assert tallies.build() is True
     db.session.commit()
     assert tallies.is_current()
+
+
+def test_the_scheduler_builds_the_tallies_every_interval_and_folds_them_nightly(app):
+    jobs = {job.id: job for job in add_jobs(BackgroundScheduler(), app, 60).get_jobs()}
+    assert "interval" in str(jobs["report-tallies"].trigger)
+    assert "cron" in str(jobs["report-tallies-compaction"].trigger) and "hour='3'" in str(
+        jobs["report-tallies-compaction"].trigger)
 
 
 def test_tallies_in_another_time_zone_are_never_read_and_the_scheduler_counts_them_again(built, app):
