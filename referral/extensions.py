@@ -10,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -60,6 +60,28 @@ def dialect_insert(table):
     """Return an INSERT for the session's database that knows ``on_conflict_do_nothing`` (PostgreSQL, SQLite)."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     return insert(table)
+
+
+def mark_written() -> None:
+    """Note that this transaction wrote with a statement of its own (not through the ORM's flush): it is to commit."""
+    db.session.info["written"] = True
+
+
+def written() -> bool:
+    """Tell whether this transaction wrote anything not yet committed: objects to flush, a flush, or a statement."""
+    session = db.session
+    return bool(session.new or session.dirty or session.info.get("written"))
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_flush(session, context) -> None:
+    session.info["written"] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_writes(session) -> None:
+    session.info.pop("written", None)
 
 
 def utcnow() -> datetime:

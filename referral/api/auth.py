@@ -1,14 +1,12 @@
 """Bearer-token authentication for the API; cookies are never accepted there."""
 
-import sqlalchemy as sa
 from flask import g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Session
 from werkzeug.exceptions import Unauthorized
 
 from ..actors import Actor
 from ..auth.service import user_for_token
-from ..extensions import db
+from ..extensions import db, written
 
 
 def authenticate_token() -> None:
@@ -37,17 +35,7 @@ def commit_what_a_read_wrote(response):
     A view that changes data commits its work itself, with whatever this request wrote before it; then
     there is nothing left here. Either way a request commits once, and a refused one (4xx, 5xx) not at all.
     """
-    if response.status_code < 400 and (db.session.new or db.session.dirty or db.session.info.get("flushed")):
+    if response.status_code < 400 and written():
         db.session.commit()
     return response
 
-
-@sa.event.listens_for(Session, "after_flush")
-def _note_flush(session, context) -> None:
-    session.info["flushed"] = True
-
-
-@sa.event.listens_for(Session, "after_commit")
-@sa.event.listens_for(Session, "after_rollback")
-def _forget_flush(session) -> None:
-    session.info.pop("flushed", None)

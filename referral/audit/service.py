@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from agencies import Permission
 
 from ..actors import Actor, require
-from ..extensions import db, utcnow
+from ..extensions import db, mark_written, utcnow
 from .models import AuditEntry
+
+_INSERT_ENTRY = sa.insert(AuditEntry.__table__)
 
 
 def record(
@@ -18,31 +20,21 @@ def record(
     object_type: str | None = None,
     object_id: object = None,
     detail: dict | None = None,
-    *,
-    flush: bool = False,
-) -> AuditEntry:
-    """Append one audit entry in the current transaction and return it.
+) -> None:
+    """Append one audit entry in the current transaction, written at once.
 
     ``detail`` must hold no personal data of a child: field names, codes and
-    identifiers only. The entry is written with the caller's next flush (at the
-    latest its commit), in the same transaction as the change it records, so
-    that the entries of one act go in one statement; ``flush=True`` writes it
-    now (its ``id`` is then known).
+    identifiers only. The entry is one INSERT in the same transaction as the
+    change it records, not an object for the next flush: a unit of work costs an
+    audited read a sixth of its time, and an entry written at once cannot be
+    left behind by a caller that forgets to flush (the commit that follows
+    writes it or the rollback takes it back with the change).
     """
-    entry = AuditEntry(
-        occurred_at=utcnow(),
-        actor_user_id=actor.user_id,
-        actor_label=actor.label,
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        remote_addr=actor.remote_addr,
-        detail=detail or {},
-    )
-    db.session.add(entry)
-    if flush:
-        db.session.flush()
-    return entry
+    row = {"occurred_at": utcnow(), "actor_user_id": actor.user_id, "actor_label": actor.label, "action": action,
+           "object_type": object_type, "object_id": None if object_id is None else str(object_id),
+           "remote_addr": actor.remote_addr, "detail": detail or {}}
+    db.session.execute(_INSERT_ENTRY, row)
+    mark_written()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..directory.models import NAMING_COLUMNS, Agency
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..extensions import db, utcnow
+from ..extensions import db, mark_written, utcnow
 from . import second_factor
 from .models import ApiToken, User
 
@@ -362,22 +362,30 @@ def create_token(user: User, actor: Actor, label: str = "") -> tuple[ApiToken, s
 
 
 #: Built once: every API request runs it, and building it (and its cache key) each time cost as much as running it.
-_TOKEN_BY_HASH = sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash")).options(
-    joinedload(ApiToken.user).joinedload(User.agency).load_only(*NAMING_COLUMNS))
+#: The token is read as three columns beside its user: loading it as an object too cost a fifth of a case read.
+_TOKEN_BY_HASH = sa.select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at) \
+    .join(ApiToken, ApiToken.user_id == User.id).where(ApiToken.token_hash == sa.bindparam("token_hash")) \
+    .options(joinedload(User.agency).load_only(*NAMING_COLUMNS))
+_TOKEN_USED = sa.update(ApiToken).where(ApiToken.id == sa.bindparam("token_id")) \
+    .values(last_used_at=sa.bindparam("used_at")).execution_options(synchronize_session=False)
 
 
 def user_for_token(secret: str) -> User | None:
     """Return the active user owning an unrevoked token, or None."""
     if not secret or not secret.startswith(TOKEN_PREFIX):
         return None
-    token = db.session.scalar(_TOKEN_BY_HASH, {"token_hash": _token_hash(secret)})
-    if token is None or token.is_revoked or not token.user.is_active:
+    found = db.session.execute(_TOKEN_BY_HASH, {"token_hash": _token_hash(secret)}).first()
+    if found is None:
+        return None
+    user, token_id, revoked_at, last_used_at = found
+    if revoked_at is not None or not user.is_active:
         return None
     now = utcnow()
     # Writing on every call would serialize API traffic on one row; a minute is precise enough.
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
-        token.last_used_at = now
-    return token.user
+    if last_used_at is None or now - last_used_at > timedelta(minutes=1):
+        db.session.execute(_TOKEN_USED, {"token_id": token_id, "used_at": now})
+        mark_written()
+    return user
 
 
 def revoke_token(token_id: int, actor: Actor) -> ApiToken:

@@ -30,10 +30,12 @@ SYSTEM = Actor.system_actor("test")
 
 def write_entries(count: int, action: str = "case.read") -> list[int]:
     """Write ``count`` audit entries through the service and commit; return their ids."""
-    entries = [record(SYSTEM, action, "case", index, {"via": "test", "n": index}, flush=False)
-               for index in range(count)]
+    first = db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEntry.id), 0)))
+    for index in range(count):
+        record(SYSTEM, action, "case", index, {"via": "test", "n": index})
     db.session.commit()
-    return [entry.id for entry in entries]
+    return list(db.session.scalars(sa.select(AuditEntry.id).where(AuditEntry.id > first, AuditEntry.action == action)
+                                   .order_by(AuditEntry.id)))
 
 
 def seals() -> dict[int, str]:
@@ -180,7 +182,8 @@ def test_verify_finds_an_entry_removed_with_its_seal_at_the_next_one(runner, sea
 def test_verify_names_an_entry_inserted_afterwards_below_the_head(runner, app):
     ids = write_entries(3)
     # A gap in the ids, as a rolled-back transaction leaves one on PostgreSQL.
-    record(SYSTEM, "case.read", "case", 1, {"via": "test"}, flush=False).id = ids[-1] + 10
+    db.session.add(AuditEntry(id=ids[-1] + 10, occurred_at=utcnow(), actor_label=SYSTEM.label, action="case.read",
+                              object_type="case", object_id="1", detail={"via": "test"}))
     db.session.commit()
     integrity.seal(lag=NOW, batch_size=100)
     assert max(seals()) == ids[-1] + 10
