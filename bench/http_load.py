@@ -1,6 +1,7 @@
 """Requests per second through the production server: one case, the inbox page, beside the server's floor.
 
-Run with ``python bench/http_load.py [--cases N] [--workers W] [--threads T] [--seconds S]``.
+Run with ``python bench/http_load.py [--cases N] [--workers W] [--threads T] [--seconds S]`` (the defaults are
+``referral serve``'s: three sync workers per core).
 It builds the PostgreSQL database ``referral_bench_http`` on 127.0.0.1 (or the
 one named with ``--database-name``; dropped and created) with the demo data and
 N cases (as ``bench/referrals.py`` seeds them), starts ``referral serve`` on a
@@ -46,6 +47,7 @@ from referral.auth.models import User  # noqa: E402
 from referral.extensions import db  # noqa: E402
 from referral.referrals.models import Referral  # noqa: E402
 from referral.schema_migrations import init_migrations  # noqa: E402
+from referral.server import default_workers  # noqa: E402
 
 DATABASE = "referral_bench_http"
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,8 +135,8 @@ def wrk(url: str, connections: int, seconds: int, token: str | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=default_workers(), help="as referral serve: 3 per core")
+    parser.add_argument("--threads", type=int, default=1, help="as referral serve: 1, gunicorn's sync workers")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", default="1,10,50")
     parser.add_argument("--database-name", default=DATABASE, help="the PostgreSQL database to drop and build")

@@ -39,6 +39,7 @@ from .errors import ServiceError
 from .extensions import db
 from .reports import tallies
 from .schema_migrations import init_migrations
+from .server import default_workers
 from .server import serve as run_server
 
 
@@ -123,8 +124,9 @@ def main() -> None:
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=default_workers, show_default="3 per core", type=click.IntRange(1, 64))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="threads per worker; more than 1 runs gunicorn's gthread workers instead of sync ones")
 def serve_command(host, port, workers, threads):
     """Serve the web UI and API with gunicorn (several worker processes)."""
     create_app()  # fails here, in one clear line, if the configuration is unusable

@@ -44,12 +44,26 @@ class Server(BaseApplication):
         return self.app_factory()
 
 
+#: Sync workers per core. A worker waits on PostgreSQL for about a third of an API read; three per core keep
+#: the cores busy meanwhile (bench/http_load.py: with 10 connections on 2 cores, 6 × 1 answered as many
+#: requests as 2 workers × 4 threads, 3 × 2 or 3 × 3, with the lowest 99th percentile).
+WORKERS_PER_CORE = 3
+
+
+def default_workers() -> int:
+    """Return the number of sync workers ``referral serve`` starts unless told: three per core."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
 def serve(app_factory: Callable, host: str, port: int, workers: int, threads: int, **extra) -> None:
     """Serve the app until stopped.
 
-    Threads (gthread) let a worker answer one request while others wait on PostgreSQL, which is about half
-    of a worker's time on an API read; processes cost their memory each. The default, 2 workers × 4 threads,
-    fits two cores (README, *Production*).
+    One thread per worker is gunicorn's sync worker: the kernel hands each new connection to a free worker,
+    and none waits behind another request in the same process. Threads (gthread, ``threads`` > 1) keep a
+    client's connection open in the worker that accepted it: with few busy clients some workers queue their
+    requests while others idle, and threads of one process share one interpreter lock, so the slowest
+    answers took twice as long (README, *Production*). The sync worker answers one request per
+    connection, which is what the HTTPS reverse proxy in front of it expects.
     """
     options = {
         "bind": f"{host}:{port}",

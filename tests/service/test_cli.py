@@ -2,8 +2,12 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -219,6 +223,43 @@ def test_the_access_log_never_holds_a_calendar_feed_secret(database_url, tmp_pat
         output, _ = server.communicate(timeout=30)
     assert "/calendar/[secret].ics" in output
     assert secret not in output
+
+
+def test_serve_starts_three_sync_workers_per_core_unless_told(database_url, tmp_path):
+    """The production defaults (README, Production): gunicorn's sync worker, three per core, all answering."""
+    port = _free_port()
+    env = {**os.environ, "REFERRAL_SECRET_KEY": "k" * 32, "REFERRAL_DATABASE_URL": database_url}
+    server = subprocess.Popen([sys.executable, "-m", "referral", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    expected = 3 * (os.cpu_count() or 1)
+    try:
+        deadline = time.monotonic() + 90
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        while time.monotonic() < deadline and server.poll() is None:
+            if children.exists() and len(children.read_text().split()) == expected and _answers(port):
+                break
+            time.sleep(0.2)
+        assert len(children.read_text().split()) == expected
+        assert _answers(port)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "Using worker: sync" in output
+    assert output.count("Booting worker with pid") == expected
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
 
 
 def test_text_longer_than_its_column_is_refused_in_one_line_and_changes_nothing(app, runner, tmp_path):
