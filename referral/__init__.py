@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the application; ``config`` overrides the environment (tests pass a mapping)."""
     instance_path = os.path.abspath(os.environ.get("REFERRAL_INSTANCE_PATH", "instance"))
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.json = settings.OrjsonProvider(app)
     app.config.from_mapping(settings.DEFAULTS)
     app.config.from_mapping(settings.from_environment(app.instance_path))
     app.config.from_mapping(config or {})

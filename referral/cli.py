@@ -126,7 +126,7 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=default_workers, show_default="3 per core", type=click.IntRange(1, 64))
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="threads per worker; more than 1 runs gunicorn's gthread workers instead of sync ones")
+              help="Threads per worker; more than 1 runs gunicorn's gthread workers instead of sync ones.")
 def serve_command(host, port, workers, threads):
     """Serve the web UI and API with gunicorn (several worker processes)."""
     create_app()  # fails here, in one clear line, if the configuration is unusable

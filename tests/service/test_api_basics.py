@@ -1,9 +1,18 @@
 """Health check, OpenAPI document and the one JSON error shape."""
 
+import dataclasses
+import enum
+import json
 import re
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 from flask import Blueprint
+from flask.json.provider import DefaultJSONProvider
+from flask_babel import lazy_gettext
+from markupsafe import Markup
 
 ERROR_KEYS = {"code", "status", "message", "errors"}
 
@@ -73,3 +82,37 @@ def test_static_bootstrap_is_served_locally(client, make_user, login_as):
     response = client.get(stylesheet)
     assert response.status_code == 200 and b".container" in response.get_data()
     response.close()
+
+
+class _Colour(enum.StrEnum):
+    red = "red"
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+
+
+def test_answers_are_written_as_flasks_own_encoder_writes_them_in_utf_8(app):
+    """orjson writes the app's JSON (OrjsonProvider): the same document, keys sorted, compact, text in UTF-8."""
+    value = {"when": datetime(2026, 12, 8, 9, 30, tzinfo=UTC), "day": date(2026, 12, 8), "amount": Decimal("1.50"),
+             "id": uuid.UUID(int=7), "point": _Point(3), "colour": _Colour.red, "safe": Markup("<b>"),
+             "name": "Нұрланова", "list": [1, 2.5, None, True, (4, 5)], "nested": {"b": 1, "a": 2}}
+    with app.test_request_context():
+        value["lazy"] = lazy_gettext("Not found.")
+        ours = app.json.dumps(value)
+        flasks = DefaultJSONProvider(app).dumps(value)
+        answer = app.json.response(value)
+    assert json.loads(ours) == json.loads(flasks)
+    assert list(json.loads(ours)) == sorted(value) and list(json.loads(ours)["nested"]) == ["a", "b"]
+    assert ours == json.dumps(json.loads(ours), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert '"name":"Нұрланова"' in answer.get_data(as_text=True)
+    assert app.json.dumps(value, indent=2) == DefaultJSONProvider(app).dumps(value, indent=2)
+
+
+def test_an_api_answer_reads_back_through_the_standard_library(client, make_agency, make_user, token_for):
+    make_agency(code="almaty-clinic", name="Almaty clinic", name_ru="Алматинская клиника")
+    response = client.get("/api/v1/agencies", headers=token_for(make_user()))
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert "Алматинская клиника" in response.get_data(as_text=True)
+    assert json.loads(response.get_data(as_text=True)) == response.json
