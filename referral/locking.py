@@ -18,6 +18,27 @@ from .extensions import db
 from .referrals.models import Referral
 
 
+def _locking_select(condition) -> sa.Select:
+    # One statement locks the row and reads it afresh, with its referrals (a second, selectin, statement
+    # reading them afresh too); consents and the registering agency are read when used. The referrals
+    # must not be joined to this statement: a statement that waited for the lock sees the locked row as
+    # now committed but every joined row as it was when the statement began, so an accept that waited
+    # would miss what the one before it changed (tests/service/test_races_on_one_case.py).
+    return (sa.select(Case).where(condition).with_for_update(of=Case)
+            .options(lazyload(Case.consents), lazyload(Case.registered_by_agency),
+                     # The publication time of the workflow version is the key of its cached definition.
+                     joinedload(Case.workflow_version).options(load_only(WorkflowVersion.published_at),
+                                                               lazyload(WorkflowVersion.published_by)))
+            .execution_options(populate_existing=True))
+
+
+#: Built once each: every change to a case begins with one, and building the select with its loader options
+#: each time was a sixth of the lock's CPU (0.5 of 3.2 ms in an accept).
+_LOCK_BY_CASE = _locking_select(Case.id == sa.bindparam("case_id"))
+_LOCK_BY_REFERRAL = _locking_select(
+    Case.id == sa.select(Referral.case_id).where(Referral.id == sa.bindparam("referral_id")).scalar_subquery())
+
+
 def lock_case(case_id: int) -> Case | None:
     """Lock a case's row for the rest of the transaction and forget what the session read of it before.
 
@@ -25,33 +46,16 @@ def lock_case(case_id: int) -> Case | None:
     case already in the session are expired, so that they too are read again, as committed by whoever
     held the lock before.
     """
-    return _lock(Case.id == case_id, case_id)
+    db.session.flush()
+    _expire_held(case_id)
+    return db.session.scalar(_LOCK_BY_CASE, {"case_id": case_id})
 
 
 def lock_case_of_referral(referral_id: int) -> Case | None:
     """Lock the case of a referral, as :func:`lock_case` does, finding it in the same statement."""
-    return _lock(Case.id == sa.select(Referral.case_id).where(Referral.id == referral_id).scalar_subquery())
-
-
-def _lock(condition, case_id: int | None = None) -> Case | None:
     db.session.flush()
-    if case_id is not None:
-        _expire_held(case_id)
-    # One statement locks the row and reads it afresh, with its referrals (a second, selectin, statement
-    # reading them afresh too); consents and the registering agency are read when used. The referrals
-    # must not be joined to this statement: a statement that waited for the lock sees the locked row as
-    # now committed but every joined row as it was when the statement began, so an accept that waited
-    # would miss what the one before it changed (tests/service/test_races_on_one_case.py).
-    case = db.session.scalar(
-        sa.select(Case).where(condition).with_for_update(of=Case)
-        .options(lazyload(Case.consents), lazyload(Case.registered_by_agency),
-                 # The publication time of the workflow version is the key of its cached definition.
-                 joinedload(Case.workflow_version).options(load_only(WorkflowVersion.published_at),
-                                                           lazyload(WorkflowVersion.published_by)))
-        .execution_options(populate_existing=True))
-    if case is None:
-        return None
-    if case_id is None:
+    case = db.session.scalar(_LOCK_BY_REFERRAL, {"referral_id": referral_id})
+    if case is not None:
         _expire_held(case.id, keep=set(case.referrals))
     return case
 
