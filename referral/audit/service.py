@@ -25,10 +25,8 @@ def record(
 
     ``detail`` must hold no personal data of a child: field names, codes and
     identifiers only. The entry is one INSERT in the same transaction as the
-    change it records (committed with it, or rolled back with it), not an
-    object for the next flush: for an audited read, the flush's unit of work
-    cost more than the statement (a case read through the API: 2.7–3.1 ms of
-    CPU with it, 2.2–2.7 ms without).
+    change it records, committed or rolled back with it; not an object for the
+    next flush, whose unit of work costs an audited read more than the statement.
     """
     row = {"occurred_at": utcnow(), "actor_user_id": actor.user_id, "actor_label": actor.label, "action": action,
            "object_type": object_type, "object_id": None if object_id is None else str(object_id),
