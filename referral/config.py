@@ -63,14 +63,13 @@ def json_text(value) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-
 class OrjsonProvider(DefaultJSONProvider):
-    """Flask's JSON (``jsonify``, API answers, the ``tojson`` filter) written by orjson, as Flask writes it.
+    """Flask's JSON (``jsonify``, API answers) written by orjson, as Flask writes it.
 
     The same document: keys sorted, compact; dates, decimals, UUIDs, dataclasses and lazy texts through
-    Flask's own ``default``. Only non-ASCII text differs, written as UTF-8 rather than ``\\u`` escapes. An
-    inbox page of 50 took a quarter of a millisecond in the standard library's encoder. A caller's own
-    options (``indent`` in debug mode, other separators) go to the standard library as before.
+    Flask's own ``default``. Only non-ASCII text differs, written as UTF-8 rather than ``\\u`` escapes. A
+    caller's own options go to the standard library as before: ``indent`` in debug mode, and the templates'
+    ``tojson``, which asks for sorted keys.
     """
 
     OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME

@@ -45,7 +45,7 @@ class Server(BaseApplication):
 
 
 #: Sync workers per core. A worker waits on PostgreSQL for about a third of an API read; three per core keep
-#: the cores busy meanwhile (bench/http_load.py: with 10 connections on 2 cores, 6 × 1 answered as many
+#: the cores busy meanwhile (bench/http_load.py, 10 connections on 2 cores: 6 × 1 answered about as many
 #: requests as 2 workers × 4 threads, 3 × 2 or 3 × 3, with the lowest 99th percentile).
 WORKERS_PER_CORE = 3
 
@@ -62,7 +62,7 @@ def serve(app_factory: Callable, host: str, port: int, workers: int, threads: in
     and none waits behind another request in the same process. Threads (gthread, ``threads`` > 1) keep a
     client's connection open in the worker that accepted it: with few busy clients some workers queue their
     requests while others idle, and threads of one process share one interpreter lock, so the slowest
-    answers took twice as long (README, *Production*). The sync worker answers one request per
+    answers took up to twice as long (README, *Production*). The sync worker answers one request per
     connection, which is what the HTTPS reverse proxy in front of it expects.
     """
     options = {

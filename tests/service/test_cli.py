@@ -2,10 +2,10 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from referral.auth.models import User
 from referral.cli import cli
 from referral.directory.models import Agency
 from referral.extensions import db
+from tests.appfixtures import free_port
 
 
 def invoke(runner, *args):
@@ -193,14 +194,7 @@ def test_demo_prepares_database_idempotently(tmp_path):
 
 def test_the_access_log_never_holds_a_calendar_feed_secret(database_url, tmp_path):
     """A real gunicorn serves the feed; its access log keeps the route but not the key in the URL."""
-    import socket
-    import time
-    import urllib.error
-    import urllib.request
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "REFERRAL_SECRET_KEY": "k" * 32, "REFERRAL_DATABASE_URL": database_url}
     server = subprocess.Popen([sys.executable, "-m", "referral", "serve", "--host", "127.0.0.1", "--port", str(port),
                                "--workers", "1"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
@@ -227,7 +221,7 @@ def test_the_access_log_never_holds_a_calendar_feed_secret(database_url, tmp_pat
 
 def test_serve_starts_three_sync_workers_per_core_unless_told(database_url, tmp_path):
     """The production defaults (README, Production): gunicorn's sync worker, three per core, all answering."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "REFERRAL_SECRET_KEY": "k" * 32, "REFERRAL_DATABASE_URL": database_url}
     server = subprocess.Popen([sys.executable, "-m", "referral", "serve", "--host", "127.0.0.1", "--port", str(port)],
                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -246,12 +240,6 @@ def test_serve_starts_three_sync_workers_per_core_unless_told(database_url, tmp_
         output, _ = server.communicate(timeout=30)
     assert "Using worker: sync" in output
     assert output.count("Booting worker with pid") == expected
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(port: int) -> bool:
